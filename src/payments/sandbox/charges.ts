@@ -1,0 +1,121 @@
+// Charges: every confirmation attempt that reaches the card network makes one
+// (`pi.latest_charge`), succeeded or failed, as in Stripe. Exposed read-only
+// through `GET /v1/charges/:id` and as the object of `charge.refunded`.
+
+import type Stripe from 'stripe';
+import { errors } from './stripeErrors.js';
+import { newId, randomToken } from './ids.js';
+import type { Store } from './store.js';
+import type { TestPaymentMethod } from './testPaymentMethods.js';
+
+export function createCharge(
+  store: Store,
+  pi: Stripe.PaymentIntent,
+  method: TestPaymentMethod,
+  paymentMethodId: string,
+  outcome: { ok: true; captured: boolean } | { ok: false },
+): Stripe.Charge {
+  const id = newId('ch');
+  const created = store.now();
+  const declined = !outcome.ok;
+  const decline = method.decline ?? { code: 'card_declined', declineCode: 'generic_decline', message: 'Your card was declined.' };
+  const captured = outcome.ok && outcome.captured;
+  const charge: Stripe.Charge = {
+    id,
+    object: 'charge',
+    amount: pi.amount,
+    amount_captured: captured ? pi.amount : 0,
+    amount_refunded: 0,
+    application: null,
+    application_fee: null,
+    application_fee_amount: null,
+    balance_transaction: captured ? newId('txn') : null,
+    billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
+    calculated_statement_descriptor: 'BOOKIJI',
+    captured,
+    created,
+    currency: pi.currency,
+    customer: typeof pi.customer === 'string' ? pi.customer : null,
+    description: pi.description,
+    disputed: false,
+    failure_balance_transaction: null,
+    failure_code: declined ? decline.code : null,
+    failure_message: declined ? decline.message : null,
+    fraud_details: {},
+    livemode: false,
+    metadata: { ...pi.metadata },
+    on_behalf_of: null,
+    outcome: declined
+      ? {
+          advice_code: null,
+          network_advice_code: null,
+          network_decline_code: null,
+          network_status: 'declined_by_network',
+          reason: decline.declineCode,
+          risk_level: 'normal',
+          seller_message: 'The bank did not return any further details with this decline.',
+          type: 'issuer_declined',
+        }
+      : {
+          advice_code: null,
+          network_advice_code: null,
+          network_decline_code: null,
+          network_status: 'approved_by_network',
+          reason: null,
+          risk_level: 'normal',
+          seller_message: 'Payment complete.',
+          type: 'authorized',
+        },
+    paid: !declined,
+    payment_intent: pi.id,
+    payment_method: paymentMethodId,
+    payment_method_details: {
+      type: 'card',
+      card: {
+        amount_authorized: declined ? null : pi.amount,
+        authorization_code: declined ? null : randomToken(6),
+        brand: method.brand,
+        checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
+        country: method.country,
+        electronic_commerce_indicator: null,
+        exp_month: 12,
+        exp_year: new Date(store.now() * 1000).getUTCFullYear() + 3,
+        funding: method.funding,
+        installments: null,
+        last4: method.last4,
+        mandate: null,
+        network: method.brand,
+        network_transaction_id: declined ? null : randomToken(15),
+        regulated_status: 'unregulated',
+        three_d_secure: null,
+        transaction_link_id: null,
+        wallet: null,
+      },
+    },
+    receipt_email: pi.receipt_email,
+    receipt_number: null,
+    receipt_url: null,
+    refunded: false,
+    review: null,
+    shipping: null,
+    source: null,
+    source_transfer: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    status: declined ? 'failed' : 'succeeded',
+    transfer_data: null,
+    transfer_group: null,
+  };
+  store.charges.set(id, { seq: store.nextSeq(), charge });
+  return charge;
+}
+
+export function getCharge(store: Store, id: string): Stripe.Charge {
+  const rec = store.charges.get(id);
+  if (!rec) throw errors.resourceMissing('charge', id);
+  return rec.charge;
+}
+
+export function retrieveCharge(store: Store, id: string): Stripe.Charge {
+  return structuredClone(getCharge(store, id));
+}
