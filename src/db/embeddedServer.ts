@@ -150,12 +150,14 @@ function assertReachableByServerUser(home: string, user: { uid?: number }): void
 async function initialise(home: string, binaries: Binaries, user: { uid?: number; gid?: number }, disposable: boolean): Promise<void> {
   const dataDir = dataDirOf(home);
   await fs.mkdir(home, { recursive: true });
+  assertReachableByServerUser(home, user);
   await sweepAbandonedInitDirs(home);
   const tempDir = path.join(home, `pgdata.init-${process.pid}-${randomBytes(4).toString('hex')}`);
   await fs.mkdir(tempDir, { mode: 0o700 });
   if (user.uid !== undefined) await fs.chown(tempDir, user.uid, user.gid ?? user.uid);
   const password = randomBytes(18).toString('base64url');
-  const passwordFile = `${tempDir}.pwfile`;
+  // Outside the data directory (initdb wants it empty) and readable by the server user.
+  const passwordFile = path.join(os.tmpdir(), `bookiji-pw-${process.pid}-${randomBytes(6).toString('hex')}`);
   await fs.writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   if (user.uid !== undefined) await fs.chown(passwordFile, user.uid, user.gid ?? user.uid);
   const result = await run(binaries.initdb, ['--pgdata', tempDir, '--username', 'postgres', '--auth', 'scram-sha-256', '--pwfile', passwordFile, '--encoding', 'UTF8', '--locale', 'C', '--no-instructions'], user);
@@ -243,7 +245,6 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions): Prom
   const binaries = await loadBinaries();
   const user = serverUser();
   if (!existing) {
-    assertReachableByServerUser(path.dirname(home), user);
     await initialise(home, binaries, user, options.disposable ?? false);
   }
   const credentials = readCredentials(dataDir);

@@ -6,7 +6,7 @@
 // With DATABASE_URL set, that server is used instead of the embedded one
 // (its role needs CREATEDB); the templates are created there.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -56,6 +56,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     adminConnectionString = process.env.DATABASE_URL;
   } else {
     home = mkdtempSync(path.join(os.tmpdir(), 'bookiji-test-'));
+    // mkdtemp makes it private; the server may run as another user (root runs it as postgres).
+    chmodSync(home, 0o755);
     const credentials = await ensureEmbeddedServer({ home, disposable: true });
     adminConnectionString = connectionStringFor(credentials, 'postgres');
   }
