@@ -1,0 +1,93 @@
+// The audit log (I8): every change audited in the same transaction, rows
+// append-only, and any edit, deletion or reordering found by `audit verify`.
+// Tampering is done as a superuser with triggers switched off, as an attacker
+// with database access would.
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cancelBooking, claimSlot } from '../../src/engine/bookings.js';
+import { verifyAudit } from '../../src/engine/verify.js';
+import type { Vendor } from '../../src/engine/types.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { TEST_ACTOR, makeCustomer, makeSlot, makeVendor } from '../helpers/fixtures.js';
+
+async function tamper(db: TestDatabase, sql: string, values: unknown[]): Promise<void> {
+  const client = await db.pool.connect();
+  try {
+    await client.query(`SET session_replication_role = replica`);
+    await client.query(sql, values);
+  } finally {
+    await client.query(`SET session_replication_role = origin`);
+    client.release();
+  }
+}
+
+describe('audit log', () => {
+  let db: TestDatabase;
+  let vendor: Vendor;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db.drop());
+  beforeEach(async () => {
+    // A fresh vendor chain per test: slot added, booked, cancelled.
+    vendor = await makeVendor(db.pool);
+    const customer = await makeCustomer(db.pool);
+    const slot = await makeSlot(db.pool, vendor);
+    const { booking } = await claimSlot(db.pool, { slot: slot.id, customer: customer.id }, { kind: 'customer', id: customer.id, source: 'cli' });
+    await cancelBooking(db.pool, { booking: booking.id, reason: 'changed plans' }, TEST_ACTOR);
+  });
+
+  it('proves every change wrote an audit row with before/after, actor, source and reason', async () => {
+    const rows = await db.pool.query(`SELECT entity, action, actor_kind, source, reason, before IS NOT NULL AS has_before, after IS NOT NULL AS has_after FROM audit_log WHERE vendor_id = $1 ORDER BY seq`, [vendor.id]);
+    expect(rows.rows.map((r) => `${r.entity}:${r.action}:${r.actor_kind}:${r.source}:${r.reason}`)).toEqual([
+      'slots:insert:operator:test:slot added',
+      'bookings:insert:customer:cli:booked',
+      'slots:update:customer:cli:booked',
+      'bookings:update:operator:test:cancelled: changed plans',
+      'slots:update:operator:test:cancelled: changed plans',
+    ]);
+    expect((await verifyAudit(db.pool, { vendorId: vendor.id })).problems).toEqual([]);
+  });
+
+  it('proves UPDATE and DELETE on the audit log are refused', async () => {
+    await expect(db.pool.query(`UPDATE audit_log SET reason = 'x' WHERE vendor_id = $1`, [vendor.id])).rejects.toMatchObject({ code: 'BK011' });
+    await expect(db.pool.query(`DELETE FROM audit_log WHERE vendor_id = $1`, [vendor.id])).rejects.toMatchObject({ code: 'BK011' });
+  });
+
+  it('proves an edited row is found', async () => {
+    await tamper(db, `UPDATE audit_log SET reason = 'nothing to see' WHERE vendor_id = $1 AND seq = 4`, [vendor.id]);
+    const report = await verifyAudit(db.pool, { vendorId: vendor.id });
+    expect(report.problems).toEqual([{ vendorId: vendor.id, seq: 4, problem: 'row edited: its hash does not match its content' }]);
+  });
+
+  it('proves a deleted row in the middle is found', async () => {
+    await tamper(db, `DELETE FROM audit_log WHERE vendor_id = $1 AND seq = 2`, [vendor.id]);
+    const problems = (await verifyAudit(db.pool, { vendorId: vendor.id })).problems.map((p) => p.problem);
+    expect(problems.some((p) => p.startsWith('row(s) missing before seq 3'))).toBe(true);
+  });
+
+  it('proves a deleted tail is found', async () => {
+    await tamper(db, `DELETE FROM audit_log WHERE vendor_id = $1 AND seq = 5`, [vendor.id]);
+    const problems = (await verifyAudit(db.pool, { vendorId: vendor.id })).problems.map((p) => p.problem);
+    expect(problems).toEqual(['tail missing: the chain head is at seq 5 but the last row is 4']);
+  });
+
+  it('proves two swapped rows are found', async () => {
+    await tamper(db, `UPDATE audit_log SET seq = CASE seq WHEN 2 THEN -3 WHEN 3 THEN -2 END WHERE vendor_id = $1 AND seq IN (2, 3)`, [vendor.id]);
+    await tamper(db, `UPDATE audit_log SET seq = -seq WHERE vendor_id = $1 AND seq < 0`, [vendor.id]);
+    expect((await verifyAudit(db.pool, { vendorId: vendor.id })).problems.length).toBeGreaterThan(0);
+  });
+
+  it('proves a fully recomputed forged row still breaks the chain after it', async () => {
+    // The forger recomputes row 2's hash after editing it, but row 3 still
+    // points at the old hash.
+    await tamper(
+      db,
+      `UPDATE audit_log SET reason = 'forged', hash = audit_digest(prev_hash, vendor_id, seq, entity, entity_id, action, before, after, actor_kind, actor_id, source, 'forged', request_id, at)
+       WHERE vendor_id = $1 AND seq = 2`,
+      [vendor.id],
+    );
+    const problems = (await verifyAudit(db.pool, { vendorId: vendor.id })).problems;
+    expect(problems).toEqual([{ vendorId: vendor.id, seq: 3, problem: 'chain broken: prev_hash is not the previous row\'s hash' }]);
+  });
+});
