@@ -6,6 +6,7 @@ import { registerBook } from './book.js';
 import { registerBooking } from './booking.js';
 import { registerCustomer } from './customer.js';
 import { registerDb } from './db.js';
+import { registerForensics } from './forensics.js';
 import { registerHolds } from './holds.js';
 import { registerSlot } from './slot.js';
 import { registerVendor } from './vendor.js';
@@ -21,4 +22,5 @@ export function registerCommands(program: Command): void {
   registerHolds(program);
   registerVerify(program);
   registerAudit(program);
+  registerForensics(program);
 }

@@ -1,0 +1,257 @@
+// Reconstructs one booking's story from the database's own records: the
+// booking row, its append-only transitions, its rows in the vendor's
+// hash-chained audit log, and any payment-side rows that name it. Then it
+// cross-examines them: every version of the booking must have an audit row,
+// every transition must match an audited change (and the reverse), the
+// transitions must chain from creation to the current state, every change
+// must carry a cause, and the vendor's chain must verify. What does not hold
+// becomes an explicit unknown; it is never smoothed over.
+
+import { BookijiError } from '../errors.js';
+import type { Queryable } from '../db/pool.js';
+import { requireUuid } from '../engine/validate.js';
+import { redactCustomer } from './redact.js';
+import { bookingsForPaymentIntent, relatedRows, relatedRowSummary, relatedRowTime } from './related.js';
+import type { ForensicReport, TimelineEntry, Unknown } from './types.js';
+
+type Row = Record<string, unknown>;
+
+// Causes the transition trigger writes when nobody said why (no set_actor).
+const DEFAULT_CAUSES = new Set(['updated', 'created', '']);
+
+function iso(value: unknown): string {
+  return (value instanceof Date ? value : new Date(String(value))).toISOString();
+}
+
+function text(value: unknown): string | null {
+  return value === null || value === undefined || value === '' ? null : String(value);
+}
+
+function actorOf(row: Row): string {
+  return `${String(row.actor_kind)}${row.actor_id ? `:${String(row.actor_id)}` : ''}`;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The bookings an id names: a booking id, a slot id (every booking that is or
+ * was on the slot), or a payment intent id (through the payments tables).
+ */
+export async function findBookings(db: Queryable, id: string): Promise<string[]> {
+  const trimmed = id.trim();
+  if (UUID.test(trimmed)) {
+    const lower = trimmed.toLowerCase();
+    const booking = await db.query('SELECT id FROM bookings WHERE id = $1', [lower]);
+    if (booking.rowCount) return [lower];
+    const onSlot = await db.query(
+      `SELECT DISTINCT booking_id::text AS id, min(id) AS first FROM booking_transitions
+       WHERE to_slot_id = $1 OR from_slot_id = $1 GROUP BY booking_id ORDER BY first`,
+      [lower],
+    );
+    if (onSlot.rowCount) return onSlot.rows.map((r) => String(r.id));
+    const slot = await db.query('SELECT 1 FROM slots WHERE id = $1', [lower]);
+    if (slot.rowCount) return [];
+  } else if (trimmed.length > 0 && trimmed.length <= 255) {
+    const byIntent = await bookingsForPaymentIntent(db, trimmed);
+    if (byIntent.length > 0) return byIntent;
+  }
+  throw new BookijiError('BOOKING_NOT_FOUND', `no booking, slot or payment intent has the id ${JSON.stringify(trimmed)}`, { details: { id: trimmed } });
+}
+
+export async function reconstructBooking(db: Queryable, bookingIdInput: string): Promise<ForensicReport> {
+  const bookingId = requireUuid('booking', bookingIdInput);
+  const bookingResult = await db.query('SELECT * FROM bookings WHERE id = $1', [bookingId]);
+  if (!bookingResult.rowCount) throw new BookijiError('BOOKING_NOT_FOUND', `booking ${bookingId} not found`, { details: { bookingId } });
+  const booking = bookingResult.rows[0] as Row;
+  const vendorId = String(booking.vendor_id);
+
+  const [vendor, customer, slot, transitions, audits, chainProblems, related] = await Promise.all([
+    db.query('SELECT id, name, timezone FROM vendors WHERE id = $1', [vendorId]).then((r) => r.rows[0] as Row),
+    db.query('SELECT id, name, email FROM customers WHERE id = $1', [booking.customer_id]).then((r) => r.rows[0] as Row),
+    db.query('SELECT * FROM slots WHERE vendor_id = $1 AND id = $2', [vendorId, booking.slot_id]).then((r) => r.rows[0] as Row),
+    db.query('SELECT * FROM booking_transitions WHERE vendor_id = $1 AND booking_id = $2 ORDER BY id', [vendorId, bookingId]).then((r) => r.rows as Row[]),
+    db.query(`SELECT * FROM audit_log WHERE vendor_id = $1 AND entity_id = $2 AND entity = 'bookings' ORDER BY seq`, [vendorId, bookingId]).then((r) => r.rows as Row[]),
+    db.query('SELECT seq, problem FROM audit_verify($1)', [vendorId]).then((r) => r.rows as Row[]),
+    relatedRows(db, bookingId),
+  ]);
+
+  const relatedIds = related.rows.map((r) => r.row.id).filter((id): id is string => typeof id === 'string' && UUID.test(id));
+  const relatedAudits = relatedIds.length
+    ? ((await db.query(`SELECT * FROM audit_log WHERE vendor_id = $1 AND entity_id = ANY($2::uuid[]) ORDER BY seq`, [vendorId, relatedIds])).rows as Row[])
+    : [];
+
+  const unknowns: Unknown[] = [];
+
+  // The vendor's chain: a gap or broken hash anywhere in it means a row of
+  // this booking could be the one missing or altered.
+  for (const p of chainProblems) {
+    unknowns.push({ kind: 'audit_chain', detail: `audit chain of vendor ${vendorId} at seq ${String(p.seq)}: ${String(p.problem)}`, ref: `audit_log#${vendorId}/${String(p.seq)}` });
+  }
+
+  // Every version of the booking (1 … current) must have its audit row.
+  const auditedVersions = new Set(audits.map((a) => Number((a.after as Row | null)?.version)));
+  const currentVersion = Number(booking.version);
+  for (let v = 1; v <= currentVersion; v++) {
+    if (!auditedVersions.has(v)) {
+      unknowns.push({ kind: 'missing_audit_row', detail: `version ${v} of the booking has no audit row: that change cannot be attributed`, ref: `bookings#${bookingId}@v${v}` });
+    }
+  }
+
+  // The current row must be the last audited one.
+  const lastAfter = audits.at(-1)?.after as Row | undefined;
+  if (lastAfter && (Number(lastAfter.version) !== currentVersion || lastAfter.state !== booking.state || lastAfter.slot_id !== booking.slot_id || lastAfter.payment_status !== booking.payment_status)) {
+    unknowns.push({
+      kind: 'state_mismatch',
+      detail: `the booking is ${String(booking.state)} v${currentVersion} but its last audit row records ${String(lastAfter.state)} v${String(lastAfter.version)}`,
+      ref: `bookings#${bookingId}`,
+    });
+  }
+
+  // Transitions chain from creation to the current state.
+  let previous: unknown = null;
+  for (const t of transitions) {
+    if ((t.from_state ?? null) !== previous) {
+      unknowns.push({ kind: 'transition_chain', detail: `transition ${String(t.id)} starts from ${String(t.from_state)} but the previous one ended in ${String(previous)}`, ref: `booking_transitions#${String(t.id)}` });
+    }
+    previous = t.to_state;
+    if (DEFAULT_CAUSES.has(String(t.cause ?? ''))) {
+      unknowns.push({ kind: 'no_cause', detail: `transition ${String(t.id)} (${String(t.from_state)} → ${String(t.to_state)}) was written without a cause`, ref: `booking_transitions#${String(t.id)}` });
+    }
+  }
+  if (previous !== booking.state) {
+    unknowns.push({ kind: 'transition_chain', detail: `the booking is ${String(booking.state)} but its last logged transition ends in ${String(previous)}`, ref: `bookings#${bookingId}` });
+  }
+
+  // Each transition matches an audited change of state or slot, in order, and the reverse.
+  const auditedMoves = audits.filter((a) => {
+    const before = a.before as Row | null;
+    const after = a.after as Row | null;
+    return a.action === 'insert' || (before && after && (before.state !== after.state || before.slot_id !== after.slot_id));
+  });
+  const matched = new Set<Row>();
+  let cursor = 0;
+  for (const t of transitions) {
+    let found: Row | undefined;
+    for (let i = cursor; i < auditedMoves.length; i++) {
+      const a = auditedMoves[i]!;
+      const before = a.before as Row | null;
+      const after = a.after as Row;
+      if (after.state === t.to_state && after.slot_id === t.to_slot_id && (before?.state ?? null) === (t.from_state ?? null)) {
+        found = a;
+        cursor = i + 1;
+        break;
+      }
+    }
+    if (found) matched.add(found);
+    else unknowns.push({ kind: 'unmatched_transition', detail: `transition ${String(t.id)} (${String(t.from_state)} → ${String(t.to_state)}) has no audit row recording it`, ref: `booking_transitions#${String(t.id)}` });
+  }
+  for (const a of auditedMoves) {
+    if (!matched.has(a)) {
+      unknowns.push({ kind: 'unlogged_transition', detail: `audit row ${String(a.seq)} records a change of state or slot that no transition logs`, ref: `audit_log#${vendorId}/${String(a.seq)}` });
+    }
+  }
+  for (const a of [...audits, ...relatedAudits]) {
+    if (!text(a.reason)) {
+      unknowns.push({ kind: 'no_cause', detail: `audit row ${String(a.seq)} (${String(a.entity)} ${String(a.action)}) was written without a reason`, ref: `audit_log#${vendorId}/${String(a.seq)}` });
+    }
+  }
+
+  const timeline: TimelineEntry[] = [];
+  for (const t of transitions) {
+    timeline.push({
+      at: iso(t.at),
+      kind: 'transition',
+      summary: `${t.from_state ? `${String(t.from_state)} → ` : 'created as '}${String(t.to_state)}${t.from_slot_id && t.from_slot_id !== t.to_slot_id ? ` (moved from slot ${String(t.from_slot_id)} to ${String(t.to_slot_id)})` : ''}`,
+      actor: actorOf(t),
+      source: text(t.source),
+      cause: text(t.cause),
+      requestId: text(t.request_id),
+      ref: `booking_transitions#${String(t.id)}`,
+    });
+  }
+  for (const a of [...audits, ...relatedAudits]) {
+    const before = a.before as Row | null;
+    const after = a.after as Row | null;
+    const changed = before && after ? Object.keys(after).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]) && k !== 'updated_at' && k !== 'version') : [];
+    timeline.push({
+      at: iso(a.at),
+      kind: 'audit',
+      summary: `${String(a.entity)} ${String(a.action)}${changed.length ? ` (${changed.map((k) => `${k}: ${JSON.stringify(before?.[k])} → ${JSON.stringify(after?.[k])}`).join('; ')})` : ''}, seq ${String(a.seq)}`,
+      actor: actorOf(a),
+      source: text(a.source),
+      cause: text(a.reason),
+      requestId: text(a.request_id),
+      ref: `audit_log#${vendorId}/${String(a.seq)}`,
+    });
+  }
+  if (booking.idempotency_key) {
+    timeline.push({
+      at: iso(booking.created_at),
+      kind: 'idempotency',
+      summary: `created under idempotency key ${JSON.stringify(booking.idempotency_key)}: retries with it return this booking`,
+      actor: null,
+      source: null,
+      cause: 'idempotent request',
+      requestId: null,
+      ref: `bookings#${bookingId}`,
+    });
+  }
+  for (const { table, row } of related.rows) {
+    const at = relatedRowTime(row);
+    timeline.push({
+      at: at ?? iso(booking.created_at),
+      kind: 'related',
+      summary: relatedRowSummary(table, row),
+      actor: row.actor_kind ? actorOf(row) : null,
+      source: text(row.source) ?? (table.includes('event') || table.includes('webhook') ? 'webhook' : null),
+      cause: text(row.reason) ?? text(row.cause) ?? text(row.type) ?? text(row.event_type),
+      requestId: text(row.request_id),
+      ref: `${table}#${String(row.id ?? '')}`,
+    });
+  }
+  const kindOrder: Record<string, number> = { transition: 0, audit: 1, idempotency: 2, related: 3 };
+  timeline.sort((x, y) => x.at.localeCompare(y.at) || kindOrder[x.kind]! - kindOrder[y.kind]! || x.ref.localeCompare(y.ref, undefined, { numeric: true }));
+
+  const previousSlotIds = transitions.filter((t) => t.from_slot_id && t.from_slot_id !== t.to_slot_id).map((t) => String(t.from_slot_id));
+
+  return {
+    bookingId,
+    vendor: { id: vendorId, name: String(vendor.name), timezone: String(vendor.timezone) },
+    customer: redactCustomer({ id: String(customer.id), name: String(customer.name), email: String(customer.email) }),
+    slot: {
+      id: String(slot.id),
+      startsAt: iso(slot.starts_at),
+      endsAt: iso(slot.ends_at),
+      capacity: Number(slot.capacity),
+      bookedCount: Number(slot.booked_count),
+      priceCents: Number(slot.price_cents),
+      currency: String(slot.currency),
+      legacy: Boolean(slot.legacy),
+    },
+    previousSlotIds,
+    state: String(booking.state),
+    payment: { method: String(booking.payment_method), status: String(booking.payment_status), amountCents: Number(booking.amount_cents), currency: String(booking.currency) },
+    idempotencyKey: text(booking.idempotency_key),
+    timeline,
+    resolution: resolutionOf(booking, transitions.at(-1)),
+    unknowns,
+    explained: unknowns.length === 0,
+    relatedTables: related.tables,
+  };
+}
+
+function resolutionOf(booking: Row, last: Row | undefined): string {
+  const by = last ? ` by ${actorOf(last)} via ${String(last.source)} at ${iso(last.at)}` : '';
+  switch (booking.state) {
+    case 'confirmed':
+      return `confirmed${by}: the vendor honours it (payment ${String(booking.payment_method)}, ${String(booking.payment_status)})`;
+    case 'cancelled':
+      return `cancelled${by}: ${String(booking.cancel_reason ?? 'no reason recorded')}`;
+    case 'expired':
+      return `expired${by}: the hold's time to live passed before it was confirmed; its capacity was released`;
+    case 'held':
+      return `still held until ${iso(booking.hold_expires_at)}: not yet a booking the vendor honours`;
+    default:
+      return `in state ${String(booking.state)}`;
+  }
+}
