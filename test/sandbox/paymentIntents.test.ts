@@ -172,6 +172,24 @@ describe('3-D Secure (requires_action)', () => {
     expect(h.sandbox.charges()).toEqual([]);
   });
 
+  it('lets the customer finish 3-D Secure over HTTP at the next_action link', async () => {
+    // Proves the next_action URL is live: POSTing outcome=succeed there (no API key) authorizes; a second POST is refused.
+    h = await openSandbox();
+    const pi = await h.stripe.paymentIntents.create({
+      amount: 3000, currency: 'usd', payment_method: 'pm_card_authenticationRequired', confirm: true,
+    });
+    const link = (pi.next_action?.use_stripe_sdk as { stripe_js: string }).stripe_js;
+    expect(link.startsWith(h.sandbox.url)).toBe(true);
+    const post = (outcome: string) =>
+      fetch(link, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `outcome=${outcome}` });
+    const done = await post('succeed');
+    expect(done.status).toBe(200);
+    expect(((await done.json()) as Stripe.PaymentIntent).status).toBe('succeeded');
+    const again = await post('succeed');
+    expect(again.status).toBe(400);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toContain('not requires_action');
+  });
+
   it('refuses to complete an action on an intent that is not waiting for one', async () => {
     // Proves completeAction guards its precondition with Bookiji's INVALID_TRANSITION error.
     h = await openSandbox();

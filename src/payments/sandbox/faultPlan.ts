@@ -141,7 +141,8 @@ export class FaultPlan {
     return { ...this.faults };
   }
 
-  private rng(domain: string, index: number): seedrandom.PRNG {
+  // Protected so tests can substitute a deliberately non-deterministic generator.
+  protected rng(domain: string, index: number): seedrandom.PRNG {
     return seedrandom(`${this.seed}/${domain}/${index}`);
   }
 

@@ -4,6 +4,8 @@
 // idempotency and signed webhooks, and a seeded fault plan on top.
 //
 // Request pipeline, in order:
+//   0. `POST /sandbox/three_d_secure/:id` (outcome=succeed|fail) is the
+//      customer finishing 3-D Secure: no API key, no faults, like completeAction
 //   1. read the body; authenticate `Authorization: Bearer <key>` (or Basic,
 //      key as user name) → 401 otherwise
 //   2. route → 404 "Unrecognized request URL" otherwise
@@ -273,6 +275,28 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     try {
       body = await readBody(req);
     } catch {
+      return;
+    }
+
+    // The customer's side of 3-D Secure (the `next_action` link): no API key,
+    // as a browser has none. POST with `outcome=succeed|fail`.
+    const threeDs = /^\/sandbox\/three_d_secure\/([^/]+)$/.exec(path);
+    if (threeDs && method === 'POST') {
+      const outcome = new URLSearchParams(body).get('outcome');
+      let response: StoredResponse;
+      if (outcome !== 'succeed' && outcome !== 'fail') {
+        response = errorResponse(errors.parameterInvalid('outcome', 'outcome must be succeed or fail'), requestId);
+      } else {
+        try {
+          const pi = completeAction(store, decodeURIComponent(threeDs[1]!), outcome, defaultApiVersion);
+          response = { status: 200, body: JSON.stringify(pi, null, 2), requestId };
+        } catch (e) {
+          const message = e instanceof Error ? e.message : String(e);
+          response = errorResponse(errors.parameterInvalid('payment_intent', message), requestId);
+        }
+      }
+      send(res, response, baseHeaders);
+      log(response.status, '/sandbox/three_d_secure/:id', 'none');
       return;
     }
 
