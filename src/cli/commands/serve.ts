@@ -1,0 +1,63 @@
+// bookiji serve: Partner API v1 (and partner webhook delivery) over HTTP.
+
+import type { Command } from 'commander';
+
+interface ServeOptions {
+  port: string;
+  host: string;
+  rateLimit: string;
+  rateWindowS: string;
+  outbox: boolean;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve Partner API v1 over HTTP and deliver partner webhooks. Logs JSON lines on stdout; stops on SIGINT/SIGTERM.')
+    .option('--port <port>', 'TCP port (0 picks a free one)', '8080')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--rate-limit <n>', 'requests per API key per window, shared by every serve process', '600')
+    .option('--rate-window-s <seconds>', 'rate limit window in seconds', '60')
+    .option('--no-outbox', 'do not deliver partner webhooks from this process')
+    .addHelpText(
+      'after',
+      `
+Endpoints: GET /healthz, GET /metrics, GET /v1/openapi.json, GET /v1/vendors/{id}/availability,
+POST /v1/bookings, GET /v1/bookings/{id}, POST /v1/bookings/{id}/confirm, POST /v1/bookings/{id}/cancel.
+Every /v1 call needs "Authorization: Bearer <key>" from \`bookiji apikey create --partner NAME\`.
+
+Example:
+  bookiji serve --port 8080 --rate-limit 120
+  curl -H "Authorization: Bearer $KEY" "http://127.0.0.1:8080/v1/vendors/$V/availability?startTime=2030-01-01T00:00:00Z&endTime=2030-01-08T00:00:00Z"`,
+    )
+    .action(async (options: ServeOptions) => {
+      const { requireInt } = await import('../../engine/validate.js');
+      const port = requireInt('port', options.port, 0, 65_535);
+      const requestsPerWindowMax = requireInt('rate-limit', options.rateLimit, 1, 1_000_000);
+      const windowSeconds = requireInt('rate-window-s', options.rateWindowS, 1, 86_400);
+      const { openDatabase } = await import('../../db/database.js');
+      const { startApiServer } = await import('../../api/server.js');
+      const db = await openDatabase({ poolMax: 20 });
+      let server;
+      try {
+        server = await startApiServer({ pool: db.pool, port, host: options.host, rateLimit: { requestsPerWindowMax, windowSeconds }, outbox: options.outbox ? {} : false });
+      } catch (error) {
+        await db.close();
+        throw error;
+      }
+      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'listening', url: server.url })}\n`);
+      const running = server;
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void running
+            .close()
+            .then(() => db.close())
+            .finally(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}
