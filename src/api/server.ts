@@ -12,9 +12,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { BookijiError, fromDatabaseError } from '../errors.js';
 import type { Pool } from '../db/pool.js';
+import type { WebhookConfig } from '../payments/webhookHandler.js';
 import { authenticateApiKey, type AuthenticatedPartner } from './apiKeys.js';
 import { queryAvailability } from './availability.js';
-import { readJsonObject, sendError, sendJson, sendText, statusOf, BODY_BYTES_MAX } from './http.js';
+import { readJsonObject, readRawBody, sendError, sendJson, sendText, statusOf, BODY_BYTES_MAX } from './http.js';
 import { RequestMetrics, renderMetrics } from './metrics.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { cancelPartnerBooking, confirmPartnerBooking, createPartnerBooking, getPartnerBooking, partnerActor } from './partnerBookings.js';
@@ -41,6 +42,8 @@ export interface ApiServerOptions {
   /** Delivery of partner webhooks from this process; false to leave it to another process. */
   outbox?: Partial<OutboxSettings> | false;
   bodyBytesMax?: number;
+  /** The payment provider's webhook settings for POST /webhooks/stripe (signing secrets, gateway). */
+  stripeWebhook?: WebhookConfig;
   /** Where JSON log lines go (default: stdout, one per line). */
   log?: (line: LogLine) => void;
 }
@@ -170,6 +173,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       requireNoQuery(url);
       const body = await readJsonObject(request, bodyBytesMax);
       sendJson(response, 200, await cancelPartnerBooking(pool, partner!, params.id, body, partnerActor(partner!, requestId)));
+    }),
+    // The payment provider authenticates with its signature, not an API key,
+    // and the signature covers the exact bytes: no JSON parsing before it.
+    route('POST', '/webhooks/stripe', false, async ({ request, response, url }) => {
+      requireNoQuery(url);
+      const raw = await readRawBody(request, bodyBytesMax);
+      const { handleStripeWebhook } = await import('../payments/webhookHandler.js');
+      const answer = await handleStripeWebhook(pool, raw, request.headers, options.stripeWebhook ?? { secrets: [] });
+      metrics.webhookReceived(answer.status >= 200 && answer.status < 300 ? 'accepted' : 'rejected');
+      sendJson(response, answer.status, answer.body);
     }),
   ];
 

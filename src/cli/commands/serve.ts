@@ -22,6 +22,8 @@ export function registerServe(program: Command): void {
     .addHelpText(
       'after',
       `
+The payment provider's webhooks go to POST /webhooks/stripe (secrets from STRIPE_WEBHOOK_SECRET and
+STRIPE_WEBHOOK_SECRET_PREVIOUS; with STRIPE_SECRET_KEY, the calls a payment then owes are made at once).
 Endpoints: GET /healthz, GET /metrics, GET /v1/openapi.json, GET /v1/vendors/{id}/availability,
 POST /v1/bookings, GET /v1/bookings/{id}, POST /v1/bookings/{id}/confirm, POST /v1/bookings/{id}/cancel.
 Every /v1 call needs "Authorization: Bearer <key>" from \`bookiji apikey create --partner NAME\`.
@@ -37,10 +39,18 @@ Example:
       const windowSeconds = requireInt('rate-window-s', options.rateWindowS, 1, 86_400);
       const { openDatabase } = await import('../../db/database.js');
       const { startApiServer } = await import('../../api/server.js');
+      // Signing secrets of the payment provider's webhooks: current, then the
+      // previous one while a rotation is under way.
+      const secrets = [process.env.STRIPE_WEBHOOK_SECRET, process.env.STRIPE_WEBHOOK_SECRET_PREVIOUS].filter((s): s is string => Boolean(s));
+      let gateway;
+      if (process.env.STRIPE_SECRET_KEY) {
+        const { PaymentGateway, gatewayConfigFromEnv } = await import('../../payments/gateway.js');
+        gateway = new PaymentGateway(gatewayConfigFromEnv());
+      }
       const db = await openDatabase({ poolMax: 20 });
       let server;
       try {
-        server = await startApiServer({ pool: db.pool, port, host: options.host, rateLimit: { requestsPerWindowMax, windowSeconds }, outbox: options.outbox ? {} : false });
+        server = await startApiServer({ pool: db.pool, port, host: options.host, rateLimit: { requestsPerWindowMax, windowSeconds }, outbox: options.outbox ? {} : false, stripeWebhook: { secrets, ...(gateway ? { gateway } : {}) } });
       } catch (error) {
         await db.close();
         throw error;

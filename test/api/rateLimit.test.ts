@@ -1,0 +1,113 @@
+// Rate limiting per API key over HTTP: 429 with Retry-After, one budget shared by several servers, exact under concurrency, fail closed.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool } from '../../src/db/pool.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { makeVendor, race } from '../helpers/fixtures.js';
+import { failOpenLimiter } from './fixtures/failOpenLimiter.js';
+import { call, makePartner, startTestApi, type TestApi } from './helpers.js';
+
+let db: TestDatabase;
+let vendorPath: string;
+const started: TestApi[] = [];
+
+async function server(options: Parameters<typeof startTestApi>[1]): Promise<string> {
+  const api = await startTestApi(db.pool, options);
+  started.push(api);
+  return api.server.url;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const vendor = await makeVendor(db.pool);
+  vendorPath = `/v1/vendors/${vendor.id}/availability?startTime=2030-01-01T00:00:00Z&endTime=2030-01-02T00:00:00Z`;
+});
+
+afterAll(async () => {
+  for (const api of started) await api.server.close();
+  await db.drop();
+});
+
+// The window is long so that no test can straddle a window boundary.
+const WINDOW_SECONDS = 3600;
+
+/** Throws unless a request through `url` is refused with 503 DEPENDENCY_UNAVAILABLE. */
+async function expectFailsClosed(url: string, key: string): Promise<void> {
+  const response = await call(url, 'GET', vendorPath, { key });
+  if (response.status !== 503 || response.body?.error?.code !== 'DEPENDENCY_UNAVAILABLE' || response.body.error.retryable !== true) {
+    throw new Error(`limiter store unreachable but the request got ${response.status} ${response.text}`);
+  }
+}
+
+describe('rate limiting', () => {
+  it('answers 429 RATE_LIMITED with Retry-After once a key spends its budget, and other keys are unaffected', async () => {
+    // Proves the per-key budget, the retryable error and the Retry-After header.
+    const url = await server({ rateLimit: { requestsPerWindowMax: 3, windowSeconds: WINDOW_SECONDS } });
+    const partner = await makePartner(db.pool, 'rl');
+    const other = await makePartner(db.pool, 'rl-other');
+    for (let i = 0; i < 3; i++) expect((await call(url, 'GET', vendorPath, { key: partner.key })).status).toBe(200);
+    const refused = await call(url, 'GET', vendorPath, { key: partner.key });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ code: 'RATE_LIMITED', retryable: true });
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= WINDOW_SECONDS).toBe(true);
+    expect((await call(url, 'GET', vendorPath, { key: other.key })).status).toBe(200);
+  });
+
+  it('shares one budget between two servers with their own connection pools', async () => {
+    // Proves the counter lives in PostgreSQL, not in a process.
+    const settings = { requestsPerWindowMax: 4, windowSeconds: WINDOW_SECONDS };
+    const secondPool = createPool({ connectionString: db.connectionString, max: 4 });
+    try {
+      const first = await server({ rateLimit: settings });
+      const secondApi = await startTestApi(secondPool, { rateLimit: settings });
+      try {
+        const partner = await makePartner(db.pool, 'shared');
+        const statuses: number[] = [];
+        for (const url of [first, secondApi.server.url, first, secondApi.server.url, first, secondApi.server.url]) {
+          statuses.push((await call(url, 'GET', vendorPath, { key: partner.key })).status);
+        }
+        expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+      } finally {
+        await secondApi.server.close();
+      }
+    } finally {
+      await secondPool.end();
+    }
+  });
+
+  it('lets exactly the budget through when requests arrive together', async () => {
+    // Proves the counter is atomic under real parallel requests.
+    const url = await server({ rateLimit: { requestsPerWindowMax: 10, windowSeconds: WINDOW_SECONDS } });
+    const partner = await makePartner(db.pool, 'burst');
+    const results = await race(25, () => call(url, 'GET', vendorPath, { key: partner.key }));
+    const statuses = results.map((r) => (r.status === 'fulfilled' ? r.value.status : 0));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+  });
+
+  it('fails closed: with the limiter\'s store unreachable every request is 503 DEPENDENCY_UNAVAILABLE', async () => {
+    // Proves an unreachable limiter store refuses requests instead of letting them through.
+    const deadPool = createPool({ connectionString: 'postgres://nobody:nothing@127.0.0.1:1/none', max: 1, connectionTimeoutMs: 1000 });
+    try {
+      const { postgresRateLimiter } = await import('../../src/api/rateLimit.js');
+      const url = await server({ rateLimiter: postgresRateLimiter(deadPool, { requestsPerWindowMax: 100, windowSeconds: WINDOW_SECONDS }) });
+      const partner = await makePartner(db.pool, 'closed');
+      await expectFailsClosed(url, partner.key);
+    } finally {
+      await deadPool.end();
+    }
+  });
+
+  it('twin: the fail-closed check catches a limiter that fails open', async () => {
+    // Proves expectFailsClosed is not vacuous: a fail-open limiter (test fixture) is caught.
+    const deadPool = createPool({ connectionString: 'postgres://nobody:nothing@127.0.0.1:1/none', max: 1, connectionTimeoutMs: 1000 });
+    try {
+      const url = await server({ rateLimiter: failOpenLimiter(deadPool, { requestsPerWindowMax: 100, windowSeconds: WINDOW_SECONDS }) });
+      const partner = await makePartner(db.pool, 'open');
+      await expect(expectFailsClosed(url, partner.key)).rejects.toThrow(/got 200/);
+    } finally {
+      await deadPool.end();
+    }
+  });
+});
