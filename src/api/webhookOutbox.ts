@@ -18,6 +18,7 @@
 // simulated clock that stands still must not stop deliveries.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { BookijiError } from '../errors.js';
 import type { Pool } from '../db/pool.js';
 
 export interface OutboxSettings {
@@ -83,6 +84,11 @@ interface LeasedEvent {
 
 export function startOutboxDispatcher(pool: Pool, overrides: Partial<OutboxSettings> = {}, hooks: { onError?: (error: unknown) => void } = {}): OutboxDispatcher {
   const settings = { ...OUTBOX_DEFAULTS, ...overrides };
+  // A lease shorter than a request could let a second process send an event
+  // whose first delivery is still in flight.
+  if (settings.leaseMs <= settings.requestTimeoutMs) {
+    throw new BookijiError('VALIDATION_ERROR', `webhook-lease-ms: must exceed the request timeout (${settings.requestTimeoutMs} ms)`, { details: { field: 'webhook-lease-ms' } });
+  }
   const counters: DeliveryCounters = { delivered: 0, failed: 0 };
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

@@ -8,6 +8,9 @@ interface ServeOptions {
   rateLimit: string;
   rateWindowS: string;
   outbox: boolean;
+  webhookTimeoutMs: string;
+  webhookLeaseMs: string;
+  webhookBackoffMs: string;
 }
 
 export function registerServe(program: Command): void {
@@ -19,6 +22,9 @@ export function registerServe(program: Command): void {
     .option('--rate-limit <n>', 'requests per API key per window, shared by every serve process', '600')
     .option('--rate-window-s <seconds>', 'rate limit window in seconds', '60')
     .option('--no-outbox', 'do not deliver partner webhooks from this process')
+    .option('--webhook-timeout-ms <ms>', 'how long one webhook delivery may take', '5000')
+    .option('--webhook-lease-ms <ms>', 'how long a delivery attempt owns an event before another process may retry it (must exceed the timeout)', '30000')
+    .option('--webhook-backoff-ms <ms>', 'first retry delay; doubles per failed attempt, up to 10 minutes', '1000')
     .addHelpText(
       'after',
       `
@@ -37,6 +43,11 @@ Example:
       const port = requireInt('port', options.port, 0, 65_535);
       const requestsPerWindowMax = requireInt('rate-limit', options.rateLimit, 1, 1_000_000);
       const windowSeconds = requireInt('rate-window-s', options.rateWindowS, 1, 86_400);
+      const outbox = {
+        requestTimeoutMs: requireInt('webhook-timeout-ms', options.webhookTimeoutMs, 100, 600_000),
+        leaseMs: requireInt('webhook-lease-ms', options.webhookLeaseMs, 200, 3_600_000),
+        backoffBaseMs: requireInt('webhook-backoff-ms', options.webhookBackoffMs, 10, 600_000),
+      };
       const { openDatabase } = await import('../../db/database.js');
       const { startApiServer } = await import('../../api/server.js');
       // Signing secrets of the payment provider's webhooks: current, then the
@@ -50,7 +61,7 @@ Example:
       const db = await openDatabase({ poolMax: 20 });
       let server;
       try {
-        server = await startApiServer({ pool: db.pool, port, host: options.host, rateLimit: { requestsPerWindowMax, windowSeconds }, outbox: options.outbox ? {} : false, stripeWebhook: { secrets, ...(gateway ? { gateway } : {}) } });
+        server = await startApiServer({ pool: db.pool, port, host: options.host, rateLimit: { requestsPerWindowMax, windowSeconds }, outbox: options.outbox ? outbox : false, stripeWebhook: { secrets, ...(gateway ? { gateway } : {}) } });
       } catch (error) {
         await db.close();
         throw error;
