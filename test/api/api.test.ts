@@ -188,6 +188,17 @@ describe('operations', () => {
     expect(audit.rows.every((row) => row.actor_kind === 'partner' && row.actor_id === partner.partnerId && row.source === 'api')).toBe(true);
   });
 
+  it('mounts the payment provider\'s webhook at POST /webhooks/stripe: an unsigned event is refused and counted', async () => {
+    // Proves the Stripe endpoint is reachable without an API key, checks signatures on the raw body, and feeds /metrics.
+    const response = await call(url, 'POST', '/webhooks/stripe', { rawBody: '{"id":"evt_1","type":"payment_intent.succeeded"}', headers: { 'content-type': 'application/json' } });
+    expect(response.status).toBe(401);
+    expect(response.body.error.code).toBe('UNAUTHORIZED');
+    const forged = await call(url, 'POST', '/webhooks/stripe', { rawBody: '{"id":"evt_2"}', headers: { 'content-type': 'application/json', 'stripe-signature': `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}` } });
+    expect(forged.status).toBeGreaterThanOrEqual(400);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toMatch(/^bookiji_webhooks_received_total\{outcome="rejected"\} 2$/m);
+  });
+
   it('serves Prometheus metrics: requests by route and status, bookings by state, holds, outbox depth and lag', async () => {
     // Proves /metrics exposes the gauges operations need, in the text format.
     await call(url, 'GET', '/healthz');

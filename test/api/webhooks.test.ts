@@ -1,13 +1,13 @@
 // Outgoing partner webhooks: outbox in the change's transaction, signed, retried with backoff, and nothing lost across a killed `serve`.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backoffMs, signWebhook, verifyWebhookSignature } from '../../src/api/webhookOutbox.js';
 import { cancelBooking } from '../../src/engine/bookings.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeCustomer, makeSlot, makeVendor, TEST_ACTOR } from '../helpers/fixtures.js';
+import { buildDist } from './build.js';
 import { markBatchDeliveredThenCrash } from './fixtures/markBeforeSend.js';
 import { call, makePartner, startTestApi } from './helpers.js';
 import { startReceiver, waitFor } from './receiver.js';
@@ -117,10 +117,7 @@ describe('bookiji serve killed while webhooks are pending', () => {
   let serveProcess: ChildProcess | undefined;
 
   beforeAll(() => {
-    // Compile to dist/ for bin/bookiji. Type errors in folders other people
-    // are editing must not stop this test, so only a missing output fails it.
-    spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: process.cwd(), stdio: 'ignore' });
-    if (!existsSync('dist/api/server.js') || !existsSync('dist/cli/commands/serve.js')) throw new Error('tsc produced no dist/ for serve');
+    buildDist();
   }, 180_000);
 
   afterAll(() => {
