@@ -139,8 +139,13 @@ async function syncAfterRefusal(pool: Pool, gateway: PaymentGateway, payment: Pa
   return applied.payment;
 }
 
-/** Server-side verification: read the intent from the provider, apply it, then perform what it owes. */
-export async function syncPayment(pool: Pool, gateway: PaymentGateway, paymentId: string, actor: Actor): Promise<SettleResult> {
+/**
+ * Server-side verification: read the intent from the provider, apply it, then
+ * perform what it owes. The verdict is already committed when the owed call
+ * runs, so a provider outage there is reported in `deferredError` (the
+ * recovery point stays for reconcile) instead of failing the verification.
+ */
+export async function syncPayment(pool: Pool, gateway: PaymentGateway, paymentId: string, actor: Actor): Promise<SettleResult & { deferredError: BookijiError | null }> {
   const payment = await getPayment(pool, paymentId);
   const steps: SettleStep[] = [];
   if (payment.providerIntentId) {
@@ -148,6 +153,11 @@ export async function syncPayment(pool: Pool, gateway: PaymentGateway, paymentId
     const applied = await applyIntent(pool, payment, intent, { actor });
     steps.push({ action: 'sync', outcome: applied.outcome });
   }
-  const settled = await settlePayment(pool, gateway, paymentId, actor);
-  return { ...settled, steps: [...steps, ...settled.steps] };
+  try {
+    const settled = await settlePayment(pool, gateway, paymentId, actor);
+    return { ...settled, steps: [...steps, ...settled.steps], deferredError: null };
+  } catch (error) {
+    if (!(error instanceof BookijiError) || error.code !== 'DEPENDENCY_UNAVAILABLE') throw error;
+    return { payment: await getPayment(pool, paymentId), steps, skipped: false, deferredError: error };
+  }
 }

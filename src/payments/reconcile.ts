@@ -139,6 +139,8 @@ export async function reconcile(pool: Pool, gateway: PaymentGateway, options: Re
       repair.after = { status: settled.payment.status, pendingAction: settled.payment.pendingAction };
       repair.steps = settled.steps;
       repair.skipped = settled.skipped;
+      const deferred = (settled as { deferredError?: Error | null }).deferredError;
+      if (deferred) repair.error = deferred.message;
     } catch (error) {
       // One unreachable payment must not stop the others; the recovery point
       // stays and the next run tries again.
