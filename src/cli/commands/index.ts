@@ -14,6 +14,9 @@ import { registerServe } from './serve.js';
 import { registerSlot } from './slot.js';
 import { registerVendor } from './vendor.js';
 import { registerVerify } from './verify.js';
+import { registerReconcile } from './reconcile.js';
+import { registerPayment } from './payment.js';
+import { registerStripeSandbox } from './stripeSandbox.js';
 
 export function registerCommands(program: Command): void {
   registerDb(program);
@@ -30,4 +33,7 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerApikey(program);
   registerForensics(program);
+  registerReconcile(program);
+  registerPayment(program);
+  registerStripeSandbox(program);
 }
