@@ -1,0 +1,53 @@
+// The simulated clients' connections. A restart (the restart_simcity fault)
+// kills every one of them on the server, drops the pool and all in-flight
+// requests with it, and starts a new pool under a new name: what a crashed
+// and restarted application process looks like to the database.
+
+import pg from 'pg';
+import { createPool, type Pool, type Queryable } from '../db/pool.js';
+
+export class ClientPool {
+  private generation = 0;
+  pool: Pool;
+
+  constructor(
+    private readonly config: pg.PoolConfig,
+    private readonly size: number,
+    private readonly runId: string,
+  ) {
+    this.pool = this.open();
+  }
+
+  private applicationName(): string {
+    return `simcity-${this.runId}-g${this.generation}`;
+  }
+
+  private open(): Pool {
+    if (this.config.connectionString) {
+      return createPool({ connectionString: this.config.connectionString, max: this.size, applicationName: this.applicationName() });
+    }
+    const pool = new pg.Pool({ ...this.config, max: this.size, application_name: this.applicationName() });
+    pool.on('error', () => undefined);
+    return pool;
+  }
+
+  /** Kills this pool's server connections, forgets the pool, opens a fresh one. Returns how many connections died. */
+  async restart(observer: Queryable): Promise<number> {
+    const name = this.applicationName();
+    const old = this.pool;
+    const killed = await observer.query(
+      'SELECT count(pg_terminate_backend(pid))::int AS killed FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()',
+      [name],
+    );
+    // Not awaited: ending waits for checked-out clients, whose requests are
+    // now failing on their own; the new process does not wait for the old.
+    void old.end().catch(() => undefined);
+    this.generation += 1;
+    this.pool = this.open();
+    return (killed.rows[0] as { killed: number }).killed;
+  }
+
+  async end(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,56 @@
+// What a scenario driver implements. The runtime owns concurrency, faults,
+// the history, progress and stopping; a driver owns its fixtures, what each
+// action does, and its oracles over the database's truth.
+
+import type { Pool, Queryable } from '../../db/pool.js';
+import type { Random } from '../random.js';
+import type { ScenarioDefinition } from '../scenarioFile.js';
+import type { VendorTruth } from '../truth.js';
+import type { HistoryEvent, IterationPlan, PlannedAction, ScenarioParameters } from '../types.js';
+
+/** One iteration's fixtures: the ids behind the plan's names, and the observer's memory. */
+export interface Fixture {
+  vendorId: string;
+  /** Symbolic name → database id or key (C1 → uuid, intent_A → key). */
+  names: Record<string, string>;
+}
+
+export interface Finding {
+  oracle: string;
+  message: string;
+  evidence?: unknown;
+}
+
+export interface TerminalVerdict {
+  findings: Finding[];
+  /** Set when an outcome could not be established: the verdict is undecided, not a pass. */
+  undecided?: string;
+  /** The terminal state reached, when the scenario names them (STATE 1 / STATE 2). */
+  state?: string;
+}
+
+export interface Driver<F extends Fixture = Fixture> {
+  /** The oracle names this driver can report; a scenario file may only name these. */
+  oracles: readonly string[];
+  /** Seed-derived fixture parameters, printed with the rest of the parameter set. */
+  fixtureParameters(definition: ScenarioDefinition, random: Random): Record<string, unknown>;
+  /** One iteration's symbolic plan; must depend only on `random` and the parameters. */
+  plan(random: Random, parameters: ScenarioParameters, iteration: number): IterationPlan;
+  /** Creates the iteration's fixtures (a fresh vendor), leaving everything else alone. */
+  setup(db: Pool, plan: IterationPlan, runId: string): Promise<F>;
+  /** Runs one client action on the given client pool; resolves with what came back, throws on refusal. */
+  perform(action: PlannedAction, fixture: F, client: Pool): Promise<Record<string, unknown>>;
+  /** The oracles, after every action. `events` is this iteration's history so far. */
+  observe(truth: VendorTruth, fixture: F, events: HistoryEvent[]): Finding[];
+  /** After the chaos settled (in-flight requests resolved, settle actions run). */
+  terminal(truth: VendorTruth, fixture: F, events: HistoryEvent[]): TerminalVerdict;
+}
+
+export type AnyDriver = Driver<any>;
+
+/** A small helper drivers share: a customer with a unique e-mail. */
+export async function insertCustomer(db: Queryable, name: string, runId: string): Promise<string> {
+  const email = `${name.toLowerCase()}-${runId}-${Math.random().toString(36).slice(2, 10)}@simcity.test`;
+  const result = await db.query('INSERT INTO customers (name, email) VALUES ($1, $2) RETURNING id', [`SimCity ${name}`, email]);
+  return (result.rows[0] as { id: string }).id;
+}

@@ -1,0 +1,10 @@
+// Drivers by the name scenario files use in their "driver" field.
+
+import type { AnyDriver } from './driver.js';
+import { doubleBooking } from './doubleBooking.js';
+import { rescheduleAtomicity } from './rescheduleAtomicity.js';
+
+export const drivers: Record<string, AnyDriver> = {
+  'double-booking': doubleBooking,
+  'reschedule-atomicity': rescheduleAtomicity,
+};

@@ -1,0 +1,229 @@
+// The SimCity runtime: expands a seed into parameters and a plan, builds
+// fresh fixtures per iteration, fires the plan's actions without waiting
+// (up to `concurrency` in flight over as many connections), injects the
+// plan's faults, runs the oracles over the database's truth after every
+// action, settles, checks the terminal state, and stops at the first
+// violation with a forensic snapshot.
+
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { BookijiError } from '../errors.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { ClientPool } from './clientPool.js';
+import { drivers } from './drivers/registry.js';
+import type { AnyDriver, Finding, Fixture } from './drivers/driver.js';
+import { takeSnapshot } from './forensics.js';
+import { History, classifyError, planDigest } from './history.js';
+import { createRandom } from './random.js';
+import { currentCommit, replayCommand } from './replay.js';
+import { loadScenario, type ScenarioDefinition } from './scenarioFile.js';
+import { readVendorTruth } from './truth.js';
+import type { IterationPlan, PlannedAction, RunScenarioOptions, ScenarioParameters, ScenarioResult, Verdict, Violation } from './types.js';
+
+/** A request that has not answered in this long is recorded as unknown (it may still land). */
+const OPERATION_TIMEOUT_MS = 15_000;
+/** How long the settle phase waits for requests still in flight. */
+const SETTLE_WAIT_MS = 20_000;
+/** Attempts per settle action while its outcome stays unknown. */
+const SETTLE_ATTEMPTS_MAX = 4;
+const LAST_ACTIONS_DEFAULT = 30;
+
+const HTTP_PATH_NOTE = 'the HTTP API (src/api) is not built yet, so every request goes through the engine directly; the path is one adapter in the driver';
+
+/** Expands a seed into the scenario's parameter set and every iteration's plan. */
+export function expandSeed(definition: ScenarioDefinition, driver: AnyDriver, seed: string, iterations: number, concurrencyOverride?: number): { parameters: ScenarioParameters; plans: IterationPlan[] } {
+  const random = createRandom(`${definition.id}:${seed}`);
+  const concurrency = concurrencyOverride ?? random.int(definition.concurrency.min, definition.concurrency.max);
+  const actionsPerIteration = random.int(definition.actionsPerIteration.min, definition.actionsPerIteration.max);
+  const weights = Object.fromEntries(Object.entries(definition.actionWeights).map(([kind, range]) => [kind, random.between(range)]));
+  const total = Object.values(weights).reduce((sum, w) => sum + w, 0);
+  const actionMix = Object.fromEntries(Object.entries(weights).map(([kind, w]) => [kind, Math.round((w / total) * 1000) / 1000]));
+  const fixtures = driver.fixtureParameters(definition, random);
+  const parameters: ScenarioParameters = { seed, iterations, concurrency, actionsPerIteration, actionMix, paths: { engine: 1 }, fixtures };
+  if (definition.paths.includes('http')) parameters.pathNote = HTTP_PATH_NOTE;
+  // Each iteration draws from its own stream, so --iterations N replays a prefix of a longer run exactly.
+  const plans = Array.from({ length: iterations }, (_, iteration) => driver.plan(createRandom(`${definition.id}:${seed}:${iteration}`), parameters, iteration));
+  return { parameters, plans };
+}
+
+interface Target {
+  observer: Pool;
+  clientConfig: pg.PoolConfig;
+  close(): Promise<void>;
+}
+
+async function openTarget(options: RunScenarioOptions): Promise<Target> {
+  if (options.pool) {
+    const config = options.connectionString ? { connectionString: options.connectionString } : { ...options.pool.options };
+    return { observer: options.pool, clientConfig: config, close: async () => undefined };
+  }
+  if (options.connectionString) {
+    const observer = createPool({ connectionString: options.connectionString, max: 4, applicationName: 'simcity-observer' });
+    return { observer, clientConfig: { connectionString: options.connectionString }, close: () => observer.end() };
+  }
+  const { openDatabase } = await import('../db/database.js');
+  const db = await openDatabase({ poolMax: 4 });
+  return { observer: db.pool, clientConfig: { connectionString: db.target.connectionString }, close: () => db.close() };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export async function runScenario(options: RunScenarioOptions): Promise<ScenarioResult> {
+  const startedAt = Date.now();
+  const definition = loadScenario(options.scenarioId);
+  const driver = drivers[definition.driver];
+  if (!driver) throw new BookijiError('INTERNAL_ERROR', `scenario ${definition.id} names driver ${definition.driver}, which does not exist`);
+  const unknownOracles = definition.oracles.filter((oracle) => !driver.oracles.includes(oracle));
+  if (unknownOracles.length > 0) throw new BookijiError('INTERNAL_ERROR', `scenario ${definition.id} names oracles its driver does not run: ${unknownOracles.join(', ')}`);
+  if (options.iterations !== undefined && (!Number.isInteger(options.iterations) || options.iterations < 1 || options.iterations > 100_000)) {
+    throw new BookijiError('USAGE_ERROR', 'iterations: give a whole number from 1 to 100000');
+  }
+  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1 || options.concurrency > 64)) {
+    throw new BookijiError('USAGE_ERROR', 'concurrency: give a whole number from 1 to 64');
+  }
+  if (options.seed.length === 0 || options.seed.length > 200) throw new BookijiError('USAGE_ERROR', 'seed: give 1 to 200 characters');
+  const iterations = options.iterations ?? definition.iterationsDefault;
+  const { parameters, plans } = expandSeed(definition, driver, options.seed, iterations, options.concurrency);
+  const digest = planDigest(definition.id, plans);
+  const commit = options.commit === undefined ? currentCommit() : options.commit;
+  const replay = replayCommand(definition.id, options.seed, iterations, options.concurrency);
+  const lastActionsMax = options.lastActionsMax ?? LAST_ACTIONS_DEFAULT;
+  const history = new History();
+  const runId = randomBytes(4).toString('hex');
+  const violations: Violation[] = [];
+  let verdict: Verdict = 'pass';
+  let snapshot: ScenarioResult['forensicSnapshot'];
+  let actions = 0;
+
+  const target = await openTarget(options);
+  const clients = new ClientPool(target.clientConfig, parameters.concurrency, runId);
+  const report = (iteration: number): void =>
+    options.onProgress?.({ scenarioId: definition.id, iteration: iteration + 1, iterations, actions, violations: violations.length });
+
+  try {
+    for (const plan of plans) {
+      const iteration = plan.iteration;
+      history.stats.iterations = iteration + 1;
+      const fixture: Fixture = await driver.setup(target.observer, plan, runId);
+      const inFlight = new Set<Promise<void>>();
+      const busy = new Set<number>();
+
+      const stop = async (findings: Finding[], step: number): Promise<void> => {
+        for (const finding of findings) violations.push({ oracle: finding.oracle, message: finding.message, iteration, step, evidence: finding.evidence });
+        snapshot = await takeSnapshot(target.observer, { scenarioId: definition.id, iteration, vendorId: fixture.vendorId, lastActions: history.tail(lastActionsMax), names: fixture.names });
+      };
+      const check = async (step: number): Promise<boolean> => {
+        const truth = await readVendorTruth(target.observer, fixture.vendorId);
+        history.stats.oracleChecks += 1;
+        const findings = driver.observe(truth, fixture, history.forIteration(iteration));
+        if (findings.length === 0) return true;
+        verdict = 'violation';
+        await stop(findings, step);
+        return false;
+      };
+      /** Runs one client action and records its completion; never throws. */
+      const execute = async (action: PlannedAction, step: number, processName: string): Promise<'ok' | 'fail' | 'unknown'> => {
+        const pool = clients.pool;
+        history.record({ iteration, step, process: processName, type: 'invoke', action });
+        try {
+          const outcome = await withTimeout(driver.perform(action, fixture, pool), OPERATION_TIMEOUT_MS);
+          if (outcome === 'timeout') {
+            history.record({ iteration, step, process: processName, type: 'unknown', action, error: 'TIMEOUT', message: `no answer within ${OPERATION_TIMEOUT_MS} ms` });
+            return 'unknown';
+          }
+          history.record({ iteration, step, process: processName, type: 'ok', action, value: outcome });
+          return 'ok';
+        } catch (error) {
+          const { type, code, message } = classifyError(error);
+          history.record({ iteration, step, process: processName, type, action, error: code, message });
+          return type;
+        }
+      };
+
+      let stopped = false;
+      for (let step = 0; step < plan.actions.length && !stopped; step++) {
+        const action = plan.actions[step]!;
+        actions += 1;
+        if (action.kind === 'restart_simcity') {
+          history.record({ iteration, step, process: 'nemesis', type: 'invoke', action });
+          const killed = await clients.restart(target.observer);
+          // The restarted process has no memory of what it sent: pending requests are lost to it.
+          inFlight.clear();
+          busy.clear();
+          history.record({ iteration, step, process: 'nemesis', type: 'ok', action, value: { connectionsKilled: killed } });
+        } else if (action.kind === 'no_op') {
+          history.record({ iteration, step, process: 'idle', type: 'invoke', action });
+          history.record({ iteration, step, process: 'idle', type: 'ok', action });
+        } else {
+          while (inFlight.size >= parameters.concurrency) await Promise.race(inFlight);
+          let slot = 0;
+          while (busy.has(slot)) slot += 1;
+          busy.add(slot);
+          const running: Promise<void> = execute(action, step, `c${slot}`).then(() => {
+            busy.delete(slot);
+            inFlight.delete(running);
+          });
+          inFlight.add(running);
+        }
+        stopped = !(await check(step));
+        report(iteration);
+      }
+
+      // Settle: let the chaos finish, then give every intent a definite outcome.
+      const pending = await withTimeout(Promise.allSettled([...inFlight]), SETTLE_WAIT_MS);
+      if (!stopped && pending === 'timeout') {
+        verdict = 'undecided';
+        await stop([{ oracle: 'settle', message: `requests still in flight after ${SETTLE_WAIT_MS} ms: their outcome cannot be established` }], -1);
+        stopped = true;
+      }
+      for (let index = 0; index < plan.settle.length && !stopped; index++) {
+        const action = plan.settle[index]!;
+        const step = plan.actions.length + index;
+        for (let attempt = 1; attempt <= SETTLE_ATTEMPTS_MAX; attempt++) {
+          if ((await execute(action, step, 'settle')) !== 'unknown') break;
+        }
+        stopped = !(await check(step));
+      }
+      if (stopped) break;
+      const truth = await readVendorTruth(target.observer, fixture.vendorId);
+      history.stats.oracleChecks += 1;
+      const final = driver.terminal(truth, fixture, history.forIteration(iteration));
+      if (final.state) history.stats.terminalStates[final.state] = (history.stats.terminalStates[final.state] ?? 0) + 1;
+      if (final.findings.length > 0 || final.undecided) {
+        verdict = final.findings.length > 0 ? 'violation' : 'undecided';
+        const findings = final.undecided ? [...final.findings, { oracle: 'terminal-state', message: `undecided: ${final.undecided}` }] : final.findings;
+        await stop(findings, -1);
+        break;
+      }
+      report(iteration);
+    }
+  } finally {
+    await clients.end();
+    await target.close();
+  }
+
+  const result: ScenarioResult = {
+    scenarioId: definition.id,
+    title: definition.title,
+    seed: options.seed,
+    commit,
+    passed: verdict === 'pass',
+    verdict,
+    digest,
+    parameters,
+    actions,
+    violations,
+    replayCommand: replay,
+    durationMs: Date.now() - startedAt,
+    stats: history.stats,
+    historyTail: history.tail(lastActionsMax),
+  };
+  if (snapshot) result.forensicSnapshot = snapshot;
+  return result;
+}

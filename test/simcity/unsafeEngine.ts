@@ -1,0 +1,92 @@
+// Deliberately broken engine functions, installed with CREATE OR REPLACE into
+// one test database only. Each keeps the real function's signature so the
+// engine's TypeScript layer, SimCity and the explorer call it unchanged.
+
+import type { Pool } from '../../src/db/pool.js';
+
+/**
+ * claim_slot without the slot lock: it reads the slot's counter, checks it,
+ * inserts, and writes back the counter it read (+1). Two concurrent claims
+ * both pass the check and the second write loses the first's update: two
+ * winners on a slot of capacity 1 and a counter that says 1. The 10 ms pause
+ * stands for the work a real engine does between its read and its write; it
+ * widens the window so SimCity's random schedule hits it in a few iterations.
+ */
+export const UNSAFE_CLAIM_SQL = `
+CREATE OR REPLACE FUNCTION claim_slot(
+  p_slot_id uuid, p_customer_id uuid, p_hold boolean, p_hold_ttl_seconds integer, p_payment_method text,
+  p_idempotency_key text, p_actor_kind text, p_actor_id text, p_source text, p_request_id text DEFAULT NULL
+) RETURNS TABLE (booking jsonb, replayed boolean) LANGUAGE plpgsql AS $$
+DECLARE
+  v_now timestamptz := bookiji_now();
+  v_slot slots%ROWTYPE;
+  v_existing bookings%ROWTYPE;
+  v_hash text := claim_request_hash(p_slot_id, p_customer_id, p_hold, 'free');
+  v_id uuid;
+BEGIN
+  PERFORM set_actor(p_actor_kind, p_actor_id, p_source, 'booked (unsafe fixture)', p_request_id);
+  IF p_idempotency_key IS NOT NULL THEN
+    SELECT * INTO v_existing FROM bookings WHERE idempotency_key = p_idempotency_key LIMIT 1;
+    IF FOUND THEN
+      RETURN QUERY SELECT to_jsonb(v_existing), true;
+      RETURN;
+    END IF;
+  END IF;
+  SELECT * INTO v_slot FROM slots WHERE id = p_slot_id;
+  IF v_slot.booked_count >= v_slot.capacity THEN
+    PERFORM raise_error('BK001', format('slot %s is full', p_slot_id), jsonb_build_object('slot_id', p_slot_id));
+  END IF;
+  PERFORM pg_sleep(0.01);
+  INSERT INTO bookings (vendor_id, slot_id, customer_id, state, starts_at, ends_at, hold_expires_at, idempotency_key, request_hash,
+                        payment_method, payment_status, amount_cents, currency, created_at, updated_at)
+  VALUES (v_slot.vendor_id, p_slot_id, p_customer_id, CASE WHEN p_hold THEN 'held' ELSE 'confirmed' END, v_slot.starts_at, v_slot.ends_at,
+          CASE WHEN p_hold THEN v_now + make_interval(secs => coalesce(p_hold_ttl_seconds, 600)) END,
+          p_idempotency_key, CASE WHEN p_idempotency_key IS NOT NULL THEN v_hash END, 'free', 'none', 0, v_slot.currency, v_now, v_now)
+  RETURNING id INTO v_id;
+  UPDATE slots SET booked_count = v_slot.booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;
+  RETURN QUERY SELECT to_jsonb(b), false FROM bookings b WHERE b.vendor_id = v_slot.vendor_id AND b.id = v_id;
+END $$;`;
+
+/**
+ * reschedule_booking as two separate read-modify-writes: it checks the new
+ * slot from an unlocked read, moves the booking, then writes both counters
+ * from what it read. Racing a claim or another reschedule into the same slot,
+ * the release and the claim no longer happen as one: the new slot ends up
+ * over capacity with a counter that disagrees.
+ */
+export const UNSAFE_RESCHEDULE_SQL = `
+CREATE OR REPLACE FUNCTION reschedule_booking(p_booking_id uuid, p_new_slot_id uuid, p_expected_version integer,
+  p_actor_kind text, p_actor_id text, p_source text, p_request_id text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_booking bookings%ROWTYPE;
+  v_old slots%ROWTYPE;
+  v_new slots%ROWTYPE;
+BEGIN
+  PERFORM set_actor(p_actor_kind, p_actor_id, p_source, 'rescheduled (unsafe fixture)', p_request_id);
+  SELECT * INTO v_booking FROM bookings WHERE id = p_booking_id;
+  IF NOT FOUND THEN
+    PERFORM raise_error('BK003', format('booking %s not found', p_booking_id), '{}');
+  END IF;
+  IF v_booking.state NOT IN ('held', 'confirmed') THEN
+    PERFORM raise_error('BK011', format('booking %s is %s', p_booking_id, v_booking.state), '{}');
+  END IF;
+  IF v_booking.slot_id = p_new_slot_id THEN
+    PERFORM raise_error('BK006', 'slot: the booking is already on that slot', '{}');
+  END IF;
+  SELECT * INTO v_old FROM slots WHERE vendor_id = v_booking.vendor_id AND id = v_booking.slot_id;
+  SELECT * INTO v_new FROM slots WHERE vendor_id = v_booking.vendor_id AND id = p_new_slot_id;
+  IF v_new.booked_count >= v_new.capacity THEN
+    PERFORM raise_error('BK001', format('slot %s is full', p_new_slot_id), '{}');
+  END IF;
+  PERFORM pg_sleep(0.01);
+  UPDATE bookings SET slot_id = p_new_slot_id, starts_at = v_new.starts_at, ends_at = v_new.ends_at
+  WHERE vendor_id = v_booking.vendor_id AND id = p_booking_id;
+  UPDATE slots SET booked_count = v_old.booked_count - 1 WHERE vendor_id = v_booking.vendor_id AND id = v_old.id;
+  UPDATE slots SET booked_count = v_new.booked_count + 1 WHERE vendor_id = v_booking.vendor_id AND id = v_new.id;
+  RETURN to_jsonb(b) FROM bookings b WHERE b.vendor_id = v_booking.vendor_id AND b.id = p_booking_id;
+END $$;`;
+
+export async function installUnsafe(pool: Pool, sql: string): Promise<void> {
+  await pool.query(sql);
+}
