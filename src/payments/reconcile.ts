@@ -63,6 +63,8 @@ export interface ReconcileReport {
   eventsRecovered: string[];
   eventsReapplied: string[];
   repairs: PaymentRepair[];
+  /** Reservations whose commit was left in progress, and where they ended. */
+  commitsResumed: Array<{ reservationId: string; state: string }>;
   drift: DriftRow[];
   totals: { oursNetCents: number; providerNetCents: number; ledgerNetCents: number; driftCount: number };
 }
@@ -79,6 +81,7 @@ export async function reconcile(pool: Pool, gateway: PaymentGateway, options: Re
     eventsRecovered: [],
     eventsReapplied: [],
     repairs: [],
+    commitsResumed: [],
     drift: [],
     totals: { oursNetCents: 0, providerNetCents: 0, ledgerNetCents: 0, driftCount: 0 },
   };
@@ -146,6 +149,16 @@ export async function reconcile(pool: Pool, gateway: PaymentGateway, options: Re
       // stays and the next run tries again.
       repair.error = (error as Error).message;
     }
+  }
+
+  // Reservation commits a crash or an outage left in progress: capture what
+  // is owed with the same keys, then commit or compensate.
+  const inProgress = await queryWithRetry(pool, `SELECT id, state FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at LIMIT $1`, [batchMax]);
+  if (options.dryRun) {
+    report.commitsResumed = inProgress.rows.map((r) => ({ reservationId: String(r.id), state: String(r.state) }));
+  } else if (inProgress.rows.length > 0) {
+    const { resumeCommits } = await import('../reservations/index.js');
+    report.commitsResumed = (await resumeCommits(pool, gateway, actor)).map((r) => ({ reservationId: r.id, state: r.state }));
   }
 
   // 5. Drift, to the cent.

@@ -1,0 +1,225 @@
+// The reservation API (core-infrastructure-design), called by the partner API
+// and the CLI. The rules live in SQL (migrations/0012_reservations.sql); this
+// file validates input, makes the provider calls in the order the recovery
+// points allow, and maps rows.
+//
+// Flow: createReservation → vendorConfirmReservation → authorizeVendorDeposit
+// → authorizeRequester → commitReservation. Each provider call follows a
+// committed recovery point, so a crash anywhere is finished by reconcile
+// (resumeCommits, and the owed calls of every payment).
+
+import { BookijiError, validationError } from '../errors.js';
+import { queryWithRetry, type Pool } from '../db/pool.js';
+import type { Actor } from '../engine/types.js';
+import { requireUuid } from '../engine/validate.js';
+import { settlePayment } from '../payments/actions.js';
+import type { PaymentGateway } from '../payments/gateway.js';
+import { toPayment } from '../payments/rows.js';
+import { applyIntent } from '../payments/store.js';
+import type {
+  CreateReservationInput,
+  CreateReservationResult,
+  Reservation,
+  ReservationDetail,
+  ReservationPaymentView,
+  ReservationState,
+  ReservationTransitionView,
+} from './types.js';
+
+export * from './types.js';
+
+type Row = Record<string, unknown>;
+
+function toReservation(row: Row): Reservation {
+  const date = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
+  return {
+    id: String(row.id),
+    vendorId: String(row.vendor_id),
+    partnerId: String(row.partner_id),
+    requesterId: String(row.requester_id),
+    bookingId: String(row.booking_id),
+    slotId: String(row.slot_id),
+    state: String(row.state) as ReservationState,
+    slotStartTime: date(row.starts_at),
+    slotEndTime: date(row.ends_at),
+    expiresAt: row.expires_at === null || row.expires_at === undefined ? null : date(row.expires_at),
+    amountCents: Number(row.amount_cents),
+    depositCents: Number(row.deposit_cents),
+    currency: String(row.currency),
+    metadata: (row.metadata ?? {}) as Record<string, string>,
+    idempotencyKey: String(row.idempotency_key),
+    createdAt: date(row.created_at),
+    updatedAt: date(row.updated_at),
+  };
+}
+
+function actorArgs(actor: Actor): [string, string | null, string] {
+  return [actor.kind, actor.id ?? null, actor.source];
+}
+
+function requireDate(field: string, value: unknown): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw validationError(field, 'give a valid date');
+  return value;
+}
+
+function requireMetadata(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw validationError('metadata', 'give an object of string values');
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > 50) throw validationError('metadata', 'at most 50 keys');
+  for (const [key, v] of entries) {
+    if (typeof v !== 'string' || v.length > 500 || key.length > 40) throw validationError('metadata', `key ${key}: a string of at most 500 characters under a key of at most 40`);
+  }
+  return value as Record<string, string>;
+}
+
+export async function createReservation(pool: Pool, input: CreateReservationInput, actor: Actor): Promise<CreateReservationResult> {
+  const vendorId = requireUuid('vendorId', input.vendorId);
+  const requesterId = requireUuid('requesterId', input.requesterId);
+  const start = requireDate('slotStartTime', input.slotStartTime);
+  const end = requireDate('slotEndTime', input.slotEndTime);
+  if (end <= start) throw validationError('slotEndTime', 'must be after slotStartTime');
+  if (typeof input.partnerId !== 'string' || input.partnerId.length === 0 || input.partnerId.length > 200) throw validationError('partnerId', 'give 1 to 200 characters');
+  if (typeof input.idempotencyKey !== 'string' || input.idempotencyKey.length === 0 || input.idempotencyKey.length > 200) {
+    throw validationError('idempotencyKey', 'give 1 to 200 characters');
+  }
+  const metadata = requireMetadata(input.metadata);
+  const result = await queryWithRetry(pool, 'SELECT reservation, replayed FROM create_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
+    vendorId,
+    start,
+    end,
+    requesterId,
+    input.partnerId,
+    JSON.stringify(metadata),
+    input.idempotencyKey,
+    ...actorArgs(actor),
+  ]);
+  const row = result.rows[0]!;
+  return { reservation: toReservation(row.reservation), replayed: Boolean(row.replayed) };
+}
+
+/** The reservation with its payments and state history. Another partner's reservation is RESERVATION_NOT_FOUND. */
+export async function getReservation(pool: Pool, id: string, options: { partnerId?: string } = {}): Promise<ReservationDetail> {
+  const reservationId = requireUuid('reservation', id);
+  const found = await queryWithRetry(pool, 'SELECT * FROM reservations WHERE id = $1 AND ($2::text IS NULL OR partner_id = $2)', [reservationId, options.partnerId ?? null]);
+  if (found.rowCount === 0) throw new BookijiError('RESERVATION_NOT_FOUND', `reservation ${reservationId} not found`, { details: { reservationId } });
+  const reservation = toReservation(found.rows[0]!);
+  const payments = await queryWithRetry(pool, 'SELECT * FROM payments WHERE vendor_id = $1 AND reservation_id = $2 ORDER BY created_at', [reservation.vendorId, reservation.id]);
+  const history = await queryWithRetry(pool, 'SELECT * FROM reservation_transitions WHERE vendor_id = $1 AND reservation_id = $2 ORDER BY id', [reservation.vendorId, reservation.id]);
+  return {
+    ...reservation,
+    payments: payments.rows.map((row): ReservationPaymentView => {
+      const p = toPayment(row);
+      return { role: p.purpose === 'reservation_vendor_deposit' ? 'vendor_deposit' : 'requester', paymentId: p.id, providerIntentId: p.providerIntentId, status: p.status, amountCents: p.amountCents, currency: p.currency };
+    }),
+    history: history.rows.map(
+      (row): ReservationTransitionView => ({
+        fromState: (row.from_state ?? null) as ReservationState | null,
+        toState: row.to_state as ReservationState,
+        cause: String(row.cause),
+        actorKind: String(row.actor_kind),
+        actorId: row.actor_id ?? null,
+        at: row.at as Date,
+      }),
+    ),
+  };
+}
+
+export async function vendorConfirmReservation(pool: Pool, id: string, actor: Actor): Promise<Reservation> {
+  const result = await queryWithRetry(pool, 'SELECT vendor_confirm_reservation($1, $2, $3, $4) AS r', [requireUuid('reservation', id), ...actorArgs(actor)]);
+  return toReservation(result.rows[0]!.r);
+}
+
+/**
+ * Cancels a reservation before commit: its slot is released and any money it
+ * holds is owed back. With a gateway, the owed calls are made at once;
+ * otherwise reconcile makes them.
+ */
+export async function cancelReservation(pool: Pool, id: string, reason: string, actor: Actor, gateway?: PaymentGateway): Promise<Reservation> {
+  const result = await queryWithRetry(pool, 'SELECT cancel_reservation($1, $2, $3, $4, $5) AS r', [requireUuid('reservation', id), reason, ...actorArgs(actor)]);
+  const reservation = toReservation(result.rows[0]!.r);
+  if (gateway) await settleReservationPayments(pool, gateway, reservation, actor);
+  return reservation;
+}
+
+/** Performs every provider call the reservation's payments owe; a provider outage is left to reconcile. */
+export async function settleReservationPayments(pool: Pool, gateway: PaymentGateway, reservation: Pick<Reservation, 'id' | 'vendorId'>, actor: Actor): Promise<void> {
+  const owed = await queryWithRetry(pool, `SELECT id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND pending_action <> 'none'`, [reservation.vendorId, reservation.id]);
+  for (const row of owed.rows) {
+    try {
+      await settlePayment(pool, gateway, String(row.id), actor);
+    } catch (error) {
+      if (!(error instanceof BookijiError) || error.code !== 'DEPENDENCY_UNAVAILABLE') throw error;
+    }
+  }
+}
+
+async function authorize(pool: Pool, gateway: PaymentGateway, id: string, role: 'vendor_deposit' | 'requester', paymentMethod: string, actor: Actor): Promise<Reservation> {
+  const reservationId = requireUuid('reservation', id);
+  if (typeof paymentMethod !== 'string' || !/^pm_[A-Za-z0-9_]+$/.test(paymentMethod)) throw validationError('paymentMethod', 'give a payment method id (pm_…)');
+  const begun = await queryWithRetry(pool, 'SELECT reservation_begin_authorization($1, $2, $3, $4, $5) AS p', [reservationId, role, ...actorArgs(actor)]);
+  let payment = toPayment(begun.rows[0]!.p);
+  if (payment.pendingAction === 'create') payment = (await settlePayment(pool, gateway, payment.id, actor)).payment;
+  if (!payment.providerIntentId) throw new BookijiError('DEPENDENCY_UNAVAILABLE', `the ${role} payment intent is being created; retry`, { details: { paymentId: payment.id } });
+  // The server confirms with the party's saved payment method (off-session);
+  // only the provider's state of the intent, read back, moves the reservation.
+  if (payment.status === 'requires_payment') {
+    try {
+      await gateway.call('confirm payment intent', () => gateway.stripe.paymentIntents.confirm(payment.providerIntentId!, { payment_method: paymentMethod }));
+    } catch (error) {
+      if (!(error instanceof BookijiError) || error.code !== 'PAYMENT_FAILED') throw error;
+    }
+    const intent = await gateway.retrieveIntent(payment.providerIntentId);
+    payment = (await applyIntent(pool, payment, intent, { actor })).payment;
+  }
+  const applied = await queryWithRetry(pool, 'SELECT reservation_apply_authorization($1, $2, $3, $4, $5) AS r', [reservationId, role, ...actorArgs(actor)]);
+  const reservation = toReservation(applied.rows[0]!.r);
+  await settleReservationPayments(pool, gateway, reservation, actor);
+  return reservation;
+}
+
+/** CONFIRMED_BY_VENDOR → AWAITING_VENDOR_AUTH → VENDOR_AUTHORIZED (or FAILED_VENDOR_AUTH, slot released). */
+export function authorizeVendorDeposit(pool: Pool, gateway: PaymentGateway, id: string, options: { paymentMethod: string }, actor: Actor): Promise<Reservation> {
+  return authorize(pool, gateway, id, 'vendor_deposit', options.paymentMethod, actor);
+}
+
+/** VENDOR_AUTHORIZED → AWAITING_REQUESTER_AUTH → AUTHORIZED_BOTH (or FAILED_REQUESTER_AUTH, deposit released). */
+export function authorizeRequester(pool: Pool, gateway: PaymentGateway, id: string, options: { paymentMethod: string }, actor: Actor): Promise<Reservation> {
+  return authorize(pool, gateway, id, 'requester', options.paymentMethod, actor);
+}
+
+/**
+ * AUTHORIZED_BOTH → revalidate availability → COMMIT_IN_PROGRESS (both
+ * captures recorded as owed) → capture both → COMMITTED; or FAILED_COMMIT with
+ * compensation when a capture fails (refund the captured one, release the
+ * other's authorization). A provider outage leaves COMMIT_IN_PROGRESS for
+ * reconcile to finish with the same idempotency keys.
+ */
+export async function commitReservation(pool: Pool, gateway: PaymentGateway, id: string, actor: Actor): Promise<Reservation> {
+  const reservationId = requireUuid('reservation', id);
+  const begun = await queryWithRetry(pool, 'SELECT reservation_begin_commit($1, $2, $3, $4) AS r', [reservationId, ...actorArgs(actor)]);
+  const reservation = toReservation(begun.rows[0]!.r);
+  if (reservation.state !== 'COMMIT_IN_PROGRESS') {
+    await settleReservationPayments(pool, gateway, reservation, actor);
+    return reservation;
+  }
+  return finishCommit(pool, gateway, reservation, actor);
+}
+
+async function finishCommit(pool: Pool, gateway: PaymentGateway, reservation: Reservation, actor: Actor): Promise<Reservation> {
+  await settleReservationPayments(pool, gateway, reservation, actor);
+  const finished = await queryWithRetry(pool, 'SELECT reservation_finish_commit($1, $2, $3, $4) AS r', [reservation.id, ...actorArgs(actor)]);
+  const after = toReservation(finished.rows[0]!.r);
+  // Compensation owed by a failed commit (refund, release) is made now.
+  if (after.state === 'FAILED_COMMIT') await settleReservationPayments(pool, gateway, after, actor);
+  return after;
+}
+
+/** Reconcile's part: finish every commit a crash or an outage left in progress. */
+export async function resumeCommits(pool: Pool, gateway: PaymentGateway, actor: Actor): Promise<Reservation[]> {
+  const open = await queryWithRetry(pool, `SELECT * FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at LIMIT 500`);
+  const done: Reservation[] = [];
+  for (const row of open.rows) done.push(await finishCommit(pool, gateway, toReservation(row), actor));
+  return done;
+}
+
