@@ -119,9 +119,13 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
         snapshot = await takeSnapshot(target.observer, { scenarioId: definition.id, iteration, vendorId: fixture.vendorId, lastActions: history.tail(lastActionsMax), names: fixture.names });
       };
       const check = async (step: number): Promise<boolean> => {
+        // Events first, truth second: every completion the oracle is shown
+        // committed before the truth was read (a reply recorded during the
+        // read could otherwise acknowledge a row the snapshot cannot see).
+        const events = history.forIteration(iteration);
         const truth = await readVendorTruth(target.observer, fixture.vendorId);
         history.stats.oracleChecks += 1;
-        const findings = driver.observe(truth, fixture, history.forIteration(iteration));
+        const findings = driver.observe(truth, fixture, events);
         if (findings.length === 0) return true;
         verdict = 'violation';
         await stop(findings, step);
