@@ -12,7 +12,7 @@ import type { FigureContext, FigureResult } from './context.js';
 
 const VENDOR_COUNT = 64;
 const CAPACITY = 4;
-const WARMUP_CONTENDERS = 32;
+const WARMUP_CONTENDERS = 16;
 
 interface VariantFigures {
   name: string;
