@@ -116,6 +116,67 @@ const createdBooking = {
   properties: { booking, replayed: { type: 'boolean' } },
 } as const;
 
+const RESERVATION_STATES = [
+  'INTENT_CREATED', 'HELD', 'AWAITING_VENDOR_CONFIRMATION', 'CONFIRMED_BY_VENDOR', 'AWAITING_VENDOR_AUTH', 'VENDOR_AUTHORIZED',
+  'AWAITING_REQUESTER_AUTH', 'AUTHORIZED_BOTH', 'COMMIT_IN_PROGRESS', 'COMMITTED', 'FAILED_VENDOR_TIMEOUT', 'FAILED_VENDOR_AUTH',
+  'FAILED_REQUESTER_AUTH', 'FAILED_AVAILABILITY_CHANGED', 'FAILED_COMMIT', 'EXPIRED', 'CANCELLED',
+];
+
+const reservationProperties = {
+  id: { type: 'string', format: 'uuid' },
+  vendorId: { type: 'string', format: 'uuid' },
+  slotId: { type: 'string', format: 'uuid' },
+  requesterId: { type: 'string', format: 'uuid' },
+  state: { type: 'string', enum: RESERVATION_STATES },
+  slotStartTime: { type: 'string', format: 'date-time' },
+  slotEndTime: { type: 'string', format: 'date-time' },
+  expiresAt: { type: ['string', 'null'], format: 'date-time', description: 'When the current stage\'s time to live passes; null once final.' },
+  amountCents: { type: 'integer' },
+  depositCents: { type: 'integer' },
+  currency: { type: 'string' },
+  metadata: { type: 'object' },
+  createdAt: { type: 'string', format: 'date-time' },
+  updatedAt: { type: 'string', format: 'date-time' },
+} as const;
+
+const reservationRequired = Object.keys(reservationProperties);
+
+const reservation = { type: 'object', additionalProperties: false, required: reservationRequired, properties: reservationProperties } as const;
+
+const reservationDetail = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...reservationRequired, 'payments', 'history'],
+  properties: {
+    ...reservationProperties,
+    payments: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['role', 'status', 'amountCents', 'currency'],
+        properties: { role: { type: 'string', enum: ['vendor_deposit', 'requester'] }, status: { type: 'string' }, amountCents: { type: 'integer' }, currency: { type: 'string' } },
+      },
+    },
+    history: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['from', 'to', 'cause', 'at'],
+        properties: { from: { type: ['string', 'null'] }, to: { type: 'string' }, cause: { type: 'string' }, at: { type: 'string', format: 'date-time' } },
+      },
+    },
+  },
+} as const;
+
+const createdReservation = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reservation', 'replayed'],
+  properties: { reservation, replayed: { type: 'boolean' } },
+} as const;
+
 const health = {
   type: 'object',
   additionalProperties: false,
@@ -146,7 +207,7 @@ export const OPENAPI_DOCUMENT = {
   components: {
     securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
     responses: { Error: { description: 'An error of the taxonomy.', ...json(error) } },
-    schemas: { Error: error, Availability: availability, Booking: booking, BookingWithHistory: bookingWithHistory, CreatedBooking: createdBooking, Health: health },
+    schemas: { Error: error, Availability: availability, Booking: booking, BookingWithHistory: bookingWithHistory, CreatedBooking: createdBooking, Reservation: reservation, ReservationDetail: reservationDetail, CreatedReservation: createdReservation, Health: health },
   },
   security: [{ apiKey: [] }],
   paths: {
@@ -201,6 +262,47 @@ export const OPENAPI_DOCUMENT = {
         parameters: [idParam],
         requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, properties: { expectedVersion: { type: 'integer' } } }) },
         responses: { '200': { description: 'Confirmed.', ...json(booking) }, ...errors(400, 401, 402, 404, 409, 429, 503) },
+      },
+    },
+    '/v1/reservations': {
+      post: {
+        summary: 'Reserve a vendor\'s slot (exact start and end of a free slot) for a requester; the slot is held while the vendor confirms and both parties authorize payment.',
+        requestBody: {
+          required: true,
+          ...json({
+            type: 'object',
+            additionalProperties: false,
+            required: ['vendorId', 'slotStartTime', 'slotEndTime', 'requesterId', 'idempotencyKey'],
+            properties: {
+              vendorId: { type: 'string', format: 'uuid' },
+              slotStartTime: { type: 'string', format: 'date-time' },
+              slotEndTime: { type: 'string', format: 'date-time' },
+              requesterId: { type: 'string', format: 'uuid' },
+              metadata: { type: 'object', additionalProperties: { type: 'string' } },
+              idempotencyKey: { type: 'string', maxLength: 200 },
+            },
+          }),
+        },
+        responses: { '201': { description: 'Reserved.', ...json(createdReservation) }, '200': { description: 'A retry with the same idempotency key: the first outcome.', ...json(createdReservation) }, ...errors(400, 401, 404, 409, 413, 422, 429, 503) },
+      },
+    },
+    '/v1/reservations/{id}': {
+      get: { summary: 'One of your reservations, with its payments and state history.', parameters: [idParam], responses: { '200': { description: 'The reservation.', ...json(reservationDetail) }, ...errors(400, 401, 404, 429, 503) } },
+    },
+    '/v1/reservations/{id}/confirm': {
+      post: {
+        summary: 'The vendor\'s confirmation (AWAITING_VENDOR_CONFIRMATION → CONFIRMED_BY_VENDOR); repeating it is harmless.',
+        parameters: [idParam],
+        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, properties: {} }) },
+        responses: { '200': { description: 'Confirmed by the vendor.', ...json(reservation) }, ...errors(400, 401, 404, 409, 429, 503) },
+      },
+    },
+    '/v1/reservations/{id}/cancel': {
+      post: {
+        summary: 'Cancel one of your reservations before it commits; its slot is released.',
+        parameters: [idParam],
+        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string', maxLength: 500 } } }) },
+        responses: { '200': { description: 'Cancelled.', ...json(reservation) }, ...errors(400, 401, 404, 409, 429, 503) },
       },
     },
     '/v1/bookings/{id}/cancel': {

@@ -18,6 +18,7 @@ import { queryAvailability } from './availability.js';
 import { readJsonObject, readRawBody, sendError, sendJson, sendText, statusOf, BODY_BYTES_MAX } from './http.js';
 import { RequestMetrics, renderMetrics } from './metrics.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import { cancelPartnerReservation, confirmPartnerReservation, createPartnerReservation, getPartnerReservation } from './partnerReservations.js';
 import { cancelPartnerBooking, confirmPartnerBooking, createPartnerBooking, getPartnerBooking, partnerActor } from './partnerBookings.js';
 import { postgresRateLimiter, pruneRateWindows, RATE_LIMIT_DEFAULTS, type RateLimiter, type RateLimitSettings } from './rateLimit.js';
 import { startOutboxDispatcher, type OutboxDispatcher, type OutboxSettings } from './webhookOutbox.js';
@@ -76,13 +77,13 @@ interface Route {
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
-const UUID_SEGMENT = '([^/]+)';
+const PATH_SEGMENT = '([^/]+)';
 
 function route(method: string, template: string, authenticated: boolean, handler: Handler): Route {
   const names: string[] = [];
   const source = template.replace(/\{(\w+)\}/g, (_, name: string) => {
     names.push(name);
-    return UUID_SEGMENT;
+    return PATH_SEGMENT;
   });
   return { method, template, pattern: new RegExp(`^${source}$`), names, authenticated, handler };
 }
@@ -173,6 +174,26 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       requireNoQuery(url);
       const body = await readJsonObject(request, bodyBytesMax);
       sendJson(response, 200, await cancelPartnerBooking(pool, partner!, params.id, body, partnerActor(partner!, requestId)));
+    }),
+    route('POST', '/v1/reservations', true, async ({ request, response, url, partner, requestId }) => {
+      requireNoQuery(url);
+      const body = await readJsonObject(request, bodyBytesMax);
+      const created = await createPartnerReservation(pool, partner!, body, partnerActor(partner!, requestId));
+      sendJson(response, created.replayed ? 200 : 201, created);
+    }),
+    route('GET', '/v1/reservations/{id}', true, async ({ response, url, partner }, params) => {
+      requireNoQuery(url);
+      sendJson(response, 200, await getPartnerReservation(pool, partner!, params.id));
+    }),
+    route('POST', '/v1/reservations/{id}/confirm', true, async ({ request, response, url, partner, requestId }, params) => {
+      requireNoQuery(url);
+      const body = await readJsonObject(request, bodyBytesMax);
+      sendJson(response, 200, await confirmPartnerReservation(pool, partner!, params.id, body, partnerActor(partner!, requestId)));
+    }),
+    route('POST', '/v1/reservations/{id}/cancel', true, async ({ request, response, url, partner, requestId }, params) => {
+      requireNoQuery(url);
+      const body = await readJsonObject(request, bodyBytesMax);
+      sendJson(response, 200, await cancelPartnerReservation(pool, partner!, params.id, body, partnerActor(partner!, requestId)));
     }),
     // The payment provider authenticates with its signature, not an API key,
     // and the signature covers the exact bytes: no JSON parsing before it.

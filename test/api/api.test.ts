@@ -209,6 +209,7 @@ describe('operations', () => {
     expect(text).toMatch(/^bookiji_http_request_duration_seconds_count\{method="GET",route="\/healthz"\} \d+$/m);
     expect(text).toMatch(/^bookiji_bookings\{state="confirmed"\} \d+$/m);
     expect(text).toMatch(/^bookiji_holds_pending \d+$/m);
+    expect(text).toMatch(/^bookiji_reservations_pending \d+$/m);
     expect(text).toMatch(/^bookiji_outbox_depth \d+$/m);
     expect(text).toMatch(/^bookiji_outbox_lag_seconds [\d.]+$/m);
     expect(text).toMatch(/^bookiji_webhooks_received_total\{outcome="rejected"\} \d+$/m);

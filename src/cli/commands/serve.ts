@@ -31,6 +31,7 @@ export function registerServe(program: Command): void {
 The payment provider's webhooks go to POST /webhooks/stripe (secrets from STRIPE_WEBHOOK_SECRET and
 STRIPE_WEBHOOK_SECRET_PREVIOUS; with STRIPE_SECRET_KEY, the calls a payment then owes are made at once).
 Endpoints: GET /healthz, GET /metrics, GET /v1/openapi.json, GET /v1/vendors/{id}/availability,
+POST /v1/reservations, GET /v1/reservations/{id}, POST /v1/reservations/{id}/confirm, POST /v1/reservations/{id}/cancel,
 POST /v1/bookings, GET /v1/bookings/{id}, POST /v1/bookings/{id}/confirm, POST /v1/bookings/{id}/cancel.
 Every /v1 call needs "Authorization: Bearer <key>" from \`bookiji apikey create --partner NAME\`.
 
