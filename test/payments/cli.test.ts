@@ -6,11 +6,14 @@ import { startCardCheckout, payAsCustomer } from '../../src/payments/checkout.js
 import { reconcile } from '../../src/payments/reconcile.js';
 import { getPayment } from '../../src/payments/store.js';
 import { race } from '../helpers/fixtures.js';
+import { buildDist } from '../api/build.js';
 import { API_KEY, bookingRow, cardHold, CUSTOMER_ACTOR, ledgerSums, noViolations, openWorld, RECONCILE_ACTOR, verifyAll, WEBHOOK_SECRET, type World } from './harness.js';
 
 const run = promisify(execFile);
 let w: World;
 beforeAll(async () => {
+  // The CLI runs from dist/: one locked build per test run, never a half-written one.
+  buildDist();
   w = await openWorld({ sandbox: { faults: { dropRate: 1 } } });
 });
 afterAll(async () => w.close());
