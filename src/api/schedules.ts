@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { BookijiError, validationError } from '../errors.js';
 import { queryWithRetry, withTransaction, type Pool } from '../db/pool.js';
-import { refreshVendorSlots, type RefreshResult } from '../engine/slots.js';
+import type { RefreshResult } from '../engine/slots.js';
 import type { Actor } from '../engine/types.js';
 import { requireCurrency, requireInt, requireUuid } from '../engine/validate.js';
 import { getVendor } from '../engine/vendors.js';
@@ -108,48 +108,63 @@ export async function importIcsText(pool: Pool, vendorInput: unknown, icsText: s
   });
 }
 
-export async function loadBusyIntervals(pool: Pool, vendorId: string, window: { from: Date; to: Date }): Promise<BusyInterval[]> {
-  const result = await queryWithRetry(
-    pool,
-    'SELECT starts_at, ends_at, source, uid FROM vendor_busy_intervals WHERE vendor_id = $1 AND ends_at > $2 AND starts_at < $3 ORDER BY starts_at',
-    [vendorId, window.from, window.to],
-  );
-  return result.rows.map((row) => ({ startsAt: row.starts_at, endsAt: row.ends_at, source: row.source, ...(row.uid ? { uid: row.uid } : {}) }));
-}
-
 export interface ScheduleRefreshResult extends RefreshResult {
   window: { from: Date; to: Date };
   /** Generated slots not offered because they overlap a booked slot the rules dropped. */
   blocked: number;
 }
 
-/** Regenerates the vendor's slots from its rules and busy times, from now to its horizon. */
+/**
+ * Regenerates the vendor's slots from its rules and busy times, from now to
+ * its horizon, in one transaction. Two refreshes of one vendor queue on a
+ * per-vendor advisory lock, so neither plans from slots the other is
+ * replacing. I7 itself does not depend on the plan: refresh_vendor_slots
+ * locks each slot and never deletes one with a booking.
+ */
 export async function refreshSchedule(pool: Pool, vendorInput: unknown, actor: Actor): Promise<ScheduleRefreshResult> {
-  const schedule = await getSchedule(pool, vendorInput);
-  const vendorId = schedule.vendorId;
-  const now = (await queryWithRetry(pool, 'SELECT bookiji_now() AS now')).rows[0]!.now as Date;
-  // The window reaches a day past the horizon so that every generated slot,
-  // which starts by the horizon, also ends inside it.
-  const window = { from: now, to: new Date(now.getTime() + (schedule.rules.maxDaysAhead + 2) * DAY_MS) };
-  const busy = await loadBusyIntervals(pool, vendorId, window);
-  const generated = generateSlots(schedule.rules, { now, from: window.from, to: window.to, busy });
-  const existing = await queryWithRetry(
-    pool,
-    `SELECT s.id, s.starts_at, s.ends_at, s.legacy,
-            (SELECT count(*) FROM bookings b WHERE b.vendor_id = s.vendor_id AND b.slot_id = s.id
-               AND (b.state = 'confirmed' OR (b.state = 'held' AND b.hold_expires_at > bookiji_now()))) AS active
-     FROM slots s WHERE s.vendor_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3`,
-    [vendorId, window.from, window.to],
-  );
-  const plan = diffSchedule(
-    existing.rows.map((row) => ({ id: row.id as string, startsAt: row.starts_at as Date, endsAt: row.ends_at as Date, activeBookings: Number(row.active), legacy: row.legacy as boolean })),
-    generated,
-    window,
-  );
-  const blocked = new Set(plan.blocked.map((slot) => slot.startsAt.getTime()));
-  const wanted = generated
-    .filter((slot) => !blocked.has(slot.startsAt.getTime()))
-    .map((slot) => ({ startsAt: slot.startsAt, endsAt: slot.endsAt, capacity: slot.capacity, priceCents: schedule.priceCents, currency: schedule.currency }));
-  const result = await refreshVendorSlots(pool, vendorId, window, wanted, actor);
-  return { ...result, window, blocked: plan.blocked.length };
+  const { vendorId } = await getSchedule(pool, vendorInput);
+  return withTransaction(pool, async (client) => {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('bookiji.schedule_refresh:' || $1::text, 0))`, [vendorId]);
+    const stored = await client.query('SELECT *, bookiji_now() AS now FROM vendor_schedules WHERE vendor_id = $1', [vendorId]);
+    const schedule = toSchedule(stored.rows[0]!);
+    const now = stored.rows[0]!.now as Date;
+    // The window reaches a day past the horizon so that every generated slot,
+    // which starts by the horizon, also ends inside it.
+    const window = { from: now, to: new Date(now.getTime() + (schedule.rules.maxDaysAhead + 2) * DAY_MS) };
+    const busyRows = await client.query(
+      'SELECT starts_at, ends_at, source, uid FROM vendor_busy_intervals WHERE vendor_id = $1 AND ends_at > $2 AND starts_at < $3 ORDER BY starts_at',
+      [vendorId, window.from, window.to],
+    );
+    const busy: BusyInterval[] = busyRows.rows.map((row) => ({ startsAt: row.starts_at, endsAt: row.ends_at, source: row.source, ...(row.uid ? { uid: row.uid } : {}) }));
+    const generated = generateSlots(schedule.rules, { now, from: window.from, to: window.to, busy });
+    const existing = await client.query(
+      `SELECT s.id, s.starts_at, s.ends_at, s.legacy,
+              (SELECT count(*) FROM bookings b WHERE b.vendor_id = s.vendor_id AND b.slot_id = s.id
+                 AND (b.state = 'confirmed' OR (b.state = 'held' AND b.hold_expires_at > bookiji_now()))) AS active
+       FROM slots s WHERE s.vendor_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3`,
+      [vendorId, window.from, window.to],
+    );
+    const plan = diffSchedule(
+      existing.rows.map((row) => ({ id: row.id as string, startsAt: row.starts_at as Date, endsAt: row.ends_at as Date, activeBookings: Number(row.active), legacy: row.legacy as boolean })),
+      generated,
+      window,
+    );
+    // Generated slots overlapping a booked slot the rules drop would offer
+    // time the vendor is already booked for.
+    const blocked = new Set(plan.blocked.map((slot) => slot.startsAt.getTime()));
+    const wanted = generated
+      .filter((slot) => !blocked.has(slot.startsAt.getTime()))
+      .map((slot) => ({ starts_at: slot.startsAt.toISOString(), ends_at: slot.endsAt.toISOString(), capacity: slot.capacity, price_cents: schedule.priceCents, currency: schedule.currency }));
+    const refreshed = await client.query('SELECT * FROM refresh_vendor_slots($1, $2, $3, $4, $5, $6, $7)', [
+      vendorId,
+      window.from,
+      window.to,
+      JSON.stringify(wanted),
+      actor.kind,
+      actor.id ?? null,
+      actor.source,
+    ]);
+    const row = refreshed.rows[0]!;
+    return { created: row.created, kept: row.kept, madeLegacy: row.made_legacy, restored: row.restored, deleted: row.deleted, window, blocked: plan.blocked.length };
+  });
 }

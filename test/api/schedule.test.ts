@@ -6,7 +6,7 @@ import { importIcsText, refreshSchedule, setSchedule } from '../../src/api/sched
 import { refreshVendorSlots } from '../../src/engine/slots.js';
 import { claimSlot } from '../../src/engine/bookings.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { makeCustomer, makeVendor, TEST_ACTOR } from '../helpers/fixtures.js';
+import { makeCustomer, makeVendor, race, TEST_ACTOR } from '../helpers/fixtures.js';
 import { naiveDailySlots } from './fixtures/naiveSlots.js';
 import { call, makePartner, startTestApi, type TestApi } from './helpers.js';
 
@@ -148,6 +148,17 @@ describe('rules changes and calendar imports', () => {
     expect(starts).not.toContain('2030-04-02T02:00');
     expect(starts).toContain('2030-03-26T01:00');
     expect(starts).toContain('2030-03-27T02:00');
+  });
+
+  it('serializes concurrent refreshes of one vendor: both succeed and the slots are those of one refresh', async () => {
+    // Proves two refreshes racing (real parallel connections) neither fail nor duplicate slots.
+    const vendor = await makeVendor(db.pool, ZONE);
+    await setSchedule(db.pool, vendor.id, nightRules({ maxDaysAhead: 5 }), {}, TEST_ACTOR);
+    const outcomes = await race(4, () => refreshSchedule(db.pool, vendor.id, TEST_ACTOR));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    const created = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.created : -1)).sort((a, b) => b - a);
+    expect(created.slice(1)).toEqual([0, 0, 0]);
+    expect((await liveSlots(vendor.id)).length).toBe(created[0]);
   });
 
   it('refuses rules with unknown fields or in another zone than the vendor\'s', async () => {
