@@ -9,6 +9,8 @@ import { createPool, type Pool, type Queryable } from '../db/pool.js';
 export class ClientPool {
   private generation = 0;
   pool: Pool;
+  /** Aborted by a restart: HTTP requests in flight die with the process that sent them. */
+  private controller = new AbortController();
 
   constructor(
     private readonly config: pg.PoolConfig,
@@ -42,9 +44,15 @@ export class ClientPool {
     // Not awaited: ending waits for checked-out clients, whose requests are
     // now failing on their own; the new process does not wait for the old.
     void old.end().catch(() => undefined);
+    this.controller.abort();
+    this.controller = new AbortController();
     this.generation += 1;
     this.pool = this.open();
     return (killed.rows[0] as { killed: number }).killed;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
   }
 
   async end(): Promise<void> {

@@ -15,6 +15,7 @@ export class History {
     faults: 0,
     oracleChecks: 0,
     errorCodes: {},
+    requestsByPath: {},
     terminalStates: {},
   };
   private readonly startedAt = Date.now();
@@ -37,6 +38,8 @@ export class History {
     if (entry.type === 'invoke') {
       if (entry.process === 'nemesis') this.stats.faults += 1;
       else this.stats.invocations += 1;
+      const path = entry.action.args.path;
+      if (typeof path === 'string') this.stats.requestsByPath[path] = (this.stats.requestsByPath[path] ?? 0) + 1;
     } else if (entry.process !== 'nemesis') {
       if (entry.type === 'ok') this.stats.ok += 1;
       if (entry.type === 'fail') this.stats.failed += 1;

@@ -6,12 +6,13 @@
 // violation with a forensic snapshot.
 
 import { randomBytes } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 import { BookijiError } from '../errors.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { ClientPool } from './clientPool.js';
 import { drivers } from './drivers/registry.js';
 import type { AnyDriver, Finding, Fixture } from './drivers/driver.js';
+import type { HttpChannel } from './drivers/channels.js';
 import { takeSnapshot } from './forensics.js';
 import { History, classifyError, planDigest } from './history.js';
 import { createRandom } from './random.js';
@@ -19,6 +20,26 @@ import { currentCommit, replayCommand } from './replay.js';
 import { loadScenario, type ScenarioDefinition } from './scenarioFile.js';
 import { readVendorTruth } from './truth.js';
 import type { IterationPlan, PlannedAction, RunScenarioOptions, ScenarioParameters, ScenarioResult, Verdict, Violation } from './types.js';
+
+/**
+ * Waits until no connection of this run (clients, old client pools, the API
+ * server's pool) is inside a statement or a transaction, twice in a row: a
+ * request the restarted client forgot may still be running server-side, and
+ * the settle phase must come after it.
+ */
+async function quiesce(observer: Pool, runId: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let idleInARow = 0;
+  while (Date.now() < deadline) {
+    const busy = await observer.query(`SELECT count(*)::int AS busy FROM pg_stat_activity WHERE application_name LIKE $1 AND state <> 'idle' AND pid <> pg_backend_pid()`, [`simcity-${runId}-%`]);
+    idleInARow = (busy.rows[0] as { busy: number }).busy === 0 ? idleInARow + 1 : 0;
+    if (idleInARow >= 2) return true;
+    await new Promise((resolve) => setTimeout(resolve, QUIESCE_POLL_MS));
+  }
+  return false;
+}
+
+const QUIESCE_POLL_MS = 20;
 
 /** A request that has not answered in this long is recorded as unknown (it may still land). */
 const OPERATION_TIMEOUT_MS = 15_000;
@@ -28,7 +49,8 @@ const SETTLE_WAIT_MS = 20_000;
 const SETTLE_ATTEMPTS_MAX = 4;
 const LAST_ACTIONS_DEFAULT = 30;
 
-const HTTP_PATH_NOTE = 'the HTTP API (src/api) is not built yet, so every request goes through the engine directly; the path is one adapter in the driver';
+/** The in-process API server must never refuse SimCity's own traffic as abuse. */
+const API_REQUESTS_PER_WINDOW_MAX = 1_000_000;
 
 /** Expands a seed into the scenario's parameter set and every iteration's plan. */
 export function expandSeed(definition: ScenarioDefinition, driver: AnyDriver, seed: string, iterations: number, concurrencyOverride?: number): { parameters: ScenarioParameters; plans: IterationPlan[] } {
@@ -39,11 +61,46 @@ export function expandSeed(definition: ScenarioDefinition, driver: AnyDriver, se
   const total = Object.values(weights).reduce((sum, w) => sum + w, 0);
   const actionMix = Object.fromEntries(Object.entries(weights).map(([kind, w]) => [kind, Math.round((w / total) * 1000) / 1000]));
   const fixtures = driver.fixtureParameters(definition, random);
-  const parameters: ScenarioParameters = { seed, iterations, concurrency, actionsPerIteration, actionMix, paths: { engine: 1 }, fixtures };
-  if (definition.paths.includes('http')) parameters.pathNote = HTTP_PATH_NOTE;
+  // Half the client requests through the engine directly, half over HTTP, when the scenario names both.
+  const paths = Object.fromEntries(definition.paths.map((path) => [path, Math.round((1 / definition.paths.length) * 1000) / 1000]));
+  const parameters: ScenarioParameters = { seed, iterations, concurrency, actionsPerIteration, actionMix, paths, fixtures };
   // Each iteration draws from its own stream, so --iterations N replays a prefix of a longer run exactly.
   const plans = Array.from({ length: iterations }, (_, iteration) => driver.plan(createRandom(`${definition.id}:${seed}:${iteration}`), parameters, iteration));
   return { parameters, plans };
+}
+
+interface ApiHandle {
+  channel: HttpChannel;
+  close(): Promise<void>;
+}
+
+/** Starts the partner API in this process on 127.0.0.1 with its own pool, and a key for SimCity. */
+async function startApi(observer: Pool, config: pg.PoolConfig, size: number, runId: string): Promise<ApiHandle> {
+  const { startApiServer } = await import('../api/server.js');
+  const { createApiKey } = await import('../api/apiKeys.js');
+  const serverPool = config.connectionString ? createPool({ connectionString: config.connectionString, max: size, applicationName: `simcity-${runId}-api` }) : new pg.Pool({ ...config, max: size, application_name: `simcity-${runId}-api` });
+  serverPool.on('error', () => undefined);
+  try {
+    const key = await createApiKey(observer, { partner: 'SimCity' });
+    const server = await startApiServer({
+      pool: serverPool,
+      port: 0,
+      host: '127.0.0.1',
+      outbox: false,
+      rateLimit: { requestsPerWindowMax: API_REQUESTS_PER_WINDOW_MAX, windowSeconds: 60 },
+      log: () => undefined,
+    });
+    return {
+      channel: { url: server.url, apiKey: key.key, partnerId: key.partnerId },
+      close: async () => {
+        await server.close();
+        await serverPool.end();
+      },
+    };
+  } catch (error) {
+    await serverPool.end().catch(() => undefined);
+    throw error;
+  }
 }
 
 interface Target {
@@ -102,6 +159,13 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   let actions = 0;
 
   const target = await openTarget(options);
+  let api: ApiHandle | undefined;
+  try {
+    if (parameters.paths.http) api = await startApi(target.observer, target.clientConfig, parameters.concurrency, runId);
+  } catch (error) {
+    await target.close();
+    throw error;
+  }
   const clients = new ClientPool(target.clientConfig, parameters.concurrency, runId);
   const report = (iteration: number): void =>
     options.onProgress?.({ scenarioId: definition.id, iteration: iteration + 1, iterations, actions, violations: violations.length });
@@ -110,7 +174,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     for (const plan of plans) {
       const iteration = plan.iteration;
       history.stats.iterations = iteration + 1;
-      const fixture: Fixture = await driver.setup(target.observer, plan, runId);
+      const fixture: Fixture = await driver.setup(target.observer, plan, runId, api?.channel);
       const inFlight = new Set<Promise<void>>();
       const busy = new Set<number>();
 
@@ -133,10 +197,10 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       };
       /** Runs one client action and records its completion; never throws. */
       const execute = async (action: PlannedAction, step: number, processName: string): Promise<'ok' | 'fail' | 'unknown'> => {
-        const pool = clients.pool;
+        const session = { pool: clients.pool, signal: clients.signal, http: api?.channel };
         history.record({ iteration, step, process: processName, type: 'invoke', action });
         try {
-          const outcome = await withTimeout(driver.perform(action, fixture, pool), OPERATION_TIMEOUT_MS);
+          const outcome = await withTimeout(driver.perform(action, fixture, session), OPERATION_TIMEOUT_MS);
           if (outcome === 'timeout') {
             history.record({ iteration, step, process: processName, type: 'unknown', action, error: 'TIMEOUT', message: `no answer within ${OPERATION_TIMEOUT_MS} ms` });
             return 'unknown';
@@ -181,7 +245,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
 
       // Settle: let the chaos finish, then give every intent a definite outcome.
       const pending = await withTimeout(Promise.allSettled([...inFlight]), SETTLE_WAIT_MS);
-      if (!stopped && pending === 'timeout') {
+      const quiet = stopped || (await quiesce(target.observer, runId, SETTLE_WAIT_MS));
+      if (!stopped && (pending === 'timeout' || !quiet)) {
         verdict = 'undecided';
         await stop([{ oracle: 'settle', message: `requests still in flight after ${SETTLE_WAIT_MS} ms: their outcome cannot be established` }], -1);
         stopped = true;
@@ -209,6 +274,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     }
   } finally {
     await clients.end();
+    await api?.close();
     await target.close();
   }
 

@@ -62,10 +62,8 @@ export interface ScenarioParameters {
   actionsPerIteration: number;
   /** Probability of each action kind in the schedule. */
   actionMix: Record<string, number>;
-  /** Share of client requests per path (engine = direct, http = the partner API). */
+  /** Share of client requests per path (engine = direct, http = the partner API served in-process). */
   paths: Record<string, number>;
-  /** Why a path is missing, when one is. */
-  pathNote?: string;
   fixtures: Record<string, unknown>;
 }
 
@@ -103,6 +101,8 @@ export interface ScenarioStats {
   oracleChecks: number;
   /** Completions by error code. */
   errorCodes: Record<string, number>;
+  /** Client requests by path (engine, http). */
+  requestsByPath: Record<string, number>;
   /** Terminal states reached (SC-1: STATE 1 / STATE 2). */
   terminalStates: Record<string, number>;
 }

@@ -53,6 +53,8 @@ describe('SC-1 double-booking attack', () => {
       expect(result.stats.invocations).toBe(result.stats.ok + result.stats.failed + result.stats.unknown);
     }
     expect(results.reduce((n, r) => n + r.stats.faults, 0)).toBeGreaterThan(0);
+    // Half the requests went through the engine, half over HTTP to the partner API.
+    expect(results.every((r) => (r.stats.requestsByPath.engine ?? 0) > 0 && (r.stats.requestsByPath.http ?? 0) > 0)).toBe(true);
   });
 
   it('fails against a claim without the lock, with a double booking, a forensic snapshot and the replay command', async () => {

@@ -1,11 +1,62 @@
-// Which path a client request takes. The engine path calls the engine's
-// TypeScript layer on a pooled connection; an HTTP path would send the same
-// request to `bookiji serve`. Keeping the choice here (seeded, from the
-// parameter set's path shares) makes adding that adapter a local change.
+// The paths a client request can take. The engine path calls the engine's
+// TypeScript layer on a pooled connection; the HTTP path sends the same
+// request to the partner API (`bookiji serve`, started in-process by the
+// runtime on 127.0.0.1). Which path an action takes is part of the seeded
+// plan; what the path does is this one small adapter.
 
+import { BookijiError, type ErrorCode } from '../../errors.js';
+import type { Pool } from '../../db/pool.js';
 import type { Random } from '../random.js';
 import type { ScenarioParameters } from '../types.js';
 
+export interface HttpChannel {
+  url: string;
+  apiKey: string;
+  partnerId: string;
+}
+
+/** What one simulated client has: its connection pool, the API when it runs, and the signal a restart fires. */
+export interface ClientSession {
+  pool: Pool;
+  signal: AbortSignal;
+  http?: HttpChannel;
+}
+
 export function requestChannel(random: Random, parameters: ScenarioParameters): string {
   return random.weighted(parameters.paths);
+}
+
+/**
+ * The partner API namespaces idempotency keys by partner. The engine path
+ * stores the same namespaced key, so one intent is one key in the database
+ * whichever path carried it.
+ */
+export function intentKey(http: HttpChannel | undefined, key: string): string {
+  return http ? `partner:${http.partnerId}:${key}` : key;
+}
+
+/** POST /v1/bookings. A refusal becomes its BookijiError (fail); no answer becomes DEPENDENCY_UNAVAILABLE (unknown). */
+export async function httpClaim(session: ClientSession, body: { slotId: string; customerId: string; idempotencyKey: string }): Promise<{ booking: { id: string; state: string }; replayed: boolean }> {
+  const http = session.http;
+  if (!http) throw new BookijiError('INTERNAL_ERROR', 'the HTTP path was planned but no API server runs');
+  let response: Response;
+  try {
+    response = await fetch(`${http.url}/v1/bookings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${http.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: session.signal,
+    });
+  } catch (error) {
+    throw new BookijiError('DEPENDENCY_UNAVAILABLE', `no answer from the API: ${(error as Error).message}`, { cause: error });
+  }
+  const text = await response.text().catch((error: Error) => {
+    throw new BookijiError('DEPENDENCY_UNAVAILABLE', `the API's answer was cut off: ${error.message}`, { cause: error });
+  });
+  const parsed = JSON.parse(text) as { booking?: { id: string; state: string }; replayed?: boolean; error?: { code: ErrorCode; message: string } };
+  if (response.status >= 400 || !parsed.booking) {
+    const code = parsed.error?.code ?? 'INTERNAL_ERROR';
+    throw new BookijiError(code, parsed.error?.message ?? `HTTP ${response.status}`);
+  }
+  return { booking: parsed.booking, replayed: Boolean(parsed.replayed) };
 }

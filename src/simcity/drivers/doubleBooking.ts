@@ -11,7 +11,7 @@ import type { Pool } from '../../db/pool.js';
 import { slotAndBookingChecks, type VendorTruth } from '../truth.js';
 import type { HistoryEvent, IterationPlan, PlannedAction } from '../types.js';
 import { insertCustomer, type Driver, type Finding, type Fixture, type TerminalVerdict } from './driver.js';
-import { requestChannel } from './channels.js';
+import { httpClaim, intentKey, requestChannel } from './channels.js';
 
 const INTENTS = ['A', 'B'] as const;
 type IntentName = (typeof INTENTS)[number];
@@ -47,7 +47,7 @@ export const doubleBooking: Driver<DoubleBookingFixture> = {
     return { iteration, fixtures: parameters.fixtures, actions, settle };
   },
 
-  async setup(db: Pool, plan, runId) {
+  async setup(db: Pool, plan, runId, http) {
     const vendor = await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [`SimCity SC-1 ${runId} #${plan.iteration}`]);
     const vendorId = (vendor.rows[0] as { id: string }).id;
     const slot = await db.query(
@@ -57,7 +57,7 @@ export const doubleBooking: Driver<DoubleBookingFixture> = {
     );
     const slotId = (slot.rows[0] as { id: string }).id;
     const customers = { C1: await insertCustomer(db, 'C1', runId), C2: await insertCustomer(db, 'C2', runId) };
-    const keys = { A: `sc1-${runId}-${plan.iteration}-intent-A`, B: `sc1-${runId}-${plan.iteration}-intent-B` };
+    const keys = { A: intentKey(http, `sc1-${runId}-${plan.iteration}-intent-A`), B: intentKey(http, `sc1-${runId}-${plan.iteration}-intent-B`) };
     return {
       vendorId,
       slotId,
@@ -70,15 +70,21 @@ export const doubleBooking: Driver<DoubleBookingFixture> = {
     };
   },
 
-  async perform(action, fixture, client) {
+  async perform(action, fixture, session) {
     const intent = action.args.intent as IntentName;
     const customer = fixture.customers[CUSTOMER_OF[intent]]!;
+    if (action.args.path === 'http') {
+      // The API takes the partner's own key and namespaces it; strip the namespace we stored.
+      const key = fixture.keys[intent].replace(/^partner:[^:]+:/, '');
+      const result = await httpClaim(session, { slotId: fixture.slotId, customerId: customer, idempotencyKey: key });
+      return { booking: result.booking.id, replayed: result.replayed, state: result.booking.state, path: 'http' };
+    }
     const result = await claimSlot(
-      client,
+      session.pool,
       { slot: fixture.slotId, customer, idempotencyKey: fixture.keys[intent] },
       { kind: 'simcity', id: CUSTOMER_OF[intent], source: 'simcity', requestId: `${action.kind}:${intent}` },
     );
-    return { booking: result.booking.id, replayed: result.replayed, state: result.booking.state };
+    return { booking: result.booking.id, replayed: result.replayed, state: result.booking.state, path: 'engine' };
   },
 
   observe(truth, fixture, events) {

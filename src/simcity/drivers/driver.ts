@@ -4,6 +4,7 @@
 
 import type { Pool, Queryable } from '../../db/pool.js';
 import type { Random } from '../random.js';
+import type { ClientSession, HttpChannel } from './channels.js';
 import type { ScenarioDefinition } from '../scenarioFile.js';
 import type { VendorTruth } from '../truth.js';
 import type { HistoryEvent, IterationPlan, PlannedAction, ScenarioParameters } from '../types.js';
@@ -37,9 +38,9 @@ export interface Driver<F extends Fixture = Fixture> {
   /** One iteration's symbolic plan; must depend only on `random` and the parameters. */
   plan(random: Random, parameters: ScenarioParameters, iteration: number): IterationPlan;
   /** Creates the iteration's fixtures (a fresh vendor), leaving everything else alone. */
-  setup(db: Pool, plan: IterationPlan, runId: string): Promise<F>;
-  /** Runs one client action on the given client pool; resolves with what came back, throws on refusal. */
-  perform(action: PlannedAction, fixture: F, client: Pool): Promise<Record<string, unknown>>;
+  setup(db: Pool, plan: IterationPlan, runId: string, http: HttpChannel | undefined): Promise<F>;
+  /** Runs one client action in the given client session; resolves with what came back, throws on refusal. */
+  perform(action: PlannedAction, fixture: F, session: ClientSession): Promise<Record<string, unknown>>;
   /** The oracles, after every action. `events` is this iteration's history so far. */
   observe(truth: VendorTruth, fixture: F, events: HistoryEvent[]): Finding[];
   /** After the chaos settled (in-flight requests resolved, settle actions run). */

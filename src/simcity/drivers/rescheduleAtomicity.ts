@@ -83,7 +83,8 @@ export const rescheduleAtomicity: Driver<RescheduleFixture> = {
     return { vendorId, slotIds, customerIds, keyPrefix: `sc4-${runId}-${plan.iteration}-`, seen: new Set<string>(), names: { V: vendorId, ...slotIds, ...customerIds } };
   },
 
-  async perform(action, fixture, client) {
+  async perform(action, fixture, session) {
+    const client = session.pool;
     const actor = { kind: 'simcity' as const, id: String(action.args.intent), source: 'simcity' as const, requestId: `${action.kind}:${action.args.intent}` };
     const key = `${fixture.keyPrefix}${action.args.intent}`;
     if (action.kind === 'claim') {

@@ -1,0 +1,240 @@
+// bookiji simcity list | run SC-1 [SC-4 …] --seed S | explore
+//
+// run: exit 0 when every scenario passes, 1 on a violation or an undecided
+// verdict, 2 on a usage or setup error (no database, unknown scenario).
+
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { BookijiError, fromDatabaseError } from '../../errors.js';
+import { printError, printJson, printTable } from '../output.js';
+import { ReportedFailure } from '../reportedFailure.js';
+
+function positiveInt(name: string, max: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1 || parsed > max) throw new BookijiError('USAGE_ERROR', `${name}: give a whole number from 1 to ${max} (got ${value})`);
+    return parsed;
+  };
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Setup failures (no database, bad arguments) exit 2 with the error printed; violations exit 1. */
+function setupFailure(error: unknown, json: boolean): ReportedFailure {
+  const mapped = error instanceof BookijiError ? error : fromDatabaseError(error);
+  printError(mapped, { json, debug: process.argv.includes('--debug') });
+  return new ReportedFailure(2);
+}
+
+/** One status line, rewritten in place on a terminal; nothing when stderr is not a TTY. */
+function progressLine(): { update(text: string): void; done(): void } {
+  if (!process.stderr.isTTY) return { update: () => undefined, done: () => undefined };
+  let last = 0;
+  let shown = false;
+  return {
+    update(text) {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      shown = true;
+      process.stderr.write(`\r\x1b[2K${text}`);
+    },
+    done() {
+      if (shown) process.stderr.write('\r\x1b[2K');
+    },
+  };
+}
+
+export function registerSimcity(program: Command): void {
+  const simcity = program
+    .command('simcity')
+    .description('SimCity: seeded adversarial scenarios against the engine, and the interleaving explorer.');
+
+  simcity
+    .command('list')
+    .description('List the scenarios (and the explorer\'s races) with what each proves.')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { listScenarios, listRaces } = await import('../../simcity/index.js');
+      const scenarios = listScenarios();
+      const races = listRaces();
+      if (options.json) {
+        printJson({ scenarios, races });
+        return;
+      }
+      printTable(['scenario', 'title', 'default iterations', 'oracles'], scenarios.map((s) => [s.id, s.title, s.iterationsDefault, s.oracles.join(', ')]));
+      for (const s of scenarios) process.stdout.write(`${chalk.bold(s.id)} ${s.proves}\n`);
+      process.stdout.write('\n');
+      printTable(['race (simcity explore)', 'sessions', 'permutations'], races.map((r) => [r.id, r.sessions.join('\n'), r.permutations]));
+    });
+
+  simcity
+    .command('run')
+    .description('Run scenarios with a seed; on a violation print the forensic snapshot and the command that replays it.')
+    .argument('<scenarios...>', 'scenario ids, e.g. SC-1 SC-4')
+    .requiredOption('--seed <seed>', 'the seed: fixes parameters, fixtures, schedule and faults')
+    .option('--iterations <n>', 'iterations per scenario (default: the scenario\'s own, SC-1: 50)', positiveInt('iterations', 100_000))
+    .option('--concurrency <n>', 'requests in flight at once (default: drawn from the seed)', positiveInt('concurrency', 64))
+    .option('--junit <file>', 'also write a JUnit XML report there (for CI)')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  bookiji simcity run SC-1 --seed pr-123
+  bookiji simcity run SC-1 SC-4 --seed nightly --iterations 200 --junit reports/simcity.xml
+
+Uses DATABASE_URL, or the embedded database. Each iteration builds fresh
+fixtures (a new "SimCity …" vendor) and touches nothing else. The same seed
+always plans the same run: compare runs by the digest. Exit 0 pass, 1
+violation or undecided, 2 usage or setup error.`,
+    )
+    .action(async (ids: string[], options: { seed: string; iterations?: number; concurrency?: number; junit?: string; json?: boolean }) => {
+      const json = Boolean(options.json);
+      const simcityApi = await import('../../simcity/index.js');
+      let db: import('../../db/database.js').Database;
+      try {
+        for (const id of ids) simcityApi.loadScenario(id);
+        const { openDatabase } = await import('../../db/database.js');
+        db = await openDatabase({ poolMax: 4 });
+      } catch (error) {
+        throw setupFailure(error, json);
+      }
+      const results: import('../../simcity/index.js').ScenarioResult[] = [];
+      const progress = progressLine();
+      try {
+        for (const id of ids) {
+          const result = await simcityApi.runScenario({
+            scenarioId: id,
+            seed: options.seed,
+            iterations: options.iterations,
+            concurrency: options.concurrency,
+            pool: db.pool,
+            connectionString: db.target.connectionString,
+            onProgress: (p) => progress.update(`${p.scenarioId}  iteration ${p.iteration}/${p.iterations}  ${p.actions} actions  ${p.violations} violations`),
+          });
+          progress.done();
+          results.push(result);
+          if (!json) printScenario(result, simcityApi);
+        }
+      } catch (error) {
+        progress.done();
+        throw setupFailure(error, json);
+      } finally {
+        await db.close();
+      }
+      if (options.junit) {
+        const { mkdirSync, writeFileSync } = await import('node:fs');
+        const path = await import('node:path');
+        mkdirSync(path.dirname(path.resolve(options.junit)), { recursive: true });
+        writeFileSync(options.junit, simcityApi.toJUnitXml(results));
+      }
+      const passed = results.every((r) => r.passed);
+      if (json) printJson({ passed, commit: results[0]?.commit ?? null, results });
+      else printSummary(results, options.junit);
+      if (!passed) throw new ReportedFailure(1);
+    });
+
+  simcity
+    .command('explore')
+    .description('Run small races step by step in every permutation of their statements; print any failing schedule.')
+    .option('--race <id>', 'only this race (repeatable); see `bookiji simcity list`', collect)
+    .option('--permutation <schedule>', 'replay one schedule of one race, as printed, e.g. "s1.claim s2.claim s1.commit s2.commit"')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  bookiji simcity explore
+  bookiji simcity explore --race claim-claim --permutation "s1.claim s2.claim s1.commit s2.commit"
+
+Each session is its own connection in an explicit transaction. A step that
+waits on another session's lock (pg_blocking_pids) is left waiting and the
+schedule moves on, as PostgreSQL's isolation tester does; a schedule whose
+next step belongs to a waiting session is counted infeasible. Runs in the
+simulation database bookiji_sim beside your database (races move its clock).`,
+    )
+    .action(async (options: { race?: string[]; permutation?: string; json?: boolean }) => {
+      const json = Boolean(options.json);
+      const { explore } = await import('../../simcity/index.js');
+      const { openSimulationDatabase } = await import('../../simcity/simulationDatabase.js');
+      let db: import('../../db/database.js').Database;
+      try {
+        db = await openSimulationDatabase();
+      } catch (error) {
+        throw setupFailure(error, json);
+      }
+      const progress = progressLine();
+      let result: import('../../simcity/index.js').ExploreResult;
+      try {
+        result = await explore({
+          pool: db.pool,
+          connectionString: db.target.connectionString,
+          races: options.race,
+          permutation: options.permutation,
+          onPermutation: (race, index, total) => progress.update(`${race}  permutation ${index}/${total}`),
+        });
+      } catch (error) {
+        throw setupFailure(error, json);
+      } finally {
+        progress.done();
+        await db.close();
+      }
+      if (json) printJson(result);
+      else {
+        printTable(['race', 'permutations', 'run', 'infeasible', 'failing', 'verdict'], result.races.map((r) => [r.raceId, r.permutations, r.feasible, r.infeasible, r.failing.length, r.passed ? chalk.green('pass') : chalk.red('FAIL')]));
+        for (const race of result.races) {
+          for (const failing of race.failing) {
+            process.stdout.write(`\n${chalk.red('FAILING SCHEDULE')} ${race.raceId}: ${failing.schedule.join(' → ')}\n`);
+            for (const outcome of failing.outcomes) {
+              const how = outcome.status === 'ok' ? 'ok' : `error ${outcome.sqlState}: ${outcome.message}`;
+              process.stdout.write(`  ${outcome.label}${outcome.blocked ? ' (waited on a lock)' : ''}: ${how}\n`);
+            }
+            for (const violation of failing.violations) process.stdout.write(`  ${chalk.red(`[${violation.oracle}]`)} ${violation.message}\n`);
+            process.stdout.write(`  replay: ${failing.replayCommand}\n`);
+          }
+        }
+      }
+      if (!result.passed) throw new ReportedFailure(1);
+    });
+}
+
+function printScenario(result: import('../../simcity/index.js').ScenarioResult, api: typeof import('../../simcity/index.js')): void {
+  const p = result.parameters;
+  const mix = Object.entries(p.actionMix).map(([kind, share]) => `${kind} ${Math.round(share * 100)}%`).join(', ');
+  const paths = Object.entries(p.paths).map(([path, share]) => `${path} ${Math.round(share * 100)}%`).join(', ');
+  process.stdout.write(`${chalk.bold(result.scenarioId)} ${result.title} — seed ${result.seed} (commit ${result.commit?.slice(0, 12) ?? 'unknown'})\n`);
+  process.stdout.write(`  parameters: ${p.iterations} iterations × ${p.actionsPerIteration} actions, concurrency ${p.concurrency}; mix ${mix}; paths ${paths}\n`);
+  process.stdout.write(`  fixtures: ${JSON.stringify(p.fixtures)}\n`);
+  if (result.passed) return;
+  process.stdout.write(`${chalk.red(`${result.verdict.toUpperCase()}`)} in ${result.scenarioId}:\n`);
+  for (const violation of result.violations) process.stdout.write(`  ${chalk.red(api.formatViolation(violation))}\n`);
+  if (result.forensicSnapshot) process.stdout.write(`\n${api.formatSnapshot(result.forensicSnapshot)}\n\n`);
+  process.stdout.write(`${chalk.bold('replay:')} ${result.replayCommand}   ${chalk.dim(`(replay key: seed ${result.seed} + commit ${result.commit ?? 'unknown'})`)}\n\n`);
+}
+
+function printSummary(results: Array<import('../../simcity/index.js').ScenarioResult>, junit: string | undefined): void {
+  printTable(
+    ['scenario', 'verdict', 'iterations', 'actions', 'ok', 'failed', 'unknown', 'faults', 'oracle checks', 'digest', 'time'],
+    results.map((r) => [
+      r.scenarioId,
+      r.passed ? chalk.green('pass') : chalk.red(r.verdict.toUpperCase()),
+      `${r.stats.iterations}/${r.parameters.iterations}`,
+      r.actions,
+      r.stats.ok,
+      r.stats.failed,
+      r.stats.unknown,
+      r.stats.faults,
+      r.stats.oracleChecks,
+      r.digest.slice(0, 16),
+      `${(r.durationMs / 1000).toFixed(1)} s`,
+    ]),
+  );
+  for (const r of results) {
+    const states = Object.entries(r.stats.terminalStates).map(([state, n]) => `${state}: ${n}`).join(', ');
+    if (states) process.stdout.write(`${r.scenarioId} terminal states — ${states}\n`);
+  }
+  if (junit) process.stdout.write(chalk.dim(`JUnit report written to ${junit}\n`));
+}
