@@ -1,0 +1,122 @@
+// bookiji certify: run the seven phases in fresh databases, sign the verdict.
+// bookiji certify verify FILE: check a certification's signature and content.
+
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import type { CertificationReport, PhaseId } from '../../certify/types.js';
+import { note, printJson, printTable } from '../output.js';
+import { ReportedFailure } from '../reportedFailure.js';
+
+interface CertifyCommandOptions {
+  profile: string;
+  seed?: string;
+  phases?: string;
+  out: string;
+  key?: string;
+  json?: boolean;
+}
+
+function parseSeed(value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw Object.assign(new Error(`--seed: expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}`), { usage: true });
+  }
+  return Number(value);
+}
+
+function parsePhases(value: string | undefined): PhaseId[] | undefined {
+  if (value === undefined) return undefined;
+  const ids = value.split(',').map((s) => s.trim());
+  if (ids.length === 0 || ids.some((id) => !/^[1-7]$/.test(id))) throw Object.assign(new Error(`--phases: expected phase numbers 1-7 separated by commas, got ${JSON.stringify(value)}`), { usage: true });
+  return [...new Set(ids.map(Number))].sort() as PhaseId[];
+}
+
+function printSummary(report: CertificationReport, files: Record<string, string>): void {
+  printTable(
+    ['phase', 'name', 'status', 'time', 'evidence'],
+    report.phases.map((p) => [
+      p.id,
+      p.name,
+      p.status === 'PASS' ? chalk.green(p.status) : chalk.red(p.status),
+      `${(p.durationMs / 1000).toFixed(1)} s`,
+      p.status === 'PASS' ? `${p.checks.length} checks` : p.summary.slice(0, 160),
+    ]),
+  );
+  const violated = report.invariants.filter((i) => i.violations > 0);
+  process.stdout.write(`invariants: ${violated.length === 0 ? chalk.green(`all ${report.invariants.length} checks clean`) : chalk.red(violated.map((i) => `${i.id} (${i.violations} on ${i.database})`).join(', '))}\n`);
+  process.stdout.write(`${report.verdict === 'CERTIFIED' ? chalk.green.bold('CERTIFIED') : chalk.red.bold('NOT CERTIFIED')}  seed ${report.seeds.master}, ${(report.durationMs / 1000).toFixed(0)} s, commit ${report.environment.gitCommit.slice(0, 12)}, schema ${report.environment.schemaDigest.slice(0, 12)}\n`);
+  for (const reason of report.reasons.slice(0, 10)) process.stdout.write(`  ${chalk.red('•')} ${reason.slice(0, 400)}\n`);
+  for (const [what, file] of Object.entries(files)) process.stdout.write(`${chalk.dim(what.padEnd(8))} ${file}\n`);
+  process.stdout.write(`replay: ${report.reproduceCommand}\n`);
+}
+
+export function registerCertify(program: Command): void {
+  const certify = program
+    .command('certify')
+    .description('Run the seven certification phases (SPEC §4) in fresh databases on the target server, and write a signed report to reports/. Exit 0 only when CERTIFIED.')
+    .option('--profile <name>', 'quick (CI, a few minutes) or full (a release)', 'quick')
+    .option('--seed <n>', 'replay a run: the seed printed by an earlier one')
+    .option('--phases <list>', 'only these phases, e.g. 1,3 (the verdict is then NOT CERTIFIED: all seven are needed)')
+    .option('--out <dir>', 'where to write the report, envelope, meta and HTML', 'reports')
+    .option('--key <file>', 'the Ed25519 private key to sign with (default: BOOKIJI_HOME/keys/bookiji-signing.key, generated on first use)')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExamples:\n  bookiji certify --profile quick\n  bookiji certify --seed 1234567 --phases 1,7\n  bookiji certify verify reports/scheduling-certification-v1.dsse.json --key .bookiji/keys/bookiji-signing.pub\n')
+    .action(async (options: CertifyCommandOptions) => {
+      const { BookijiError } = await import('../../errors.js');
+      const { certify: run, profileNamed, SEED_MAX } = await import('../../certify/index.js');
+      const { defaultPrivateKeyPath, defaultKeyDir, publicKeyBeside } = await import('../../certify/keyLocation.js');
+      const { generateKeyPair, loadPrivateKey } = await import('../../certify/signing/index.js');
+      const { resolveTarget } = await import('../../db/database.js');
+      const { existsSync } = await import('node:fs');
+      let seed: number | undefined;
+      let phases: PhaseId[] | undefined;
+      try {
+        seed = parseSeed(options.seed, SEED_MAX);
+        phases = parsePhases(options.phases);
+      } catch (error) {
+        throw new BookijiError('USAGE_ERROR', (error as Error).message);
+      }
+      const profile = profileNamed(options.profile);
+      const keyPath = options.key ?? defaultPrivateKeyPath();
+      if (!options.key && !existsSync(keyPath)) {
+        const pair = generateKeyPair(defaultKeyDir());
+        note(`no signing key yet: generated ${pair.privateKeyPath} (key id ${pair.keyId}); publish ${pair.publicKeyPath}`);
+      }
+      const privateKey = loadPrivateKey(keyPath);
+      const target = await resolveTarget();
+      const { report, files } = await run({
+        connectionString: target.connectionString,
+        profile,
+        ...(seed !== undefined ? { seed } : {}),
+        ...(phases ? { phases } : {}),
+        outDir: options.out,
+        privateKey,
+        publicKeyPath: publicKeyBeside(keyPath),
+        log: (message) => note(message),
+      });
+      if (options.json) printJson(report);
+      else printSummary(report, { ...files });
+      if (report.verdict !== 'CERTIFIED') throw new ReportedFailure(1);
+    });
+
+  certify
+    .command('verify')
+    .description('Check a certification: the Ed25519 signature over its DSSE envelope, that every file beside it matches the signed report byte for byte, and that the verdict follows from the phases. Exit 0 only when authentic and CERTIFIED.')
+    .argument('<file>', 'the envelope (….dsse.json) or the report (….json) with its envelope beside it')
+    .option('--key <file>', 'the public key (default: BOOKIJI_HOME/keys/bookiji-signing.pub)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  bookiji certify verify reports/scheduling-certification-v1.dsse.json --key release.pub\n')
+    .action(async (file: string, options: { key?: string; json?: boolean }) => {
+      const { verifyCertification } = await import('../../certify/verify.js');
+      const { defaultPublicKeyPath } = await import('../../certify/keyLocation.js');
+      const outcome = verifyCertification(file, options.key ?? defaultPublicKeyPath());
+      if (options.json) printJson(outcome);
+      else {
+        for (const line of outcome.checked) process.stdout.write(`${chalk.green('✔')} ${line}\n`);
+        for (const problem of outcome.problems) process.stdout.write(`${chalk.red('✘')} ${problem}\n`);
+        if (!outcome.authentic) process.stdout.write(`${chalk.red.bold('NOT AUTHENTIC')}: do not trust this certification\n`);
+        else process.stdout.write(`${outcome.certified ? chalk.green.bold('authentic, CERTIFIED') : chalk.yellow.bold(`authentic, ${String(outcome.verdict)}`)} (key ${String(outcome.keyId)})\n`);
+      }
+      if (!outcome.certified) throw new ReportedFailure(1);
+    });
+}

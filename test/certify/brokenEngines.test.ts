@@ -1,0 +1,41 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PhaseId } from '../../src/certify/types.js';
+import { BROKEN_ENGINES } from './brokenEngines.js';
+import { certifyPhases, createCertifyDatabases, type CertifyTestDatabases } from './helpers.js';
+
+// What each phase's failing evidence must name.
+const EXPECTED_FAILURE: Record<PhaseId, RegExp> = {
+  1: /capacity 1: .* racing for one slot|invariants hold/,
+  2: /SimCity SC-2/,
+  3: /past slots|NOW boundary/,
+  4: /hold flooding/,
+  5: /process dies between hold and confirm/,
+  6: /messy history is reconstructed with no unknowns/,
+  7: /no hold left behind/,
+};
+
+let dbs: CertifyTestDatabases | undefined;
+
+afterEach(async () => {
+  await dbs?.drop();
+  dbs = undefined;
+});
+
+describe('each phase fails against an engine broken where it looks', () => {
+  for (const id of [1, 2, 3, 4, 5, 6, 7] as PhaseId[]) {
+    it(`phase ${id} says NOT CERTIFIED against ${BROKEN_ENGINES[id]!.what}`, async () => {
+      // Proves: the phase's evidence would have caught this broken engine, and the verdict names the phase and the evidence.
+      dbs = await createCertifyDatabases();
+      await BROKEN_ENGINES[id]!.apply(dbs.normal.pool);
+      await BROKEN_ENGINES[id]!.apply(dbs.simulation.pool);
+      const report = await certifyPhases(dbs, [id]);
+      const phase = report.phases.find((p) => p.id === id)!;
+      expect(report.verdict).toBe('NOT CERTIFIED');
+      expect(phase.status).not.toBe('PASS');
+      if (id !== 2) expect(phase.status).toBe('FAIL');
+      const failing = phase.checks.filter((c) => !c.passed).map((c) => c.name).join(' | ');
+      expect(failing).toMatch(EXPECTED_FAILURE[id]);
+      expect(report.reasons.some((r) => r.startsWith(`Phase ${id} (`) && EXPECTED_FAILURE[id].test(r))).toBe(true);
+    }, 240_000);
+  }
+});
