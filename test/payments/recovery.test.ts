@@ -9,7 +9,8 @@ import { getPayment, paymentForBooking } from '../../src/payments/store.js';
 import { toPayment } from '../../src/payments/rows.js';
 import { makeCustomer, TEST_ACTOR } from '../helpers/fixtures.js';
 import { bookingRow, cardHold, CUSTOMER_ACTOR, ledgerSums, noViolations, openWorld, RECONCILE_ACTOR, slotCount, verifyAll, verifyPayments, type World } from './harness.js';
-import { installApplyThatForgetsCapture, installApplyThatKeepsOrphanMoney } from './fixtures/broken.js';
+import { installApplyThatForgetsCapture, installApplyThatKeepsOrphanMoney, installPatched } from './fixtures/broken.js';
+import { cancelBooking } from '../../src/engine/bookings.js';
 
 const worlds: World[] = [];
 async function world(options: Parameters<typeof openWorld>[0] = {}): Promise<World> {
@@ -192,5 +193,36 @@ describe('late payments', () => {
     const outcomes = await w.pool.query(`SELECT outcome FROM payment_applications WHERE payment_id = $1 ORDER BY id`, [payment.id]);
     expect(outcomes.rows.map((r) => r.outcome)).toContain('confirmed_after_ttl');
     expect(noViolations(await verifyAll(w.pool))).toBe(true);
+  });
+
+  /** The customer pays, then cancels with a reason that reads like ours, before we hear of the payment; reconcile runs. */
+  async function paidThenCancelledByCustomer(w: World) {
+    const hold = await cardHold(w.pool, { priceCents: 2900 });
+    const { payment } = await startCardCheckout(w.pool, w.gateway, hold.booking.id, CUSTOMER_ACTOR);
+    await payAsCustomer(w.gateway, payment.providerIntentId!, 'pm_card_visa');
+    await cancelBooking(w.pool, { booking: hold.booking.id, reason: 'payment no longer wanted' }, CUSTOMER_ACTOR);
+    await reconcileNow(w);
+    return { hold, payment: await getPayment(w.pool, payment.id) };
+  }
+
+  // Proves a booking the customer cancelled is never brought back by its late payment: the authorization is released instead.
+  it('releases a late payment of a booking the customer cancelled', async () => {
+    const w = await world({ sandbox: { autoDeliver: false } });
+    const { hold, payment } = await paidThenCancelledByCustomer(w);
+    expect((await bookingRow(w.pool, hold.booking.id)).state).toBe('cancelled');
+    expect(payment).toMatchObject({ bookingId: hold.booking.id, status: 'canceled', pendingAction: 'none' });
+    expect(await slotCount(w.pool, hold.slot.id)).toBe(0);
+    expect(noViolations(await verifyAll(w.pool))).toBe(true);
+  });
+
+  // Twin: the first version's rule (a cancel reason starting with "payment") resurrects the customer's cancelled booking.
+  it("twin: judging by the cancel reason's text brings a cancelled booking back", async () => {
+    const w = await world({ sandbox: { autoDeliver: false } });
+    await installPatched(w.pool, 'apply_payment_state(uuid, uuid, text, integer, integer, integer, text, text, text, text, text, text, text)', [
+      ["(v_booking.state = 'cancelled' AND v_payment.status = 'failed')", "v_booking.cancel_reason LIKE 'payment %'"],
+    ]);
+    const { payment } = await paidThenCancelledByCustomer(w);
+    expect(payment.bookingId).not.toBe(payment.firstBookingId);
+    expect((await bookingRow(w.pool, payment.bookingId)).state).toBe('confirmed');
   });
 });
