@@ -1,5 +1,6 @@
 // Proves `bookiji payment pay` and `bookiji reconcile` work end to end as a user runs them, and that two reconciles at once repair each payment once.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import Stripe from 'stripe';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCardCheckout, payAsCustomer } from '../../src/payments/checkout.js';
@@ -83,5 +84,29 @@ describe('payment CLI', () => {
       expect(w.sandbox.charges().filter((c) => c.payment_intent === payment.providerIntentId && c.captured).length).toBe(1);
     }
     expect(noViolations(await verifyAll(w.pool))).toBe(true);
+  });
+
+  // Proves `bookiji stripe-sandbox` serves the real SDK on the port it prints and stops cleanly on SIGTERM.
+  it('runs the local Stripe server from the command line', async () => {
+    const child = spawn(process.execPath, ['bin/bookiji', 'stripe-sandbox', '--port', '0', '--api-key', 'sk_test_cli'], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /url\s+(http:\/\/\S+)/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    const parsed = new URL(url);
+    const stripe = new Stripe('sk_test_cli', { host: parsed.hostname, port: Number(parsed.port), protocol: 'http', maxNetworkRetries: 0 });
+    const intent = await stripe.paymentIntents.create({ amount: 1000, currency: 'eur', capture_method: 'manual' });
+    expect(intent.status).toBe('requires_payment_method');
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });

@@ -44,6 +44,20 @@ describe('provider failures', () => {
     expect((await getPayment(w.pool, payment.id)).providerIntentId).toBe(intentsFor(w, payment.id)[0]!.id);
   });
 
+  // Proves a create that times out after the provider made the intent is finished by a retry with the same key: one intent, not two (the random-key twin is under crash recovery).
+  it('survives timeouts on create: the provider\'s intent is found again, never duplicated', async () => {
+    const w = await world({ gateway: { timeoutMs: 150, attemptMax: 2 }, sandbox: { apiTimeoutHoldMs: 400, faults: { apiTimeoutRate: 1, apiErrorPaths: ['POST /v1/payment_intents'] } } });
+    const hold = await cardHold(w.pool);
+    await expect(startCardCheckout(w.pool, w.gateway, hold.booking.id, CUSTOMER_ACTOR)).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+    const payment = (await paymentForBooking(w.pool, hold.booking.id))!;
+    expect(intentsFor(w, payment.id).length).toBe(1);
+    expect((await bookingRow(w.pool, hold.booking.id)).state).toBe('held');
+    w.sandbox.setFaults({});
+    const again = await startCardCheckout(w.pool, w.gateway, hold.booking.id, CUSTOMER_ACTOR);
+    expect(again.payment.providerIntentId).toBe(intentsFor(w, payment.id)[0]!.id);
+    expect(intentsFor(w, payment.id).length).toBe(1);
+  });
+
   /** Webhooks lost and capture timing out (the provider did capture); the customer asks us to check; then faults stop and reconcile runs. */
   async function captureTimesOut(w: World) {
     const hold = await cardHold(w.pool, { priceCents: 5000 });
