@@ -62,6 +62,19 @@ describe('card checkout', () => {
     expect(await bookingRow(w.pool, hold.booking.id)).toEqual({ state: 'held', payment_status: 'requires_payment' });
   });
 
+  // Twin: with the card check, the I4 CHECK and the payment trigger all removed, the client's word would confirm the hold — which the test above would catch.
+  it("twin: without I4's guards the client's word confirms", async () => {
+    const w = await world();
+    const { installPatched } = await import('./fixtures/broken.js');
+    await installPatched(w.pool, 'confirm_booking(uuid, integer, text, text, text, text)', [["IF v_booking.payment_method = 'card' AND", 'IF false AND']]);
+    await w.pool.query('ALTER TABLE bookings DROP CONSTRAINT bookings_confirmed_is_paid');
+    await w.pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_payment_verified');
+    const hold = await cardHold(w.pool);
+    const confirmed = await confirmBooking(w.pool, { booking: hold.booking.id }, CUSTOMER_ACTOR);
+    expect(confirmed.state).toBe('confirmed');
+    expect((await verifyAll(w.pool)).P1).toBeGreaterThan(0);
+  });
+
   // Proves the server-side retrieve path alone (no webhooks at all) confirms a paid booking, and converges with the webhook path later.
   it('confirms by server-side retrieve when no webhook arrives, and later webhooks change nothing', async () => {
     const w = await world({ sandbox: { autoDeliver: false } });

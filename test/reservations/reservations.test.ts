@@ -204,6 +204,25 @@ describe('compensation matrix', () => {
     expect(noViolations(await checks(w))).toBe(true);
   });
 
+  // Twin: a revalidation that ignores the commit stage's TTL commits a reservation whose hold had run out.
+  it('twin: skipping revalidation commits after the TTL', async () => {
+    const w = await world();
+    await installPatched(w.pool, 'reservation_begin_commit(uuid, text, text, text)', [["OR v_booking.hold_expires_at <= bookiji_now() ", ' ']]);
+    const { after } = await authorizedBoth(w);
+    await advanceClock(w.pool, 901_000);
+    const result = await commitReservation(w.pool, w.gateway, after.id, PARTNER);
+    expect(result.state).not.toBe('FAILED_AVAILABILITY_CHANGED');
+  });
+
+  // Twin: a failure that does not release the other side's money leaves an authorized deposit behind, which verify_reservations (R3) catches.
+  it('twin: a declined requester without compensation is caught', async () => {
+    const w = await world();
+    await installPatched(w.pool, 'reservation_release_payments(uuid, uuid)', [["p.status IN ('requires_payment', 'failed', 'authorized', 'captured')", 'false']]);
+    const { after } = await authorizedBoth(w, { requester: 'pm_card_chargeDeclined' });
+    expect(after.state).toBe('FAILED_REQUESTER_AUTH');
+    expect((await checks(w)).R3).toBeGreaterThan(0);
+  });
+
   // Proves a cancellation before commit releases the slot and the authorized deposit.
   it('cancels before commit and releases the money', async () => {
     const w = await world();
