@@ -106,7 +106,9 @@ export function registerCertify(program: Command): void {
     .option('--key <file>', 'the public key (default: BOOKIJI_HOME/keys/bookiji-signing.pub)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  bookiji certify verify reports/scheduling-certification-v1.dsse.json --key release.pub\n')
-    .action(async (file: string, options: { key?: string; json?: boolean }) => {
+    .action(async (file: string, _options: unknown, command: Command) => {
+      // `certify` itself has --json and --key too; commander hands them to whichever command it parses first.
+      const options = command.optsWithGlobals<{ key?: string; json?: boolean }>();
       const { verifyCertification } = await import('../../certify/verify.js');
       const { defaultPublicKeyPath } = await import('../../certify/keyLocation.js');
       const outcome = verifyCertification(file, options.key ?? defaultPublicKeyPath());
