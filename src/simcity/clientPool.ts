@@ -25,11 +25,11 @@ export class ClientPool {
   }
 
   private open(): Pool {
-    if (this.config.connectionString) {
-      return createPool({ connectionString: this.config.connectionString, max: this.size, applicationName: this.applicationName() });
-    }
-    const pool = new pg.Pool({ ...this.config, max: this.size, application_name: this.applicationName() });
+    const pool = this.config.connectionString
+      ? createPool({ connectionString: this.config.connectionString, max: this.size, applicationName: this.applicationName() })
+      : new pg.Pool({ ...this.config, max: this.size, application_name: this.applicationName() });
     pool.on('error', () => undefined);
+    quietClients(pool);
     return pool;
   }
 
@@ -58,4 +58,15 @@ export class ClientPool {
   async end(): Promise<void> {
     await this.pool.end().catch(() => undefined);
   }
+}
+
+/**
+ * A connection killed while checked out (a restart, a dropped simulation
+ * database) emits 'error' on its client; the query in flight already rejects
+ * with it and is recorded, so the event itself must not crash the process.
+ */
+export function quietClients(pool: Pool): void {
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
 }

@@ -37,10 +37,10 @@ export class History {
     this.events.push(event);
     if (entry.type === 'invoke') {
       if (entry.process === 'nemesis') this.stats.faults += 1;
-      else this.stats.invocations += 1;
+      else if (entry.process !== 'idle') this.stats.invocations += 1;
       const path = entry.action.args.path;
       if (typeof path === 'string') this.stats.requestsByPath[path] = (this.stats.requestsByPath[path] ?? 0) + 1;
-    } else if (entry.process !== 'nemesis') {
+    } else if (entry.process !== 'nemesis' && entry.process !== 'idle') {
       if (entry.type === 'ok') this.stats.ok += 1;
       if (entry.type === 'fail') this.stats.failed += 1;
       if (entry.type === 'unknown') this.stats.unknown += 1;

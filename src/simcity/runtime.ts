@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { BookijiError } from '../errors.js';
 import { createPool, type Pool } from '../db/pool.js';
-import { ClientPool } from './clientPool.js';
+import { ClientPool, quietClients } from './clientPool.js';
 import { drivers } from './drivers/registry.js';
-import type { AnyDriver, Finding, Fixture } from './drivers/driver.js';
+import type { AnyDriver, Finding, Fixture, Services } from './drivers/driver.js';
 import type { HttpChannel } from './drivers/channels.js';
 import { takeSnapshot } from './forensics.js';
 import { History, classifyError, planDigest } from './history.js';
@@ -109,6 +109,50 @@ interface Target {
   close(): Promise<void>;
 }
 
+async function isSimulation(db: Pool): Promise<boolean> {
+  return ((await db.query('SELECT simulated FROM clock')).rows[0] as { simulated: boolean }).simulated;
+}
+
+/**
+ * A target that was itself created for simulation is used as it is: the
+ * caller gave SimCity that database to move the clock and reconcile in.
+ * Otherwise, a fresh database created for simulation beside the target, for this run
+ * alone, dropped when the run ends (the forensic snapshot is taken before).
+ * A scenario that moves the clock or runs reconcile acts on the whole
+ * database; its own database keeps it away from everything else, and keeps
+ * everything else (other runs' payments, other clocks) away from it.
+ */
+async function simulationTarget(target: Target, runId: string): Promise<Target> {
+  const connectionString = target.clientConfig.connectionString;
+  if (!connectionString) throw new BookijiError('USAGE_ERROR', 'this scenario needs its own simulation database: give a connection string so SimCity can create one beside it');
+  const { ensureDatabaseExists } = await import('../db/database.js');
+  const { ensureMigrated } = await import('../db/migrate.js');
+  const { siblingDatabaseUrl } = await import('./simulationDatabase.js');
+  const name = `bookiji_simcity_${runId}`;
+  await ensureDatabaseExists(connectionString, name, { simulation: true });
+  const simulationUrl = siblingDatabaseUrl(connectionString, name);
+  const observer = createPool({ connectionString: simulationUrl, max: 4, applicationName: 'simcity-observer' });
+  quietClients(observer);
+  const drop = async (): Promise<void> => {
+    await observer.end().catch(() => undefined);
+    await target.observer.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`).catch(() => undefined);
+  };
+  try {
+    await ensureMigrated(observer);
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+  return {
+    observer,
+    clientConfig: { connectionString: simulationUrl },
+    close: async () => {
+      await drop();
+      await target.close();
+    },
+  };
+}
+
 async function openTarget(options: RunScenarioOptions): Promise<Target> {
   if (options.pool) {
     const config = options.connectionString ? { connectionString: options.connectionString } : { ...options.pool.options };
@@ -158,11 +202,16 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   let snapshot: ScenarioResult['forensicSnapshot'];
   let actions = 0;
 
-  const target = await openTarget(options);
+  const base = await openTarget(options);
+  let target = base;
   let api: ApiHandle | undefined;
+  let services: Services | undefined;
   try {
+    if (definition.database === 'simulation' && !(await isSimulation(base.observer))) target = await simulationTarget(base, runId);
     if (parameters.paths.http) api = await startApi(target.observer, target.clientConfig, parameters.concurrency, runId);
+    if (driver.openServices) services = await driver.openServices(target.observer, parameters, `${definition.id}:${options.seed}`);
   } catch (error) {
+    await api?.close();
     await target.close();
     throw error;
   }
@@ -174,7 +223,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     for (const plan of plans) {
       const iteration = plan.iteration;
       history.stats.iterations = iteration + 1;
-      const fixture: Fixture = await driver.setup(target.observer, plan, runId, api?.channel);
+      const fixture: Fixture = await driver.setup(target.observer, plan, runId, api?.channel, services);
       const inFlight = new Set<Promise<void>>();
       const busy = new Set<number>();
 
@@ -187,7 +236,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
         // committed before the truth was read (a reply recorded during the
         // read could otherwise acknowledge a row the snapshot cannot see).
         const events = history.forIteration(iteration);
-        const truth = await readVendorTruth(target.observer, fixture.vendorId);
+        const truth = await (driver.readTruth ? driver.readTruth(target.observer, fixture) : readVendorTruth(target.observer, fixture.vendorId));
         history.stats.oracleChecks += 1;
         const findings = driver.observe(truth, fixture, events);
         if (findings.length === 0) return true;
@@ -225,6 +274,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
           inFlight.clear();
           busy.clear();
           history.record({ iteration, step, process: 'nemesis', type: 'ok', action, value: { connectionsKilled: killed } });
+        } else if (driver.faultKinds?.includes(action.kind)) {
+          await execute(action, step, 'nemesis');
         } else if (action.kind === 'no_op') {
           history.record({ iteration, step, process: 'idle', type: 'invoke', action });
           history.record({ iteration, step, process: 'idle', type: 'ok', action });
@@ -260,7 +311,11 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
         stopped = !(await check(step));
       }
       if (stopped) break;
-      const truth = await readVendorTruth(target.observer, fixture.vendorId);
+      if (driver.beforeTerminal) {
+        await driver.beforeTerminal(fixture, target.observer);
+        await quiesce(target.observer, runId, SETTLE_WAIT_MS);
+      }
+      const truth = await (driver.readTruth ? driver.readTruth(target.observer, fixture) : readVendorTruth(target.observer, fixture.vendorId));
       history.stats.oracleChecks += 1;
       const final = driver.terminal(truth, fixture, history.forIteration(iteration));
       if (final.state) history.stats.terminalStates[final.state] = (history.stats.terminalStates[final.state] ?? 0) + 1;
@@ -274,6 +329,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     }
   } finally {
     await clients.end();
+    await services?.close();
     await api?.close();
     await target.close();
   }

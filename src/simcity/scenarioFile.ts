@@ -20,6 +20,8 @@ export interface ScenarioDefinition {
   title: string;
   proves: string;
   driver: string;
+  /** "simulation": the scenario moves the clock, so it runs in a database created for simulation. */
+  database?: 'target' | 'simulation';
   iterationsDefault: number;
   fixtures: Record<string, unknown>;
   actionsPerIteration: Range;

@@ -90,3 +90,42 @@ END $$;`;
 export async function installUnsafe(pool: Pool, sql: string): Promise<void> {
   await pool.query(sql);
 }
+
+/**
+ * confirm_booking that takes the client's word: a card booking is confirmed
+ * and marked authorized without asking the provider, and the trigger that
+ * would refuse a paid status without a payment behind it is off.
+ */
+export const CLIENT_WORD_CONFIRM_SQL = `
+CREATE OR REPLACE FUNCTION confirm_booking(p_booking_id uuid, p_expected_version integer, p_actor_kind text, p_actor_id text, p_source text, p_request_id text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_booking bookings%ROWTYPE;
+BEGIN
+  PERFORM set_actor(p_actor_kind, p_actor_id, p_source, 'confirmed on the client''s word (unsafe fixture)', p_request_id);
+  v_booking := lock_booking_for_change(p_booking_id, p_expected_version);
+  IF v_booking.state = 'held' THEN
+    UPDATE bookings SET state = 'confirmed', hold_expires_at = NULL,
+           payment_status = CASE WHEN payment_method = 'card' THEN 'authorized' ELSE payment_status END
+    WHERE vendor_id = v_booking.vendor_id AND id = p_booking_id;
+  END IF;
+  RETURN booking_json(v_booking.vendor_id, p_booking_id);
+END $$;
+ALTER TABLE bookings DISABLE TRIGGER bookings_payment_verified;`;
+
+/**
+ * apply_payment_state without its ordering: every provider state is applied
+ * however late, so a payment_failed event delivered after the success
+ * cancels a confirmed, paid booking. The two triggers that would still
+ * refuse the backwards move are off, as they would be in an engine that
+ * never had them.
+ */
+export async function installLateFailureCancels(pool: Pool): Promise<void> {
+  const signature = 'apply_payment_state(uuid, uuid, text, integer, integer, integer, text, text, text, text, text, text, text)';
+  const definition = String((await pool.query('SELECT pg_get_functiondef($1::regprocedure) AS def', [signature])).rows[0].def);
+  const guard = 'IF v_new = v_payment.status OR NOT EXISTS (';
+  if (!definition.includes(guard)) throw new Error('apply_payment_state changed: the fixture cannot find its ordering check');
+  await pool.query(definition.replace(guard, 'IF v_new = v_payment.status OR false AND NOT EXISTS ('));
+  await pool.query('ALTER TABLE payments DISABLE TRIGGER payments_state_machine');
+  await pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_payment_verified');
+}

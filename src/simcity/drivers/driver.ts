@@ -33,18 +33,30 @@ export interface TerminalVerdict {
 export interface Driver<F extends Fixture = Fixture> {
   /** The oracle names this driver can report; a scenario file may only name these. */
   oracles: readonly string[];
+  /** Action kinds that are faults (time passing, …): run awaited by the nemesis, not by a client. */
+  faultKinds?: readonly string[];
+  /** Long-lived services the scenario needs (a payment provider, a webhook receiver), started once per run. */
+  openServices?(observer: Pool, parameters: ScenarioParameters, seed: string): Promise<Services>;
+  /** Lets the chaos settle before the terminal check (deliver webhooks, reconcile). */
+  beforeTerminal?(fixture: F, observer: Pool): Promise<void>;
   /** Seed-derived fixture parameters, printed with the rest of the parameter set. */
   fixtureParameters(definition: ScenarioDefinition, random: Random): Record<string, unknown>;
   /** One iteration's symbolic plan; must depend only on `random` and the parameters. */
   plan(random: Random, parameters: ScenarioParameters, iteration: number): IterationPlan;
   /** Creates the iteration's fixtures (a fresh vendor), leaving everything else alone. */
-  setup(db: Pool, plan: IterationPlan, runId: string, http: HttpChannel | undefined): Promise<F>;
+  setup(db: Pool, plan: IterationPlan, runId: string, http: HttpChannel | undefined, services: Services | undefined): Promise<F>;
   /** Runs one client action in the given client session; resolves with what came back, throws on refusal. */
   perform(action: PlannedAction, fixture: F, session: ClientSession): Promise<Record<string, unknown>>;
+  /** Reads the truth the oracles judge; default: the vendor's slots and bookings in one statement. */
+  readTruth?(db: Pool, fixture: F): Promise<VendorTruth>;
   /** The oracles, after every action. `events` is this iteration's history so far. */
   observe(truth: VendorTruth, fixture: F, events: HistoryEvent[]): Finding[];
   /** After the chaos settled (in-flight requests resolved, settle actions run). */
   terminal(truth: VendorTruth, fixture: F, events: HistoryEvent[]): TerminalVerdict;
+}
+
+export interface Services {
+  close(): Promise<void>;
 }
 
 export type AnyDriver = Driver<any>;

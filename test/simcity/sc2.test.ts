@@ -1,0 +1,67 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatSnapshot, runScenario, type ScenarioResult } from '../../src/simcity/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { CLIENT_WORD_CONFIRM_SQL, installLateFailureCancels } from './unsafeEngine.js';
+
+const databases: TestDatabase[] = [];
+async function database(options: { simulation: boolean }): Promise<TestDatabase> {
+  const db = await createTestDatabase({ ...options, poolMax: 4 });
+  databases.push(db);
+  return db;
+}
+
+afterAll(async () => {
+  await Promise.all(databases.map((db) => db.drop()));
+});
+
+function expectReadableFailure(result: ScenarioResult): void {
+  expect(result.passed).toBe(false);
+  expect(result.replayCommand).toMatch(/^bookiji simcity run SC-2 --seed broken-\d --iterations 20$/);
+  const text = formatSnapshot(result.forensicSnapshot!);
+  expect(text).toContain('FORENSIC SNAPSHOT — SC-2');
+  // SC-2's snapshot carries the vendor's payment rows.
+  expect(result.forensicSnapshot!.payments.length).toBeGreaterThan(0);
+  expect(text).toMatch(/payments \(\d+\):/);
+}
+
+describe('SC-2 payment ↔ booking consistency', () => {
+  it('passes on the real engine for two seeds, each in its own fresh simulation database beside a normal one', async () => {
+    // Proves holds, checkouts, declines, the client's word, verification, reconcile and a faulty provider never split payment and booking on the shipped engine.
+    const normal = await database({ simulation: false });
+    for (const seed of ['pr-1', 'pr-2']) {
+      const result = await runScenario({ scenarioId: 'SC-2', seed, iterations: 5, connectionString: normal.connectionString, commit: 'test' });
+      expect(result.violations, JSON.stringify(result.violations).slice(0, 2000)).toEqual([]);
+      expect(result.passed).toBe(true);
+      expect(result.stats.ok).toBeGreaterThan(0);
+      expect(Object.keys(result.parameters.fixtures.providerFaults as object)).toEqual(['duplicateRate', 'reorderRate', 'delayRate', 'dropRate', 'apiErrorRate', 'apiTimeoutRate']);
+    }
+    // The per-run simulation databases are gone: the run left the server as it found it.
+    const left = await normal.pool.query(`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'bookiji_simcity_%'`);
+    expect(left.rows[0].n).toBe(0);
+  });
+
+  it('fails against an engine that confirms a card booking on the client\'s word', async () => {
+    // Proves SC-2 catches a confirmation no payment at the provider backs.
+    const broken = await database({ simulation: true });
+    await broken.pool.query(CLIENT_WORD_CONFIRM_SQL);
+    const result = await runScenario({ scenarioId: 'SC-2', seed: 'broken-1', iterations: 20, connectionString: broken.connectionString, commit: 'test' });
+    expectReadableFailure(result);
+    expect(result.violations.map((v) => v.oracle)).toContain('confirmed-needs-verified-payment');
+  });
+
+  it('fails against an engine where a late payment_failed cancels a confirmed, paid booking', async () => {
+    // Proves SC-2 catches a late failure event moving a paid booking backwards; the race needs the provider to deliver the failure last, so three seeds are given the chance and at least one must catch it.
+    const results: ScenarioResult[] = [];
+    for (const seed of ['broken-1', 'broken-2', 'broken-3']) {
+      const broken = await database({ simulation: true });
+      await installLateFailureCancels(broken.pool);
+      const result = await runScenario({ scenarioId: 'SC-2', seed, iterations: 20, connectionString: broken.connectionString, commit: 'test' });
+      results.push(result);
+      if (!result.passed) break;
+    }
+    const failed = results.find((r) => !r.passed);
+    expect(failed, 'no seed caught the late failure').toBeDefined();
+    expectReadableFailure(failed!);
+    expect(failed!.violations.some((v) => v.oracle === 'no-zombie-booking' || v.oracle === 'no-orphan-payment' || v.oracle === 'confirmed-needs-verified-payment')).toBe(true);
+  }, 180_000);
+});
