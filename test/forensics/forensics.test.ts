@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driveMessyHistory } from '../../src/certify/scenarios/messyHistory.js';
+import { driveMessyHistory, driveMessyPaymentHistory } from '../../src/certify/scenarios/messyHistory.js';
 import { findBookings, reconstructBooking } from '../../src/forensics/index.js';
 import { claimSlot } from '../../src/engine/bookings.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -45,6 +45,19 @@ describe('bookiji forensics', () => {
     expect(report.timeline.some((e) => e.kind === 'idempotency')).toBe(true);
     expect(report.previousSlotIds).toEqual([history.slotIds[0], history.slotIds[1]]);
     expect(report.resolution).toContain('customer fell ill');
+  });
+
+  it('shows payment records, ledger entries and webhook deliveries of a card booking, with no unknowns', async () => {
+    // Proves: payment-side tables found by the schema land in the timeline with their source, including a duplicate webhook, and the lookup by payment intent id finds the booking.
+    const history = await driveMessyPaymentHistory(db.pool, 'payments');
+    const report = await reconstructBooking(db.pool, history.bookingId);
+    expect(report.unknowns).toEqual([]);
+    expect(report.relatedTables).toEqual(expect.arrayContaining(['payments', 'stripe_events', 'ledger_entries', 'payment_applications']));
+    const related = report.timeline.filter((e) => e.kind === 'related');
+    expect(related.some((e) => e.ref.startsWith('stripe_events#') && e.summary.includes('deliveries=2'))).toBe(true);
+    expect(related.some((e) => e.summary.includes('outcome=unchanged'))).toBe(true);
+    expect(report.timeline.some((e) => e.kind === 'transition' && e.summary === 'held → confirmed' && e.source === 'webhook')).toBe(true);
+    expect(await findBookings(db.pool, 'pi_certify_payments')).toEqual([history.bookingId]);
   });
 
   it('reports a gap in the audit chain when an audit row of the booking was deleted', async () => {

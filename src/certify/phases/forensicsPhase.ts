@@ -2,13 +2,15 @@
 // an idempotency key and its retry, a refused card confirmation, reschedules
 // of the hold and of the confirmed booking, a confirmation, a cancellation)
 // is reconstructed with customer, slot, timeline, causes and resolution, and
-// no unknowns. When the payments module is installed, its records of the
-// booking appear in the timeline too (found by the schema).
+// no unknowns. When the payments module is installed, a card booking is
+// driven through payment, webhook (delivered twice) and cancellation too, and
+// its payment records, ledger and provider events must appear in the
+// reconstruction, still with no unknowns.
 
 import { reconstructBooking } from '../../forensics/index.js';
 import type { PhaseContext } from '../context.js';
 import { Evidence } from '../evidence.js';
-import { driveMessyHistory } from '../scenarios/messyHistory.js';
+import { driveMessyHistory, driveMessyPaymentHistory, paymentsInstalled } from '../scenarios/messyHistory.js';
 import type { PhaseOutcome } from './atomicSlot.js';
 import { checkInvariants } from './shared.js';
 
@@ -38,6 +40,22 @@ export async function runForensicsPhase(ctx: PhaseContext): Promise<PhaseOutcome
       numbers: { timelineEntries: report.timeline.length, transitions: transitions.length, unknowns: report.unknowns.length },
     };
   });
+  if (await paymentsInstalled(pool)) {
+    await evidence.check('a card booking through payment, webhook duplicates and cancellation is reconstructed with no unknowns', async () => {
+      const history = await driveMessyPaymentHistory(pool, `certify${ctx.seed}${Date.now()}`);
+      const report = await reconstructBooking(pool, history.bookingId);
+      const related = report.timeline.filter((e) => e.kind === 'related');
+      const webhook = related.filter((e) => e.ref.startsWith('stripe_events#') || e.source === 'webhook');
+      const duplicateSeen = related.some((e) => e.summary.includes('outcome=unchanged'));
+      const confirmedByWebhook = report.timeline.some((e) => e.kind === 'transition' && e.summary === 'held → confirmed' && e.source === 'webhook');
+      numbers.paymentTimelineEntries = report.timeline.length;
+      return {
+        passed: report.explained && webhook.length > 0 && duplicateSeen && confirmedByWebhook,
+        detail: `${history.steps.join('; ')}; reconstruction: ${report.timeline.length} entries from bookings and ${report.relatedTables.join(', ')}; confirmed by webhook ${confirmedByWebhook ? '✓' : '✗'}, duplicate delivery visible ${duplicateSeen ? '✓' : '✗'}; ${report.unknowns.length} unknown(s)${report.unknowns.length ? `: ${report.unknowns.slice(0, 5).map((u) => `${u.kind}: ${u.detail}`).join(' | ')}` : ''}`,
+        numbers: { timelineEntries: report.timeline.length, webhookEntries: webhook.length, unknowns: report.unknowns.length },
+      };
+    });
+  }
   await checkInvariants(evidence, pool, 'normal');
   return { checks: evidence.checks, numbers };
 }

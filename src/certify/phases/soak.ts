@@ -23,7 +23,8 @@ import { Evidence, outcomeCode, percentile } from '../evidence.js';
 import type { PhaseOutcome } from './atomicSlot.js';
 import { CERTIFY_OPERATOR, customerActor, newCustomers, newSlot, newVendor } from './shared.js';
 
-const VENDORS = 4;
+// Vendors serialize on their audit chain's head: more vendors, less queueing among the workers.
+const VENDORS = 8;
 const CUSTOMERS = 40;
 const SLOTS_PER_DAY = 10;
 const DAYS_AHEAD = 3;
