@@ -5,6 +5,7 @@ import { createPool } from '../../src/db/pool.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeVendor, race } from '../helpers/fixtures.js';
 import { failOpenLimiter } from './fixtures/failOpenLimiter.js';
+import { racyLimiter } from './fixtures/racyLimiter.js';
 import { call, makePartner, startTestApi, type TestApi } from './helpers.js';
 
 let db: TestDatabase;
@@ -76,14 +77,45 @@ describe('rate limiting', () => {
     }
   });
 
+  /** Sends 25 requests together; returns how many got 200 and how many 429. */
+  async function burst(url: string, key: string): Promise<{ allowed: number; refused: number }> {
+    const results = await race(25, () => call(url, 'GET', vendorPath, { key }));
+    const statuses = results.map((r) => (r.status === 'fulfilled' ? r.value.status : 0));
+    return { allowed: statuses.filter((s) => s === 200).length, refused: statuses.filter((s) => s === 429).length };
+  }
+
   it('lets exactly the budget through when requests arrive together', async () => {
     // Proves the counter is atomic under real parallel requests.
     const url = await server({ rateLimit: { requestsPerWindowMax: 10, windowSeconds: WINDOW_SECONDS } });
     const partner = await makePartner(db.pool, 'burst');
-    const results = await race(25, () => call(url, 'GET', vendorPath, { key: partner.key }));
-    const statuses = results.map((r) => (r.status === 'fulfilled' ? r.value.status : 0));
-    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+    expect(await burst(url, partner.key)).toEqual({ allowed: 10, refused: 15 });
+  });
+
+  it('twin: the burst check catches a read-then-write counter', async () => {
+    // Proves the exact-budget check is not vacuous: a racy limiter (test fixture) lets every request through.
+    const settings = { requestsPerWindowMax: 10, windowSeconds: WINDOW_SECONDS };
+    const url = await server({ rateLimiter: racyLimiter(db.pool, settings, 25) });
+    const partner = await makePartner(db.pool, 'racy');
+    expect(await burst(url, partner.key)).not.toEqual({ allowed: 10, refused: 15 });
+  });
+
+  it('answers 503 DEPENDENCY_UNAVAILABLE when the database itself is unreachable, and /healthz says so', async () => {
+    // Proves an outage is an explicit, retryable failure at every door, never a 500 or a hang.
+    const deadPool = createPool({ connectionString: 'postgres://nobody:nothing@127.0.0.1:1/none', max: 1, connectionTimeoutMs: 1000 });
+    try {
+      const api = await startTestApi(deadPool);
+      started.push(api);
+      const partner = await makePartner(db.pool, 'outage');
+      const refused = await call(api.server.url, 'GET', vendorPath, { key: partner.key });
+      expect(refused.status).toBe(503);
+      expect(refused.body.error).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', retryable: true });
+      expect(refused.headers.get('retry-after')).toBe('1');
+      const health = await call(api.server.url, 'GET', '/healthz');
+      expect(health.status).toBe(503);
+      expect(health.body).toEqual({ status: 'degraded', database: 'unreachable' });
+    } finally {
+      await deadPool.end();
+    }
   });
 
   it('fails closed: with the limiter\'s store unreachable every request is 503 DEPENDENCY_UNAVAILABLE', async () => {
