@@ -122,7 +122,13 @@ const CONSTRAINT_SQLSTATES: Record<string, ErrorCode> = {
   '22007': 'VALIDATION_ERROR',
   '22008': 'VALIDATION_ERROR',
   '23503': 'VALIDATION_ERROR',
+  '22001': 'VALIDATION_ERROR',
+  '22023': 'VALIDATION_ERROR',
 };
+
+// Serialization failures and deadlocks that outlived withTransaction's
+// retries: the request did nothing and may be retried.
+const CONTENTION_SQLSTATES = new Set(['40001', '40P01']);
 
 // Connection-level failures: the server went away, refused us, or timed out.
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300', '57014', '55P03']);
@@ -150,6 +156,12 @@ export function fromDatabaseError(error: unknown): BookijiError {
   if (constraintCode) {
     const what = pgError.constraint ? ` (${pgError.constraint})` : '';
     return new BookijiError(constraintCode, `${message}${what}`, { cause: error, details: pgError.constraint ? { constraint: pgError.constraint } : {} });
+  }
+  if (CONTENTION_SQLSTATES.has(sqlState)) {
+    return new BookijiError('DEPENDENCY_UNAVAILABLE', `database too contended to finish the request: ${message}`, {
+      cause: error,
+      hint: 'Nothing was changed; retry the request.',
+    });
   }
   if (UNAVAILABLE_SQLSTATES.has(sqlState) || UNAVAILABLE_NODE_CODES.has(sqlState) || isConnectionLoss(message)) {
     return new BookijiError('DEPENDENCY_UNAVAILABLE', `database unavailable: ${message}`, { cause: error });

@@ -23,7 +23,18 @@ export interface PoolOptions {
   /** Fail fast instead of hanging when the server is gone. */
   connectionTimeoutMs?: number;
   applicationName?: string;
+  /** Server-side limits for every statement on the pool's connections. */
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  idleInTransactionTimeoutMs?: number;
 }
+
+// Limits on every connection, not only inside withTransaction: a session left
+// idle in a transaction holding a slot lock (an operator's psql, a crashed
+// client) must not stall every claim on that slot forever.
+const CONNECTION_LOCK_TIMEOUT_MS = 10_000;
+const CONNECTION_STATEMENT_TIMEOUT_MS = 120_000;
+const CONNECTION_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
 export function createPool(options: PoolOptions): Pool {
   const pool = new pg.Pool({
@@ -32,6 +43,11 @@ export function createPool(options: PoolOptions): Pool {
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 10_000,
     application_name: options.applicationName ?? 'bookiji',
+    options: [
+      `-c lock_timeout=${options.lockTimeoutMs ?? CONNECTION_LOCK_TIMEOUT_MS}`,
+      `-c statement_timeout=${options.statementTimeoutMs ?? CONNECTION_STATEMENT_TIMEOUT_MS}`,
+      `-c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs ?? CONNECTION_IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
+    ].join(' '),
   });
   // An idle client whose server connection dies (restart, pg_terminate_backend)
   // emits 'error' on the pool; without a listener that would crash the process.

@@ -10,8 +10,15 @@ export interface CheckResult {
   sample: unknown[] | null;
 }
 
+// The booking checks (C1-C4, I1-I10), then the payment ledger (P1-P4, part
+// of I4) and the reservation machine (R1-R4): one report, one exit code.
+const ALL_CHECKS = `
+  SELECT * FROM verify_invariants()
+  UNION ALL SELECT * FROM verify_payments()
+  UNION ALL SELECT * FROM verify_reservations()`;
+
 export async function verifyInvariants(pool: Pool): Promise<CheckResult[]> {
-  const result = await queryWithRetry(pool, 'SELECT * FROM verify_invariants()');
+  const result = await queryWithRetry(pool, ALL_CHECKS);
   return result.rows.map((row) => ({ checkId: row.check_id, description: row.description, violations: Number(row.violations), sample: row.sample }));
 }
 
