@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PhaseId } from '../../src/certify/types.js';
 import { BROKEN_ENGINES } from './brokenEngines.js';
-import { certifyPhases, createCertifyDatabases, type CertifyTestDatabases } from './helpers.js';
+import { certifyPhases, createCertifyDatabases, SMALL, type CertifyTestDatabases } from './helpers.js';
 
 // What each phase's failing evidence must name.
 const EXPECTED_FAILURE: Record<PhaseId, RegExp> = {
@@ -28,7 +28,8 @@ describe('each phase fails against an engine broken where it looks', () => {
       dbs = await createCertifyDatabases();
       await BROKEN_ENGINES[id]!.apply(dbs.normal.pool);
       await BROKEN_ENGINES[id]!.apply(dbs.simulation.pool);
-      const report = await certifyPhases(dbs, [id]);
+      // SC-2 needs enough iterations for a client to claim "I paid" before paying.
+      const report = await certifyPhases(dbs, [id], 7, id === 2 ? { ...SMALL, scenarioIterations: 12 } : SMALL);
       const phase = report.phases.find((p) => p.id === id)!;
       expect(report.verdict).toBe('NOT CERTIFIED');
       expect(phase.status).not.toBe('PASS');

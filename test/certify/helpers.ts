@@ -45,13 +45,13 @@ function asCertifyDatabase(db: TestDatabase): CertifyDatabase {
   return { name: db.name, connectionString: db.connectionString, pool: db.pool };
 }
 
-export async function certifyPhases(dbs: CertifyTestDatabases, phases: PhaseId[], seed = 7): Promise<CertificationReport> {
+export async function certifyPhases(dbs: CertifyTestDatabases, phases: PhaseId[], seed = 7, params: ProfileParameters = SMALL): Promise<CertificationReport> {
   return runCertification({
     normal: asCertifyDatabase(dbs.normal),
     simulation: asCertifyDatabase(dbs.simulation),
     adminConnectionString: dbs.normal.adminConnectionString,
     profile: 'quick',
-    params: SMALL,
+    params,
     seed,
     phases,
   });

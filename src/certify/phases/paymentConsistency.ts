@@ -13,5 +13,6 @@ export async function runPaymentConsistency(ctx: PhaseContext): Promise<PhaseOut
   const evidence = new Evidence();
   await runScenarioCheck(evidence, ctx, 'SC-2', 'payment ↔ booking consistency under webhook and provider faults');
   await checkInvariants(evidence, ctx.normal.pool, 'normal');
+  await checkInvariants(evidence, ctx.simulation.pool, 'simulation');
   return { checks: evidence.checks, numbers: { scenarioIterations: ctx.params.scenarioIterations } };
 }

@@ -7,19 +7,27 @@ import type { PhaseContext } from '../context.js';
 import { describeError, type Evidence } from '../evidence.js';
 
 export function scenarioAvailable(scenarioId: string): boolean {
+  return scenarioDefinition(scenarioId) !== undefined;
+}
+
+function scenarioDefinition(scenarioId: string): ReturnType<typeof listScenarios>[number] | undefined {
   try {
-    return listScenarios().some((s) => s.id === scenarioId);
+    return listScenarios().find((s) => s.id === scenarioId);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 export async function runScenarioCheck(evidence: Evidence, ctx: PhaseContext, scenarioId: string, what: string): Promise<boolean> {
   const name = `SimCity ${scenarioId}: ${what}`;
-  if (!scenarioAvailable(scenarioId)) {
+  const definition = scenarioDefinition(scenarioId);
+  if (!definition) {
     return evidence.record(name, false, `not run: scenario ${scenarioId} is not available in this build (no scenarios/${scenarioId}.json)`);
   }
   const seed = `${ctx.seed}-${scenarioId}`;
+  // A scenario that moves the clock runs on the certification's simulation
+  // database, so it attacks the same engine as every other phase.
+  const target = definition.database === 'simulation' ? ctx.simulation : ctx.normal;
   ctx.log(`  SimCity ${scenarioId} seed ${seed}, ${ctx.params.scenarioIterations} iterations`);
   try {
     const result = await runScenario({
@@ -27,8 +35,8 @@ export async function runScenarioCheck(evidence: Evidence, ctx: PhaseContext, sc
       seed,
       iterations: ctx.params.scenarioIterations,
       concurrency: ctx.params.scenarioConcurrency,
-      pool: ctx.normal.pool,
-      connectionString: ctx.normal.connectionString,
+      pool: target.pool,
+      connectionString: target.connectionString,
     });
     const s = result.stats;
     const violations = result.violations.slice(0, 5).map(formatViolation).join(' | ');
