@@ -312,8 +312,18 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       }
       if (stopped) break;
       if (driver.beforeTerminal) {
-        await driver.beforeTerminal(fixture, target.observer);
+        // The faults are healed by now: whatever the settle work (reconcile,
+        // webhook delivery) throws is the engine failing to recover.
+        const settleError = await driver.beforeTerminal(fixture, target.observer).then(
+          () => null,
+          (error: unknown) => classifyError(error),
+        );
         await quiesce(target.observer, runId, SETTLE_WAIT_MS);
+        if (settleError) {
+          verdict = 'violation';
+          await stop([{ oracle: 'settle', message: `recovery after the chaos failed: ${settleError.code}: ${settleError.message}` }], -1);
+          break;
+        }
       }
       const truth = await (driver.readTruth ? driver.readTruth(target.observer, fixture) : readVendorTruth(target.observer, fixture.vendorId));
       history.stats.oracleChecks += 1;

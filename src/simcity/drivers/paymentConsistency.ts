@@ -135,7 +135,12 @@ function instantChecks(truth: VendorTruth, payments: PaymentTruth, services: Pay
       return (p.status === 'authorized' || p.status === 'captured') && (intent?.status === 'requires_capture' || intent?.status === 'succeeded');
     });
     if (!backed) {
-      findings.push({ oracle: 'confirmed-needs-verified-payment', message: `booking ${booking.id} is confirmed but no payment the provider holds backs it`, evidence: { booking, payments: own } });
+      const provider = own.map((p) => ({ payment: p.id, intent: p.intentId, providerStatus: p.intentId ? (intents.get(p.intentId)?.status ?? 'unknown to the provider') : 'no intent' }));
+      findings.push({
+        oracle: 'confirmed-needs-verified-payment',
+        message: `booking ${booking.id} is confirmed but no payment the provider holds backs it (provider: ${provider.map((p) => `${p.intent ?? '-'} ${p.providerStatus}`).join(', ') || 'no payment'})`,
+        evidence: { booking, payments: own, provider },
+      });
     }
     if (own.length > 0 && own.every((p) => p.status === 'failed' || p.status === 'canceled' || p.status === 'refunded')) {
       findings.push({ oracle: 'no-zombie-booking', message: `booking ${booking.id} is confirmed while its payment is ${own.map((p) => p.status).join(', ')}`, evidence: own });
