@@ -24,7 +24,10 @@ export const BROKEN_ENGINES: Record<number, { what: string; apply: (pool: Pool) 
     async apply(pool) {
       await pool.query('ALTER TABLE slots DROP CONSTRAINT slots_capacity_counter');
       await rewriteFunction(pool, CLAIM, [
-        ['SELECT * INTO v_slot FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id FOR UPDATE;', 'SELECT * INTO v_slot FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id; PERFORM pg_sleep(0.05);'],
+        [
+          'PERFORM lock_slots_for_write(v_slot.vendor_id, ARRAY[p_slot_id], v_slot.starts_at, v_slot.ends_at);\n  SELECT * INTO v_slot FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;',
+          'SELECT * INTO v_slot FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;\n  PERFORM pg_sleep(0.05);',
+        ],
         ['UPDATE slots SET booked_count = booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;', 'UPDATE slots SET booked_count = v_slot.booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;'],
       ]);
     },
@@ -42,7 +45,10 @@ export const BROKEN_ENGINES: Record<number, { what: string; apply: (pool: Pool) 
   3: {
     what: 'claim_slot that trusts any slot start, past or not',
     async apply(pool) {
-      await rewriteFunction(pool, CLAIM, [['IF v_slot.starts_at <= v_now THEN', "IF v_slot.starts_at <= v_now - interval '100 years' THEN"]]);
+      await rewriteFunction(pool, CLAIM, [
+        ['IF v_slot.starts_at <= v_now THEN', "IF v_slot.starts_at <= v_now - interval '100 years' THEN"],
+        ['IF v_slot.starts_at <= bookiji_clock_now() THEN', "IF v_slot.starts_at <= bookiji_clock_now() - interval '100 years' THEN"],
+      ]);
     },
   },
   4: {
@@ -66,7 +72,7 @@ export const BROKEN_ENGINES: Record<number, { what: string; apply: (pool: Pool) 
   7: {
     what: 'a reconcile job that finds holds past their TTL but never expires them',
     async apply(pool) {
-      await rewriteFunction(pool, 'expire_holds(integer, boolean, text, text, text)', [['WHERE (s.vendor_id, s.id) IN (', 'WHERE false AND (s.vendor_id, s.id) IN (']]);
+      await rewriteFunction(pool, 'expire_holds(integer, boolean, text, text, text)', [['WHERE s.vendor_id = v_vendor', 'WHERE false AND s.vendor_id = v_vendor']]);
     },
   },
 };

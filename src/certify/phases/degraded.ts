@@ -202,7 +202,9 @@ export async function runDegraded(ctx: PhaseContext): Promise<PhaseOutcome> {
       // The process that placed them is gone; nobody will confirm. Time passes.
       await advanceClock(sim, 120_000);
       const runs = await Promise.all([expireHolds(sim, { dryRun: false, actor: { kind: 'system', id: 'reconcile', source: 'reconcile' } }), expireHolds(sim, { dryRun: false, actor: { kind: 'system', id: 'reconcile', source: 'reconcile' } })]);
-      const released = runs[0].length + runs[1].length;
+      // Other scenarios share the simulation database: count this vendor's releases only.
+      const mine = runs.map((run) => run.filter((r) => r.vendorId === simVendor.id).length);
+      const released = mine[0]! + mine[1]!;
       const truth = await sim.query(
         `SELECT (SELECT count(*) FROM bookings WHERE vendor_id = $1 AND state = 'held') AS held,
                 (SELECT count(*) FROM booking_transitions WHERE vendor_id = $1 AND to_state = 'expired') AS expirations,
@@ -214,7 +216,7 @@ export async function runDegraded(ctx: PhaseContext): Promise<PhaseOutcome> {
       const rebooked = rebook.filter((c) => c === 'OK' || c === 'HOLD_LIMIT_REACHED').length;
       return {
         passed: released === kills && Number(row.held) === 0 && Number(row.expirations) === kills && Number(row.booked) === 0 && rebooked === kills,
-        detail: `${kills} orphaned holds; two concurrent reconcile runs released ${runs[0].length} + ${runs[1].length}; ${String(row.expirations)} expiry transitions, ${String(row.held)} holds left, slot counters sum to ${String(row.booked)}; the slots take claims again: ${JSON.stringify(countBy(rebook, (c) => c))}`,
+        detail: `${kills} orphaned holds; two concurrent reconcile runs released ${mine[0]} + ${mine[1]} of them; ${String(row.expirations)} expiry transitions, ${String(row.held)} holds left, slot counters sum to ${String(row.booked)}; the slots take claims again: ${JSON.stringify(countBy(rebook, (c) => c))}`,
         numbers: { orphanedHolds: kills, released },
       };
     });

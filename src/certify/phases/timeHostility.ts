@@ -9,6 +9,7 @@
 
 import { DateTime } from 'luxon';
 import { generateSlots } from '../../availability/index.js';
+import { fromDatabaseError } from '../../errors.js';
 import type { ScheduleRules } from '../../availability/index.js';
 import { claimSlot, confirmBooking, rescheduleBooking } from '../../engine/bookings.js';
 import { addSlot, refreshVendorSlots } from '../../engine/slots.js';
@@ -64,31 +65,35 @@ export async function runTimeHostility(ctx: PhaseContext): Promise<PhaseOutcome>
     };
   });
 
-  await evidence.check('NOW boundary: a slot starting at the transaction\'s instant is refused, one starting a microsecond later accepted', async () => {
+  await evidence.check('NOW boundary: a slot starting at the transaction\'s instant or within the transaction is refused, one starting after it accepted', async () => {
     const client = await pool.connect();
+    const claim = async (slotId: string): Promise<string> => {
+      await client.query('SAVEPOINT probe');
+      try {
+        await client.query(`SELECT claim_slot($1::uuid, $2::uuid, false, NULL, NULL, NULL, 'customer', $3::text, 'simcity')`, [slotId, customer!.id, customer!.id]);
+        return 'OK';
+      } catch (error) {
+        return fromDatabaseError(error).code;
+      } finally {
+        await client.query('ROLLBACK TO SAVEPOINT probe');
+      }
+    };
     try {
       await client.query('BEGIN');
-      const instant = (await client.query(`SELECT bookiji_now() AS t, to_char(bookiji_now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS iso`)).rows[0];
+      const instant = (await client.query(`SELECT to_char(bookiji_now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS iso`)).rows[0];
       await client.query(`SELECT set_actor('operator', 'certify', 'simcity', 'NOW boundary probe', NULL)`);
-      const at = (await client.query(`INSERT INTO slots (vendor_id, starts_at, ends_at) VALUES ($1, bookiji_now(), bookiji_now() + interval '30 minutes') RETURNING id`, [vendor.id])).rows[0].id as string;
-      const after = (await client.query(`INSERT INTO slots (vendor_id, starts_at, ends_at) VALUES ($1, bookiji_now() + interval '1 microsecond', bookiji_now() + interval '31 minutes') RETURNING id`, [vendor.id])).rows[0].id as string;
-      await client.query('SAVEPOINT probe');
-      let atCode = 'OK';
-      try {
-        await client.query(`SELECT claim_slot($1::uuid, $2::uuid, false, NULL, NULL, NULL, 'customer', $3::text, 'simcity')`, [at, customer!.id, customer!.id]);
-      } catch (error) {
-        atCode = (error as { code?: string }).code === 'BK007' ? 'PAST_SLOT' : String((error as Error).message);
-      }
-      await client.query('ROLLBACK TO SAVEPOINT probe');
-      let afterCode = 'OK';
-      try {
-        await client.query(`SELECT claim_slot($1::uuid, $2::uuid, false, NULL, NULL, NULL, 'customer', $3::text, 'simcity')`, [after, customer!.id, customer!.id]);
-      } catch (error) {
-        afterCode = String((error as Error).message);
-      }
+      const insert = async (offset: string): Promise<string> =>
+        (await client.query(`INSERT INTO slots (vendor_id, starts_at, ends_at) VALUES ($1, bookiji_now() + $2::interval, bookiji_now() + $2::interval + interval '20 minutes') RETURNING id`, [vendor.id, offset])).rows[0].id as string;
+      // Slots at the instant T, a microsecond after it (begun by the time a
+      // claim inside this transaction runs), and an hour after it. Each claim
+      // is rolled back to its savepoint, so none blocks the next.
+      const at = await insert('0');
+      const within = await insert('1 microsecond');
+      const later = await insert('1 hour');
+      const codes = { at: await claim(at), within: await claim(within), later: await claim(later) };
       return {
-        passed: atCode === 'PAST_SLOT' && afterCode === 'OK',
-        detail: `transaction instant ${String(instant.iso)}: slot starting at it → ${atCode}; slot starting 1 µs later → ${afterCode} (the probe transaction is rolled back)`,
+        passed: codes.at === 'PAST_SLOT' && codes.within === 'PAST_SLOT' && codes.later === 'OK',
+        detail: `transaction instant T = ${String(instant.iso)}: slot starting at T → ${codes.at}; slot starting at T + 1 µs, already begun by the time the claim ran inside the transaction → ${codes.within}; slot starting at T + 1 h → ${codes.later} (the probe transaction is rolled back)`,
       };
     } finally {
       await client.query('ROLLBACK').catch(() => undefined);
