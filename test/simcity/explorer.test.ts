@@ -35,6 +35,9 @@ describe('interleaving explorer', () => {
     }
     // Two claims on one slot: the second always queues on the first's lock, so some orders cannot run as written.
     expect(byId['claim-claim']!.feasible).toBeGreaterThan(0);
+    // Two sessions never wait at once, so the two-session races are exact; only the three-session race can be ambiguous.
+    expect(byId['claim-claim']!.ambiguous).toBe(0);
+    expect(byId['claim-reschedule']!.ambiguous).toBe(0);
     expect(result.passed).toBe(true);
     expect(listRaces().map((r) => r.id)).toEqual(result.races.map((r) => r.raceId));
   });
@@ -46,6 +49,7 @@ describe('interleaving explorer', () => {
     expect(first.passed).toBe(false);
     const schedules = (r: typeof first) => r.races[0]!.failing.map((p) => p.schedule.join(' '));
     expect(schedules(first)).toEqual(schedules(second));
+    expect(first.races[0]!.feasible).toBe(second.races[0]!.feasible);
     expect(schedules(first)).toContain('s1.claim s2.claim s1.commit s2.commit');
     const failing = first.races[0]!.failing[0]!;
     expect(failing.violations.map((v) => v.oracle)).toContain('capacity');

@@ -184,7 +184,7 @@ simulation database bookiji_sim beside your database (races move its clock).`,
       }
       if (json) printJson(result);
       else {
-        printTable(['race', 'permutations', 'run', 'infeasible', 'failing', 'verdict'], result.races.map((r) => [r.raceId, r.permutations, r.feasible, r.infeasible, r.failing.length, r.passed ? chalk.green('pass') : chalk.red('FAIL')]));
+        printTable(['race', 'permutations', 'run', 'infeasible', 'ambiguous wake-up', 'failing', 'verdict'], result.races.map((r) => [r.raceId, r.permutations, r.feasible, r.infeasible, r.ambiguous, r.failing.length, r.passed ? chalk.green('pass') : chalk.red('FAIL')]));
         for (const race of result.races) {
           for (const failing of race.failing) {
             process.stdout.write(`\n${chalk.red('FAILING SCHEDULE')} ${race.raceId}: ${failing.schedule.join(' → ')}\n`);

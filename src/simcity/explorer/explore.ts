@@ -6,7 +6,10 @@
 // run as written and is counted as infeasible (the isolation tester's
 // "invalid permutation"), not as a pass or a failure. After each permutation
 // the vendor's truth is checked; a failing permutation is printed as a
-// schedule that `--permutation` replays exactly.
+// schedule that `--permutation` replays exactly. One limit, as in the
+// isolation tester: when one commit releases two waiting sessions at once,
+// the server picks who resumes first; such schedules are counted as
+// ambiguous (their outcome is still checked, whichever it was).
 
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -38,6 +41,8 @@ export interface PermutationResult {
   outcomes: StepOutcome[];
   /** Why the permutation could not run as written (a step of a waiting session came next). */
   infeasible?: string;
+  /** A step ran while two sessions waited: which resumed first was the server's choice, not the schedule's. */
+  ambiguous: boolean;
   violations: Finding[];
   replayCommand: string;
 }
@@ -48,6 +53,8 @@ export interface RaceResult {
   permutations: number;
   feasible: number;
   infeasible: number;
+  /** Schedules whose outcome the server's wake-up order may change (see PermutationResult.ambiguous). */
+  ambiguous: number;
   failing: PermutationResult[];
   passed: boolean;
 }
@@ -108,8 +115,12 @@ function send(session: Session, label: string, text: string, values: unknown[]):
   );
 }
 
-async function runPermutation(monitor: Pool, sessions: Session[], race: Race, fixture: RaceFixture, schedule: StepRef[]): Promise<{ outcomes: StepOutcome[]; infeasible?: string }> {
+async function runPermutation(monitor: Pool, sessions: Session[], race: Race, fixture: RaceFixture, schedule: StepRef[]): Promise<{ outcomes: StepOutcome[]; infeasible?: string; ambiguous: boolean }> {
   const outcomes: StepOutcome[] = [];
+  // Set when a step runs while two or more sessions wait: if it releases
+  // them together, the server decides which resumes first, so this schedule's
+  // outcome may differ between runs (each outcome is still checked).
+  let ambiguous = false;
   const settleWaiting = async (): Promise<void> => {
     for (const session of sessions) {
       if (!session.waiting) continue;
@@ -125,8 +136,9 @@ async function runPermutation(monitor: Pool, sessions: Session[], race: Race, fi
     const session = sessions[ref.session]!;
     const { label } = stepLabel(race, ref);
     if (session.waiting) {
-      return { outcomes, infeasible: `${label} comes next but ${session.name} is still waiting on a lock (${session.waiting.label})` };
+      return { outcomes, ambiguous, infeasible: `${label} comes next but ${session.name} is still waiting on a lock (${session.waiting.label})` };
     }
+    if (sessions.filter((s) => s.waiting).length >= 2) ambiguous = true;
     const step = race.sessions[ref.session]!.steps[ref.step];
     const { text, values } = step ? step.sql(fixture) : { text: 'COMMIT', values: [] };
     const promise = send(session, label, text, values);
@@ -137,7 +149,7 @@ async function runPermutation(monitor: Pool, sessions: Session[], race: Race, fi
   }
   // Every session has committed; a step still waiting now waits on nothing of ours (a deadlock resolves with an error).
   while (sessions.some((s) => s.waiting)) await settleWaiting();
-  return { outcomes };
+  return { outcomes, ambiguous };
 }
 
 /** Leaves every session idle and outside a transaction, whatever the permutation left behind. */
@@ -194,7 +206,7 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreResu
     for (const race of selected) {
       const schedules = options.permutation ? [parseSchedule(race, options.permutation)] : interleavings(race.sessions.map((s) => s.steps.length + 1));
       const sessions: Session[] = [];
-      const result: RaceResult = { raceId: race.id, title: race.title, permutations: schedules.length, feasible: 0, infeasible: 0, failing: [], passed: true };
+      const result: RaceResult = { raceId: race.id, title: race.title, permutations: schedules.length, feasible: 0, infeasible: 0, ambiguous: 0, failing: [], passed: true };
       try {
         for (const definition of race.sessions) {
           const client = new pg.Client({ ...sessionConfig, application_name: `simcity-explorer-${definition.name}` });
@@ -214,9 +226,11 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreResu
             index,
             schedule: labels,
             outcomes: run.outcomes,
+            ambiguous: run.ambiguous,
             violations: [],
             replayCommand: `bookiji simcity explore --race ${race.id} --permutation ${shellQuote(labels.join(' '))}`,
           };
+          if (run.ambiguous) result.ambiguous += 1;
           if (run.infeasible) {
             permutation.infeasible = run.infeasible;
             result.infeasible += 1;
