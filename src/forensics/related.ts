@@ -1,10 +1,11 @@
 // Payment-side records of a booking, found by the schema rather than named
 // in advance: the payments module (payments, ledger, provider events,
-// idempotency keys, reconcile actions) is optional and may add tables, so
-// forensics asks the catalogue which tables point at a booking (a
-// `booking_id` column) or at one of its payment intents (a column whose name
-// contains `payment_intent`), and which event tables mention an intent in a
-// JSON payload. Nothing here writes.
+// applications, reconcile actions) is optional and may add tables, so
+// forensics asks the catalogue which tables point at the booking (a
+// `booking_id` or `…_booking_id` column), at one of its payments (a
+// `payment_id` column), or at one of its provider intents (a column whose
+// name contains `intent`, an event's `object_id`, or an event table's JSON
+// payload). Nothing here writes.
 
 import pg from 'pg';
 import type { Queryable } from '../db/pool.js';
@@ -37,7 +38,11 @@ async function columns(db: Queryable): Promise<ColumnInfo[]> {
 }
 
 function isIntentColumn(column: string): boolean {
-  return column.includes('payment_intent');
+  return column.includes('intent');
+}
+
+function isBookingColumn(column: string): boolean {
+  return column === 'booking_id' || column.endsWith('_booking_id');
 }
 
 function intentIdsOf(rows: RelatedRow[]): string[] {
@@ -71,16 +76,27 @@ export async function relatedRows(db: Queryable, bookingId: string): Promise<{ t
 
   // 1. Tables that point at the booking.
   for (const [table, cols] of byTable) {
-    if (!cols.some((c) => c.column === 'booking_id')) continue;
-    const result = await db.query(`SELECT * FROM ${pg.escapeIdentifier(table)} WHERE booking_id::text = $1 LIMIT ${RELATED_ROWS_PER_TABLE_MAX}`, [bookingId]);
-    push(table, result.rows);
+    for (const c of cols.filter((col) => isBookingColumn(col.column))) {
+      const result = await db.query(`SELECT * FROM ${pg.escapeIdentifier(table)} WHERE ${pg.escapeIdentifier(c.column)}::text = $1 LIMIT ${RELATED_ROWS_PER_TABLE_MAX}`, [bookingId]);
+      push(table, result.rows);
+    }
   }
 
-  // 2. Tables that point at one of its payment intents, by column or in a JSON payload.
+  // 2. Tables that point at one of its payments.
+  const paymentIds = rows.filter((r) => r.table === 'payments' && r.row.id !== undefined).map((r) => String(r.row.id));
+  if (paymentIds.length > 0) {
+    for (const [table, cols] of byTable) {
+      if (!cols.some((c) => c.column === 'payment_id')) continue;
+      const result = await db.query(`SELECT * FROM ${pg.escapeIdentifier(table)} WHERE payment_id::text = ANY($1) LIMIT ${RELATED_ROWS_PER_TABLE_MAX}`, [paymentIds]);
+      push(table, result.rows);
+    }
+  }
+
+  // 3. Tables that point at one of its provider intents, by column or in a JSON payload.
   const intents = intentIdsOf(rows);
   if (intents.length > 0) {
     for (const [table, cols] of byTable) {
-      for (const c of cols.filter((col) => isIntentColumn(col.column))) {
+      for (const c of cols.filter((col) => isIntentColumn(col.column) || col.column === 'object_id')) {
         const result = await db.query(
           `SELECT * FROM ${pg.escapeIdentifier(table)} WHERE ${pg.escapeIdentifier(c.column)}::text = ANY($1) LIMIT ${RELATED_ROWS_PER_TABLE_MAX}`,
           [intents],
@@ -108,7 +124,7 @@ export async function bookingsForPaymentIntent(db: Queryable, intentId: string):
   const found = new Set<string>();
   for (const [table, cols] of byTable) {
     if (!cols.some((c) => c.column === 'booking_id')) continue;
-    for (const c of cols.filter((col) => isIntentColumn(col.column))) {
+    for (const c of cols.filter((col) => isIntentColumn(col.column) && col.type === 'text')) {
       const result = await db.query(
         `SELECT DISTINCT booking_id::text AS id FROM ${pg.escapeIdentifier(table)} WHERE ${pg.escapeIdentifier(c.column)}::text = $1 AND booking_id IS NOT NULL`,
         [intentId],
@@ -119,7 +135,7 @@ export async function bookingsForPaymentIntent(db: Queryable, intentId: string):
   return [...found];
 }
 
-const TIME_COLUMNS = ['occurred_at', 'received_at', 'processed_at', 'created_at', 'at', 'updated_at'];
+const TIME_COLUMNS = ['occurred_at', 'received_at', 'at', 'created_at', 'processed_at', 'updated_at'];
 
 /** The moment a related row records, from the first time column it has. */
 export function relatedRowTime(row: Record<string, unknown>): string | null {
@@ -131,7 +147,7 @@ export function relatedRowTime(row: Record<string, unknown>): string | null {
   return null;
 }
 
-const SUMMARY_COLUMNS = ['type', 'event_type', 'kind', 'action', 'status', 'state', 'amount_cents', 'currency', 'provider_status', 'outcome'];
+const SUMMARY_COLUMNS = ['type', 'event_type', 'kind', 'action', 'purpose', 'status', 'from_status', 'to_status', 'state', 'amount_cents', 'currency', 'provider_status', 'provider_intent_id', 'event_id', 'deliveries', 'outcome', 'failure_code'];
 
 /** One line for a related row: its table and its telling columns. */
 export function relatedRowSummary(table: string, row: Record<string, unknown>): string {
