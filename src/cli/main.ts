@@ -56,5 +56,14 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   }
 }
 
+// A reader that stops early (`bookiji … | head`) closes the pipe: that is not
+// an error of ours, so leave quietly instead of crashing on EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 // Set the exit code and let Node finish writing output before it exits.
 process.exitCode = await main();
