@@ -1,6 +1,7 @@
 // Rate limiting per API key over HTTP: 429 with Retry-After, one budget shared by several servers, exact under concurrency, fail closed.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pruneRateWindows } from '../../src/api/rateLimit.js';
 import { createPool } from '../../src/db/pool.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeVendor, race } from '../helpers/fixtures.js';
@@ -116,6 +117,15 @@ describe('rate limiting', () => {
     } finally {
       await deadPool.end();
     }
+  });
+
+  it('prunes windows older than two windows and keeps the current one', async () => {
+    // Proves the counter table does not grow without bound.
+    const partner = await makePartner(db.pool, 'prune');
+    await db.pool.query(`INSERT INTO api_rate_windows (api_key_id, window_start, hits) VALUES ($1, clock_timestamp() - interval '3 hours', 5), ($1, clock_timestamp(), 1)`, [partner.id]);
+    await pruneRateWindows(db.pool, WINDOW_SECONDS);
+    const left = await db.pool.query('SELECT hits FROM api_rate_windows WHERE api_key_id = $1', [partner.id]);
+    expect(left.rows).toEqual([{ hits: 1 }]);
   });
 
   it('fails closed: with the limiter\'s store unreachable every request is 503 DEPENDENCY_UNAVAILABLE', async () => {
