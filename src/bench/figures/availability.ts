@@ -18,7 +18,8 @@ import type { FigureContext, FigureResult } from './context.js';
 const AVAILABILITY_RATIO_MAX = 2.0;
 const SLOT_MINUTES = 30;
 const START_AFTER_HOURS = 48;
-const CUSTOMER_COUNT = 3_000;
+// Coprime with the 12-slot pattern in occupy(), so no customer gets only holds (the engine caps unexpired holds per customer).
+const CUSTOMER_COUNT = 3_001;
 // Expired holds need a TTL that the clock can pass: the minimum the engine allows.
 const SHORT_HOLD_TTL_S = 30;
 const LONG_HOLD_TTL_S = 3_600;
