@@ -12,7 +12,7 @@ import { BookijiError } from '../errors.js';
 import type { Pool } from '../db/pool.js';
 import type { Actor } from '../engine/types.js';
 import type { PaymentGateway } from './gateway.js';
-import { applyFacts, applyIntent, getPayment, recordIntent } from './store.js';
+import { applyFacts, applyIntent, claimOwedCancel, getPayment, recordIntent } from './store.js';
 import type { ApplyOutcome, Payment, PendingAction } from './types.js';
 
 export interface SettleStep {
@@ -88,19 +88,19 @@ async function performOwedCall(pool: Pool, gateway: PaymentGateway, payment: Pay
       steps.push({ action: 'create', outcome: 'intent_recorded' });
       return recorded;
     }
-    case 'capture':
-    case 'cancel': {
+    case 'capture': {
       const intentId = payment.providerIntentId!;
       try {
-        const intent =
-          payment.pendingAction === 'capture' ? await gateway.captureIntent(intentId, key('capture')) : await gateway.cancelIntent(intentId, key('cancel'));
+        const intent = await gateway.captureIntent(intentId, key('capture'));
         const applied = await applyIntent(pool, payment, intent, { actor });
-        steps.push({ action: payment.pendingAction, outcome: applied.outcome });
+        steps.push({ action: 'capture', outcome: applied.outcome });
         return applied.payment;
       } catch (error) {
         return syncAfterRefusal(pool, gateway, payment, actor, steps, error);
       }
     }
+    case 'cancel':
+      return performOwedCancel(pool, gateway, payment, actor, steps, key('cancel'));
     case 'refund': {
       const intentId = payment.providerIntentId!;
       const owedCents = payment.amountCapturedCents - payment.amountRefundedCents;
@@ -125,6 +125,41 @@ async function performOwedCall(pool: Pool, gateway: PaymentGateway, payment: Pay
         return syncAfterRefusal(pool, gateway, payment, actor, steps, error);
       }
     }
+  }
+}
+
+// A cancel is owed when a booking lost its slot (a decline, an expired hold,
+// the customer's cancellation) or money arrived with no booking to pay for.
+// Until our cancel reaches Stripe, a customer whose card was declined can
+// still confirm the same intent (it went back to requires_payment_method),
+// and that retry's authorization re-claims the slot. Stripe has no
+// conditional cancel, so the decision is re-checked at two depths right
+// before the call:
+//   1. the provider's current state is read and applied first, so a retry
+//      that already went through withdraws the cancel (its booking is
+//      re-claimed and a capture is owed instead);
+//   2. claim_owed_cancel re-checks the decision under the payment's row locks
+//      and records cancel_sent_at; an authorization applied after that is owed
+//      back and never confirms a booking, because this call may void it.
+// Without the claim, a retry landing between the decision and the call ended
+// as a confirmed booking whose intent we had canceled (SimCity SC-2).
+async function performOwedCancel(pool: Pool, gateway: PaymentGateway, payment: Payment, actor: Actor, steps: SettleStep[], idempotencyKey: string): Promise<Payment> {
+  const intentId = payment.providerIntentId!;
+  const current = await applyIntent(pool, payment, await gateway.retrieveIntent(intentId), { actor });
+  steps.push({ action: 'sync', outcome: current.outcome });
+  if (current.payment.pendingAction !== 'cancel') return current.payment;
+  const claim = await claimOwedCancel(pool, payment, actor);
+  if (!claim.claimed) {
+    steps.push({ action: 'cancel', outcome: 'unchanged' });
+    return claim.payment;
+  }
+  try {
+    const intent = await gateway.cancelIntent(intentId, idempotencyKey);
+    const applied = await applyIntent(pool, payment, intent, { actor });
+    steps.push({ action: 'cancel', outcome: applied.outcome });
+    return applied.payment;
+  } catch (error) {
+    return syncAfterRefusal(pool, gateway, payment, actor, steps, error);
   }
 }
 

@@ -189,7 +189,10 @@ export async function driftReport(pool: Pool, gateway: PaymentGateway, batchMax 
     const intent = await gateway.retrieveIntent(String(row.provider_intent_id));
     const charge = intent.latest_charge && typeof intent.latest_charge === 'object' ? intent.latest_charge : null;
     const providerCaptured = intent.amount_received ?? 0;
-    const providerRefunded = charge?.amount_refunded ?? 0;
+    // Stripe reports an authorization it released (a canceled intent, the
+    // uncaptured rest of a partial capture) as refunded on the charge; only
+    // refunds of captured money are money given back.
+    const providerRefunded = charge ? Math.max(0, (charge.amount_refunded ?? 0) - ((charge.amount ?? 0) - (charge.amount_captured ?? 0))) : 0;
     const entry: DriftRow = {
       paymentId: String(row.id),
       providerIntentId: String(row.provider_intent_id),

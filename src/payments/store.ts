@@ -48,6 +48,23 @@ export async function recordIntent(pool: Pool, payment: Pick<Payment, 'vendorId'
   return toPayment(result.rows[0]!.payment);
 }
 
+/**
+ * Re-checks, under apply_payment_state's locks, that the payment still owes a
+ * cancel and records that it is being sent (claim_owed_cancel). Only a claimed
+ * cancel may be sent; an authorization applied after the claim is owed back.
+ */
+export async function claimOwedCancel(pool: Pool, payment: Pick<Payment, 'vendorId' | 'id'>, actor: Actor): Promise<{ claimed: boolean; payment: Payment }> {
+  const result = await queryWithRetry(pool, 'SELECT claim_owed_cancel($1, $2, $3, $4, $5) AS claim', [
+    payment.vendorId,
+    payment.id,
+    actor.kind,
+    actor.id ?? null,
+    actor.source,
+  ]);
+  const claim = result.rows[0]!.claim as { claimed: boolean; payment: Record<string, unknown> };
+  return { claimed: claim.claimed, payment: toPayment(claim.payment) };
+}
+
 /** The facts apply_payment_state needs, from a PaymentIntent (its latest charge expanded or not). */
 export function intentFacts(intent: Stripe.PaymentIntent): {
   status: string;
