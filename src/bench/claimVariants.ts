@@ -5,7 +5,11 @@
 // with CREATE OR REPLACE only in a scratch database the benchmark creates
 // and drops. Shipped code never sees them. Building from the live definition
 // keeps the rest of the function (validation, idempotency, holds, audit)
-// identical, so the figures isolate the locking choice. If the shipped
+// identical, so the figures isolate the locking choice. (Since migration
+// 0006 the shipped step, lock_slots_for_write, also locks overlapping slots
+// whose expired holds the claim frees; variants that replace the step lock
+// only the claimed slot, which the benchmark's fixtures never need more of.)
+// If the shipped
 // function changes so that an anchor is no longer found, the variant is
 // reported as not built instead of measuring something else.
 
@@ -20,10 +24,18 @@ export interface ClaimVariant {
 }
 
 const FAST_FAIL = 'IF v_slot.booked_count >= v_slot.capacity AND NOT EXISTS (';
-const LOCK = 'SELECT * INTO v_slot FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id FOR UPDATE;';
-const RECHECK = 'SELECT * INTO v_slot FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;\n  IF v_slot.booked_count >= v_slot.capacity THEN';
+const RELOAD = 'SELECT * INTO v_slot FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;';
+// The shipped locking step, in either of the forms claim_slot has had: the
+// slot row locked by the read itself (0004), or lock_slots_for_write, which
+// also locks the overlapping slots whose expired holds the claim will free,
+// followed by a reload (0006).
+const LOCK_STEPS: Array<{ anchor: string; reloads: boolean }> = [
+  { anchor: 'SELECT * INTO v_slot FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id FOR UPDATE;', reloads: true },
+  { anchor: 'PERFORM lock_slots_for_write(v_slot.vendor_id, ARRAY[p_slot_id], v_slot.starts_at, v_slot.ends_at);', reloads: false },
+];
+const RECHECK = `${RELOAD}\n  IF v_slot.booked_count >= v_slot.capacity THEN`;
 const INCREMENT = 'UPDATE slots SET booked_count = booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;';
-const ADVISORY_KEY = "hashtextextended(p_slot_id::text, 0)";
+const ADVISORY_KEY = 'hashtextextended(p_slot_id::text, 0)';
 
 export class VariantAnchorMissing extends Error {}
 
@@ -33,7 +45,15 @@ function replaceOnce(text: string, anchor: string, replacement: string): string 
   return text.slice(0, at) + replacement + text.slice(at + anchor.length);
 }
 
+/** Replaces the shipped locking step by `statements`, keeping v_slot loaded after it as the rest of the function expects. */
+function replaceLockStep(text: string, statements: string): string {
+  const step = LOCK_STEPS.find((candidate) => text.split(candidate.anchor).length === 2);
+  if (!step) throw new VariantAnchorMissing('the shipped locking step (SELECT … FOR UPDATE or lock_slots_for_write) was not found exactly once');
+  return replaceOnce(text, step.anchor, step.reloads ? `${statements}\n  ${RELOAD}` : statements);
+}
+
 const withoutFastFail = (text: string): string => replaceOnce(text, FAST_FAIL, FAST_FAIL.replace('IF ', 'IF false AND '));
+const NOWAIT_LOCK = 'PERFORM 1 FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id FOR UPDATE NOWAIT;';
 
 export const CLAIM_VARIANTS: ClaimVariant[] = [
   {
@@ -59,24 +79,23 @@ export const CLAIM_VARIANTS: ClaimVariant[] = [
     name: 'nowait',
     description: 'SELECT … FOR UPDATE NOWAIT (a locked slot is an immediate error)',
     semanticsNote: 'refuses waiters even when capacity remains (capacity > 1), and the error is 55P03, not a conflict',
-    build: (shipped) => replaceOnce(withoutFastFail(shipped), LOCK, LOCK.replace('FOR UPDATE;', 'FOR UPDATE NOWAIT;')),
+    build: (shipped) => replaceLockStep(withoutFastFail(shipped), NOWAIT_LOCK),
   },
   {
     name: 'fast-fail+nowait',
     description: 'snapshot fast-fail, then FOR UPDATE NOWAIT',
     semanticsNote: 'same capacity > 1 problem as nowait, fewer contenders reach it',
-    build: (shipped) => replaceOnce(shipped, LOCK, LOCK.replace('FOR UPDATE;', 'FOR UPDATE NOWAIT;')),
+    build: (shipped) => replaceLockStep(shipped, NOWAIT_LOCK),
   },
   {
     name: 'conditional-update',
     description: 'UPDATE slots SET booked_count = booked_count + 1 WHERE booked_count < capacity (claims the seat first)',
-    semanticsNote: 'takes the same row lock (waiters queue, then re-check); refuses a full slot whose only holder is an expired hold (I9) unless a second path frees it first',
+    semanticsNote: 'takes the same row lock (waiters queue, then re-check); refuses a full slot whose only holder is an expired hold (I9), and an idempotent replay after the seat is counted would leave the counter high, unless more paths are added',
     build: (shipped) => {
       let text = withoutFastFail(shipped);
-      text = replaceOnce(
+      text = replaceLockStep(
         text,
-        LOCK,
-        `UPDATE slots SET booked_count = booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id AND booked_count < capacity RETURNING * INTO v_slot;
+        `UPDATE slots SET booked_count = booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id AND booked_count < capacity;
   IF NOT FOUND THEN
     PERFORM raise_error('BK001', format('slot %s is full', p_slot_id), jsonb_build_object('slot_id', p_slot_id));
   END IF;`,
@@ -90,21 +109,18 @@ export const CLAIM_VARIANTS: ClaimVariant[] = [
     name: 'advisory-lock',
     description: 'pg_advisory_xact_lock on the slot id, then a plain read (contenders queue on the advisory lock)',
     semanticsNote: 'correct only while every writer of the slot takes the same advisory lock',
-    build: (shipped) =>
-      replaceOnce(withoutFastFail(shipped), LOCK, `PERFORM pg_advisory_xact_lock(${ADVISORY_KEY});\n  ${LOCK.replace(' FOR UPDATE;', ';')}`),
+    build: (shipped) => replaceLockStep(withoutFastFail(shipped), `PERFORM pg_advisory_xact_lock(${ADVISORY_KEY});`),
   },
   {
     name: 'advisory-try-lock',
     description: 'pg_try_advisory_xact_lock on the slot id; busy means conflict',
     semanticsNote: 'refuses waiters even when capacity remains (capacity > 1); same advisory discipline as advisory-lock',
     build: (shipped) =>
-      replaceOnce(
+      replaceLockStep(
         withoutFastFail(shipped),
-        LOCK,
         `IF NOT pg_try_advisory_xact_lock(${ADVISORY_KEY}) THEN
     PERFORM raise_error('BK001', format('slot %s is being claimed by someone else', p_slot_id), jsonb_build_object('slot_id', p_slot_id));
-  END IF;
-  ${LOCK.replace(' FOR UPDATE;', ';')}`,
+  END IF;`,
       ),
   },
 ];
