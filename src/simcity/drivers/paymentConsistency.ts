@@ -13,6 +13,13 @@
 // webhooks are flushed and reconcile has run: no orphan payment (captured
 // money without a confirmed booking and no refund, or an authorization left
 // on a dead booking) and the ledger equals the provider's figures to the cent.
+//
+// Two attacks open every iteration, the same whatever the seed, so a run of
+// any length exercises them (the random mix alone may never line them up):
+// a client who claims "I paid" and asks to be confirmed before paying, and a
+// payment_failed event the provider delivers for the first time only after
+// its intent succeeded and the booking was confirmed. Each has its own slot
+// and customer, so the seeded mix that follows keeps its slots to itself.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +40,8 @@ import { quietClients } from '../clientPool.js';
 import { insertCustomer, type Driver, type Finding, type Fixture, type Services } from './driver.js';
 
 const CUSTOMERS = ['C1', 'C2', 'C3'];
+/** The scripted attacks that open every iteration (scenarios/SC-2.json `openingAttacks`). */
+const OPENING_ATTACKS = ['confirm_on_clients_word', 'stale_failure_after_success'];
 const API_KEY = 'sk_test_bookiji_simcity';
 const WEBHOOK_SECRET = 'whsec_bookiji_simcity';
 /** Past every hold's TTL: the fixtures' holds live 60 s. */
@@ -149,14 +158,19 @@ function instantChecks(truth: VendorTruth, payments: PaymentTruth, services: Pay
   // Nobody cancels in SC-2: a confirmed booking whose money the provider
   // still holds may only end if that money is given back. A late or
   // duplicate failure event must never move it backwards (I10).
+  // The money is found by the provider's record too (the intent names the
+  // booking it was created for): an engine that cancels the booking and then
+  // re-books the slot under a new booking with the same money has still moved
+  // the paid booking backwards.
   for (const reversal of payments.confirmedThenCancelled) {
     const own = paymentsByBooking.get(reversal.bookingId) ?? [];
-    const stillPaid = own.some((p) => {
-      const intent = p.intentId ? intents.get(p.intentId) : undefined;
-      return intent !== undefined && (intent.status === 'succeeded' || intent.status === 'requires_capture') && refundedAtProvider(services, intent.id) < Math.max(intent.amount_received, 1);
-    });
+    const backing = [
+      ...own.flatMap((p) => (p.intentId && intents.has(p.intentId) ? [intents.get(p.intentId)!] : [])),
+      ...[...intents.values()].filter((intent) => intent.metadata?.bookiji_booking_id === reversal.bookingId),
+    ];
+    const stillPaid = backing.some((intent) => (intent.status === 'succeeded' || intent.status === 'requires_capture') && refundedAtProvider(services, intent.id) < Math.max(intent.amount_received, 1));
     if (stillPaid) {
-      findings.push({ oracle: 'no-zombie-booking', message: `confirmed booking ${reversal.bookingId} was cancelled (${reversal.cause}) while the provider still holds its money`, evidence: { reversal, payments: own } });
+      findings.push({ oracle: 'no-zombie-booking', message: `confirmed booking ${reversal.bookingId} was cancelled (${reversal.cause}) while the provider still holds its money`, evidence: { reversal, payments: own, provider: backing.map((intent) => ({ intent: intent.id, status: intent.status })) } });
     }
   }
   for (const release of payments.releases) {
@@ -165,14 +179,78 @@ function instantChecks(truth: VendorTruth, payments: PaymentTruth, services: Pay
   return findings;
 }
 
+/** Holds the attack's own slot for its own customer (A1 → slot A1, customer CA1) and starts a card checkout. */
+async function holdAndCheckout(fixture: PaymentFixture, pool: Pool, intent: string, customer: Actor): Promise<{ booking: string; intentId: string }> {
+  const held = await claimSlot(
+    pool,
+    { slot: fixture.slotIds[intent], customer: fixture.customerIds[`C${intent}`], hold: true, holdTtlSeconds: 60, paymentMethod: 'card', idempotencyKey: `${fixture.keyPrefix}${intent}` },
+    customer,
+  );
+  const started = await startCardCheckout(pool, fixture.services.gateway, held.booking.id, customer);
+  const intentId = started.payment.providerIntentId;
+  if (!intentId) throw new BookijiError('INTERNAL_ERROR', `attack ${intent}: checkout for booking ${held.booking.id} has no provider intent`);
+  return { booking: held.booking.id, intentId };
+}
+
+/**
+ * The attack's own provider calls run with the fault plan off (nothing else
+ * is in flight at the start of an iteration), so every step of the script
+ * lands and the attack happens on every run; the plan is restored after.
+ */
+async function withFaultsOff<T>(services: PaymentServices, script: (sandbox: StripeSandbox) => Promise<T>): Promise<T> {
+  services.sandbox.setFaults({});
+  try {
+    return await script(services.sandbox);
+  } finally {
+    services.sandbox.setFaults(services.faults);
+  }
+}
+
+/** A client that has not paid says it has and asks to be confirmed: only verified money may confirm (the engine must refuse). */
+async function confirmOnClientsWord(fixture: PaymentFixture, pool: Pool, intent: string, customer: Actor): Promise<Record<string, string>> {
+  const { booking } = await withFaultsOff(fixture.services, () => holdAndCheckout(fixture, pool, intent, customer));
+  const confirmed = await confirmBooking(pool, { booking }, customer);
+  return { booking: confirmed.id, state: confirmed.state };
+}
+
+/**
+ * The provider's worst order for a decline followed by a good card: the
+ * payment_failed event is held back (dropped by the plan) while the success
+ * is delivered and the booking confirmed, then delivered for the first time.
+ * A late failure must never move the paid booking backwards (I10).
+ */
+async function staleFailureAfterSuccess(fixture: PaymentFixture, pool: Pool, intent: string, customer: Actor): Promise<Record<string, string | number | null>> {
+  const services = fixture.services;
+  return withFaultsOff(services, async (sandbox) => {
+    const { booking, intentId } = await holdAndCheckout(fixture, pool, intent, customer);
+    sandbox.setFaults({ dropRate: 1 });
+    const declined = await payAsCustomer(services.gateway, intentId, 'pm_card_chargeDeclined');
+    sandbox.setFaults({});
+    const failure = sandbox.events().find((event) => event.type === 'payment_intent.payment_failed' && (event.data.object as { id: string }).id === intentId);
+    if (!failure) throw new BookijiError('INTERNAL_ERROR', `attack ${intent}: the decline on ${intentId} (${declined.status}) left no payment_failed event`);
+    const paid = await payAsCustomer(services.gateway, intentId, 'pm_card_visa');
+    await sandbox.flushWebhooks();
+    // Confirmed before the stale event arrives, or the attack proves nothing: verify refuses anything else.
+    const verified = await verifyBookingPayment(pool, services.gateway, booking, customer);
+    const late = await sandbox.triggerWebhook(failure.id);
+    const after = (await pool.query('SELECT state FROM bookings WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, booking])).rows[0] as { state: string } | undefined;
+    return { booking, intent: intentId, declined: declined.status, paid: paid.status, before: verified.booking.state, lateFailure: failure.id, lateDeliveryStatus: late.status, after: after?.state ?? 'missing' };
+  });
+}
+
 export const paymentConsistency: Driver<PaymentFixture> = {
   oracles: ['capacity', 'slot-coherence', 'booking-coherence', 'confirmed-needs-verified-payment', 'no-zombie-booking', 'released-exactly-once', 'no-orphan-payment', 'ledger-reconciles'],
-  faultKinds: ['advance_clock'],
+  // The opening attacks run as the nemesis does, awaited before the check
+  // that follows them, so that check sees what the attack did.
+  faultKinds: ['advance_clock', ...OPENING_ATTACKS],
 
   fixtureParameters(definition, random) {
-    const fixtures = definition.fixtures as { slots: number; priceCents: number; customers: number; holdTtlSeconds: number; faults: Record<string, { min: number; max: number }> };
+    const fixtures = definition.fixtures as { slots: number; priceCents: number; customers: number; holdTtlSeconds: number; openingAttacks?: string[]; faults: Record<string, { min: number; max: number }> };
     const faults = Object.fromEntries(Object.entries(fixtures.faults).map(([name, range]) => [name, Math.round(random.between(range) * 1000) / 1000]));
-    return { slots: fixtures.slots, priceCents: fixtures.priceCents, customers: CUSTOMERS, holdTtlSeconds: fixtures.holdTtlSeconds, providerFaults: faults };
+    const openingAttacks = fixtures.openingAttacks ?? [];
+    const unknown = openingAttacks.filter((kind) => !OPENING_ATTACKS.includes(kind));
+    if (unknown.length > 0) throw new BookijiError('USAGE_ERROR', `SC-2 openingAttacks: unknown attack ${unknown.join(', ')} (known: ${OPENING_ATTACKS.join(', ')})`);
+    return { slots: fixtures.slots, priceCents: fixtures.priceCents, customers: CUSTOMERS, holdTtlSeconds: fixtures.holdTtlSeconds, openingAttacks, providerFaults: faults };
   },
 
   async openServices(_observer: Pool, parameters: ScenarioParameters, seed: string): Promise<PaymentServices> {
@@ -226,7 +304,8 @@ export const paymentConsistency: Driver<PaymentFixture> = {
 
   plan(random, parameters, iteration): IterationPlan {
     const slots = Array.from({ length: parameters.fixtures.slots as number }, (_, i) => `S${i + 1}`);
-    const actions: PlannedAction[] = [];
+    // Seed-independent: each attack gets its own slot (A1, A2, …), held by its own customer.
+    const actions: PlannedAction[] = ((parameters.fixtures.openingAttacks as string[] | undefined) ?? []).map((kind, index) => ({ kind, args: { intent: `A${index + 1}` } }));
     const holds: string[] = [];
     for (let n = 0; n < parameters.actionsPerIteration; n++) {
       let kind = random.weighted(parameters.actionMix);
@@ -249,7 +328,9 @@ export const paymentConsistency: Driver<PaymentFixture> = {
     const vendor = await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [`SimCity SC-2 ${runId} #${plan.iteration}`]);
     const vendorId = (vendor.rows[0] as { id: string }).id;
     const slotIds: Record<string, string> = {};
-    for (let index = 0; index < (plan.fixtures.slots as number); index++) {
+    const attacks = (plan.fixtures.openingAttacks as string[] | undefined) ?? [];
+    const slotNames = [...Array.from({ length: plan.fixtures.slots as number }, (_, i) => `S${i + 1}`), ...attacks.map((_, i) => `A${i + 1}`)];
+    for (const [index, name] of slotNames.entries()) {
       const result = await db.query(
         `WITH who AS (SELECT set_actor('simcity', 'setup', 'simcity', 'SC-2 fixture'))
          INSERT INTO slots (vendor_id, starts_at, ends_at, capacity, price_cents)
@@ -257,10 +338,10 @@ export const paymentConsistency: Driver<PaymentFixture> = {
                 date_trunc('hour', bookiji_now()) + interval '3 days 1 hour' + make_interval(hours => $2 * 2), 1, $3 FROM who RETURNING id`,
         [vendorId, index, priceCents],
       );
-      slotIds[`S${index + 1}`] = (result.rows[0] as { id: string }).id;
+      slotIds[name] = (result.rows[0] as { id: string }).id;
     }
     const customerIds: Record<string, string> = {};
-    for (const name of CUSTOMERS) customerIds[name] = await insertCustomer(db, name, runId);
+    for (const name of [...CUSTOMERS, ...attacks.map((_, i) => `CA${i + 1}`)]) customerIds[name] = await insertCustomer(db, name, runId);
     return {
       vendorId,
       slotIds,
@@ -315,6 +396,10 @@ export const paymentConsistency: Driver<PaymentFixture> = {
         const verified = await verifyBookingPayment(pool, gateway, await bookingOfIntent(pool, fixture, intent), customer);
         return { booking: verified.booking.id, state: verified.booking.state, payment: verified.payment.status };
       }
+      case 'confirm_on_clients_word':
+        return confirmOnClientsWord(fixture, pool, intent, customer);
+      case 'stale_failure_after_success':
+        return staleFailureAfterSuccess(fixture, pool, intent, customer);
       case 'reconcile': {
         const report = await reconcile(pool, gateway, { dryRun: false, actor: RECONCILE_ACTOR });
         return { report: JSON.stringify(report).length };
