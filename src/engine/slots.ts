@@ -70,7 +70,6 @@ export async function listSlots(pool: Pool, input: { vendor: unknown; from?: unk
   const vendorId = requireUuid('vendor', input.vendor);
   const from = input.from === undefined ? null : requireIsoTime('from', input.from);
   const to = input.to === undefined ? null : requireIsoTime('to', input.to);
-  await getVendor(pool, vendorId);
   const result = await queryWithRetry(
     pool,
     `${SLOT_VIEW}
@@ -79,6 +78,8 @@ export async function listSlots(pool: Pool, input: { vendor: unknown; from?: unk
      ORDER BY s.starts_at, s.id LIMIT $5`,
     [vendorId, from, to, input.includeLegacy ?? false, input.limit ?? 1000],
   );
+  // Only an empty answer needs the second round trip: no slots, or no vendor?
+  if (result.rowCount === 0) await getVendor(pool, vendorId);
   return result.rows.map(toSlotView);
 }
 
