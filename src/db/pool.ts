@@ -78,6 +78,11 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
       throw fromDatabaseError(error);
     }
     let broken = false;
+    // The session may be killed while checked out (see queryKeepingConnection).
+    const onConnectionError = (): void => {
+      broken = true;
+    };
+    client.on('error', onConnectionError);
     try {
       await client.query(`BEGIN ISOLATION LEVEL ${(options.isolation ?? 'read committed').toUpperCase()}`);
       await client.query(`SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [
@@ -98,6 +103,7 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
       }
       throw fromDatabaseError(error);
     } finally {
+      client.removeListener('error', onConnectionError);
       client.release(broken);
     }
   }
@@ -128,12 +134,19 @@ export async function queryWithRetry<R extends pg.QueryResultRow>(pool: Pool, te
 async function queryKeepingConnection<R extends pg.QueryResultRow>(pool: Pool, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
   const client = await pool.connect();
   let connectionBroken: Error | undefined;
+  // A checked-out client whose server session is killed also emits 'error';
+  // without a listener that would crash the process (pool.query() does the same).
+  const onConnectionError = (error: Error): void => {
+    connectionBroken = error;
+  };
+  client.on('error', onConnectionError);
   try {
     return await client.query<R>(text, values);
   } catch (error) {
     if (!(error instanceof pg.DatabaseError) || error.severity === 'FATAL' || error.severity === 'PANIC') connectionBroken = error as Error;
     throw error;
   } finally {
+    client.removeListener('error', onConnectionError);
     client.release(connectionBroken);
   }
 }
