@@ -14,19 +14,7 @@ import { verifyAudit, verifyInvariants } from '../../src/engine/verify.js';
 import { createPool } from '../../src/db/pool.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { TEST_ACTOR, makeCustomer, makeCustomers, makeSlot, makeVendor, race, warmPool } from '../helpers/fixtures.js';
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (error) {
-    return error instanceof BookijiError ? error.code : `unexpected: ${String(error)}`;
-  }
-}
-
-async function failingChecks(db: TestDatabase): Promise<string[]> {
-  return (await verifyInvariants(db.pool)).filter((c) => c.violations > 0).map((c) => c.checkId);
-}
+import { codeOf, failingChecks } from '../helpers/outcomes.js';
 
 describe('hardening (normal database)', () => {
   let db: TestDatabase;

@@ -1,21 +1,12 @@
 // Idempotency keys (I6), optimistic versions, and the state machine (I10).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BookijiError } from '../../src/errors.js';
 import { cancelBooking, claimSlot, rescheduleBooking } from '../../src/engine/bookings.js';
 import { verifyInvariants } from '../../src/engine/verify.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { TEST_ACTOR, makeCustomer, makeCustomers, makeSlot, makeVendor, race, warmPool } from '../helpers/fixtures.js';
 import { installClaimIgnoringIdempotency } from './fixtures/unsafeEngine.js';
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (error) {
-    return error instanceof BookijiError ? error.code : `unexpected: ${String(error)}`;
-  }
-}
+import { codeOf } from '../helpers/outcomes.js';
 
 describe('idempotency, versions and transitions (real engine)', () => {
   let db: TestDatabase;

@@ -4,14 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookijiError } from '../../src/errors.js';
 import { claimSlot, rescheduleBooking } from '../../src/engine/bookings.js';
-import { verifyInvariants } from '../../src/engine/verify.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { TEST_ACTOR, makeCustomers, makeSlot, makeVendor, race, warmPool } from '../helpers/fixtures.js';
 import { installLeakyReschedule } from './fixtures/unsafeEngine.js';
-
-async function failingChecks(db: TestDatabase): Promise<string[]> {
-  return (await verifyInvariants(db.pool)).filter((c) => c.violations > 0).map((c) => c.checkId);
-}
+import { failingChecks } from '../helpers/outcomes.js';
 
 function isConflict(result: PromiseSettledResult<unknown>): boolean {
   return result.status === 'rejected' && result.reason instanceof BookijiError && result.reason.code === 'BOOKING_CONFLICT';

@@ -2,27 +2,13 @@
 // Runs on a database created for simulation, whose clock the test moves.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BookijiError } from '../../src/errors.js';
 import { claimSlot, confirmBooking, getBooking } from '../../src/engine/bookings.js';
 import { advanceClock, databaseNow } from '../../src/engine/clock.js';
 import { expireHolds, listHolds } from '../../src/engine/holds.js';
-import { verifyInvariants } from '../../src/engine/verify.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { TEST_ACTOR, makeCustomer, makeCustomers, makeSlot, makeVendor, race, warmPool } from '../helpers/fixtures.js';
 import { installClaimWithoutTimeCheck } from './fixtures/unsafeEngine.js';
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (error) {
-    return error instanceof BookijiError ? error.code : `unexpected: ${String(error)}`;
-  }
-}
-
-async function failingChecks(db: TestDatabase): Promise<string[]> {
-  return (await verifyInvariants(db.pool)).filter((c) => c.violations > 0).map((c) => c.checkId);
-}
+import { codeOf, failingChecks } from '../helpers/outcomes.js';
 
 describe('time and holds (simulation database)', () => {
   let db: TestDatabase;
