@@ -10,7 +10,7 @@ import { claimSlot, confirmBooking, rescheduleBooking } from '../../src/engine/b
 import { advanceClock } from '../../src/engine/clock.js';
 import { expireHolds } from '../../src/engine/holds.js';
 import { listSlots, refreshVendorSlots } from '../../src/engine/slots.js';
-import { verifyAudit, verifyInvariants } from '../../src/engine/verify.js';
+import { verifyAudit } from '../../src/engine/verify.js';
 import { createPool } from '../../src/db/pool.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { TEST_ACTOR, makeCustomer, makeCustomers, makeSlot, makeVendor, race, warmPool } from '../helpers/fixtures.js';
