@@ -135,10 +135,11 @@ export async function reconcile(pool: Pool, gateway: PaymentGateway, options: Re
     report.repairs.push(repair);
     if (options.dryRun) continue;
     try {
-      const settled =
+      const settled = await settleWaitingForLock(() =>
         payment.pendingAction !== 'none' && payment.providerIntentId === null
-          ? await settlePayment(pool, gateway, payment.id, actor)
-          : await syncPayment(pool, gateway, payment.id, actor);
+          ? settlePayment(pool, gateway, payment.id, actor)
+          : syncPayment(pool, gateway, payment.id, actor),
+      );
       repair.after = { status: settled.payment.status, pendingAction: settled.payment.pendingAction };
       repair.steps = settled.steps;
       repair.skipped = settled.skipped;
@@ -212,4 +213,20 @@ export async function driftReport(pool: Pool, gateway: PaymentGateway, batchMax 
     drift.push(entry);
   }
   return drift;
+}
+
+// Reconcile is the path that must make progress: when a webhook worker holds
+// a payment's lock, wait for it briefly (it holds it for one provider call)
+// instead of skipping, so a run never leaves an owed call behind merely
+// because it met that worker. Bounded: a payment still busy is reported as
+// skipped and the next run takes it.
+const LOCK_ATTEMPT_MAX = 6;
+const LOCK_WAIT_MS_BASE = 50;
+
+async function settleWaitingForLock<T extends { skipped: boolean }>(attemptSettle: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await attemptSettle();
+    if (!result.skipped || attempt >= LOCK_ATTEMPT_MAX) return result;
+    await new Promise((resolve) => setTimeout(resolve, LOCK_WAIT_MS_BASE * attempt));
+  }
 }
