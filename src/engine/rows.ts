@@ -1,23 +1,24 @@
 // Row mappers: snake_case rows (or to_jsonb objects) from SQL into the
-// engine's camelCase types. JSON from to_jsonb carries timestamps as strings.
+// engine's camelCase types. JSON from to_jsonb carries timestamps as strings;
+// the value converters below are shared by every module's mappers.
 
 import type { Booking, Customer, Slot, Transition, Vendor } from './types.js';
 
 type Row = Record<string, unknown>;
 
-function date(value: unknown): Date {
+export function date(value: unknown): Date {
   return value instanceof Date ? value : new Date(String(value));
 }
 
-function dateOrNull(value: unknown): Date | null {
+export function dateOrNull(value: unknown): Date | null {
   return value === null || value === undefined ? null : date(value);
 }
 
-function str(value: unknown): string {
+export function str(value: unknown): string {
   return String(value);
 }
 
-function strOrNull(value: unknown): string | null {
+export function strOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
 }
 

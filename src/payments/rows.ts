@@ -1,11 +1,9 @@
 // Row mappers for payments and ledger entries (snake_case rows or to_jsonb objects).
 
+import { date, strOrNull } from '../engine/rows.js';
 import type { LedgerEntry, Payment } from './types.js';
 
 type Row = Record<string, unknown>;
-
-const date = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
-const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 
 export function toPayment(row: Row): Payment {
   return {

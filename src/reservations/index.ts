@@ -8,6 +8,7 @@
 // committed recovery point, so a crash anywhere is finished by reconcile
 // (resumeCommits, and the owed calls of every payment).
 
+import { date, dateOrNull } from '../engine/rows.js';
 import { BookijiError, validationError } from '../errors.js';
 import { queryWithRetry, type Pool } from '../db/pool.js';
 import type { Actor } from '../engine/types.js';
@@ -31,7 +32,6 @@ export * from './types.js';
 type Row = Record<string, unknown>;
 
 function toReservation(row: Row): Reservation {
-  const date = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
   return {
     id: String(row.id),
     vendorId: String(row.vendor_id),
@@ -42,7 +42,7 @@ function toReservation(row: Row): Reservation {
     state: String(row.state) as ReservationState,
     slotStartTime: date(row.starts_at),
     slotEndTime: date(row.ends_at),
-    expiresAt: row.expires_at === null || row.expires_at === undefined ? null : date(row.expires_at),
+    expiresAt: dateOrNull(row.expires_at),
     amountCents: Number(row.amount_cents),
     depositCents: Number(row.deposit_cents),
     currency: String(row.currency),
