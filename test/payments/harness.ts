@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
-import { startStripeSandbox, signatureHeader, type StripeSandbox, type StripeSandboxOptions } from '../../src/payments/sandbox/index.js';
+import { startStripeSandbox, signatureHeader, type StripeSandbox, type StripeSandboxOptions } from '../../src/stripeSandbox/index.js';
 import { PaymentGateway, type GatewayConfig } from '../../src/payments/gateway.js';
 import { handleStripeWebhook, type WebhookConfig, type WebhookResponse } from '../../src/payments/webhookHandler.js';
 import { claimSlot } from '../../src/engine/bookings.js';

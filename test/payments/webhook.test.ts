@@ -83,7 +83,7 @@ describe('webhook signatures', () => {
     expect((await deliver(w.pool, handleStripeWebhook, event, cases.forged)).status).toBe(401);
     expect((await deliver(w.pool, handleStripeWebhook, event, cases.stale)).status).toBe(401);
     expect((await deliver(w.pool, handleStripeWebhook, event, cases.future)).status).toBe(401);
-    const goodSignature = (await import('../../src/payments/sandbox/index.js')).signatureHeader(JSON.stringify(event), WEBHOOK_SECRET);
+    const goodSignature = (await import('../../src/stripeSandbox/index.js')).signatureHeader(JSON.stringify(event), WEBHOOK_SECRET);
     expect((await deliver(w.pool, handleStripeWebhook, cases.tampered.body, { signatureOverride: goodSignature })).status).toBe(401);
     expect((await handleStripeWebhook(w.pool, Buffer.from(JSON.stringify(event)), {}, { secrets: [WEBHOOK_SECRET] })).status).toBe(401);
     expect((await w.pool.query('SELECT count(*)::int AS n FROM stripe_events')).rows[0].n).toBe(0);

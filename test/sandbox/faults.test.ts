@@ -5,8 +5,8 @@
 import Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BookijiError } from '../../src/errors.js';
-import { FaultPlan, type FaultDecision, type FaultOptions } from '../../src/payments/sandbox/faultPlan.js';
-import { startStripeSandbox } from '../../src/payments/sandbox/index.js';
+import { FaultPlan, type FaultDecision, type FaultOptions } from '../../src/stripeSandbox/faultPlan.js';
+import { startStripeSandbox } from '../../src/stripeSandbox/index.js';
 import { UnseededFaultPlan } from './fixtures/unseededFaultPlan.js';
 import { failure, openSandbox, startReceiver, API_KEY, WEBHOOK_SECRET, type Harness, type Receiver } from './helpers.js';
 

@@ -10,7 +10,7 @@ import {
   stripeClient,
   type StripeSandbox,
   type StripeSandboxOptions,
-} from '../../src/payments/sandbox/index.js';
+} from '../../src/stripeSandbox/index.js';
 
 export const API_KEY = 'sk_test_bookiji_sandbox_0001';
 export const WEBHOOK_SECRET = 'whsec_bookiji_sandbox_test_secret';

@@ -4,8 +4,8 @@
 
 import Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IdempotencyStore } from '../../src/payments/sandbox/idempotency.js';
-import { stripeClient } from '../../src/payments/sandbox/index.js';
+import { IdempotencyStore } from '../../src/stripeSandbox/idempotency.js';
+import { stripeClient } from '../../src/stripeSandbox/index.js';
 import { ForgetfulIdempotencyStore } from './fixtures/forgetfulIdempotencyStore.js';
 import { failure, openSandbox, type Harness } from './helpers.js';
 

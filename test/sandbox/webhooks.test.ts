@@ -4,7 +4,7 @@
 
 import Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signatureHeader, verifyStripeSignature } from '../../src/payments/sandbox/index.js';
+import { signatureHeader, verifyStripeSignature } from '../../src/stripeSandbox/index.js';
 import { signInBase64, signWithoutTimestamp, signWithStrippedSecret } from './fixtures/brokenSigners.js';
 import { openSandbox, startReceiver, WEBHOOK_SECRET, type Harness, type Receiver } from './helpers.js';
 

@@ -26,7 +26,7 @@ Example:
   bookiji stripe-sandbox --webhook-url http://127.0.0.1:8080/webhooks/stripe --drop-rate 0.1 --seed 7`,
     )
     .action(async (options: Record<string, string | undefined>) => {
-      const { startStripeSandbox } = await import('../../payments/sandbox/index.js');
+      const { startStripeSandbox } = await import('../../stripeSandbox/index.js');
       const { validationError } = await import('../../errors.js');
       const rate = (name: string): number => {
         const value = Number(options[name]);

@@ -32,7 +32,7 @@ import type { Actor } from '../../engine/types.js';
 import { payAsCustomer, startCardCheckout, verifyBookingPayment } from '../../payments/checkout.js';
 import { PaymentGateway } from '../../payments/gateway.js';
 import { reconcile } from '../../payments/reconcile.js';
-import { startStripeSandbox, type FaultOptions, type StripeSandbox } from '../../payments/sandbox/index.js';
+import { startStripeSandbox, type FaultOptions, type StripeSandbox } from '../../stripeSandbox/index.js';
 import { handleStripeWebhook } from '../../payments/webhookHandler.js';
 import { readVendorTruth, slotAndBookingChecks, type VendorTruth } from '../truth.js';
 import type { IterationPlan, PlannedAction, ScenarioParameters } from '../types.js';

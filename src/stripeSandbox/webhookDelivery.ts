@@ -20,7 +20,7 @@
 // every queued, parked, delayed and retrying job has finished.
 
 import http from 'node:http';
-import { BookijiError } from '../../errors.js';
+import { BookijiError } from '../errors.js';
 import type { EventFaultDecision } from './faultPlan.js';
 import { newId } from './ids.js';
 import { signatureHeader } from './signature.js';

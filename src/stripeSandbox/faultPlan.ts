@@ -24,7 +24,7 @@
 
 import { createHash } from 'node:crypto';
 import seedrandom from 'seedrandom';
-import { validationError } from '../../errors.js';
+import { validationError } from '../errors.js';
 
 export interface FaultOptions {
   /** Probability an event's webhook is delivered twice. */

@@ -15,7 +15,7 @@
 // .canceled — each with a snapshot of the intent as `data.object`.
 
 import type Stripe from 'stripe';
-import { BookijiError, validationError } from '../../errors.js';
+import { BookijiError, validationError } from '../errors.js';
 import { createCharge, getCharge } from './charges.js';
 import { ApiError, docUrl, errors } from './stripeErrors.js';
 import { newId, randomToken } from './ids.js';

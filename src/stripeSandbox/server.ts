@@ -24,7 +24,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
-import { validationError } from '../../errors.js';
+import { validationError } from '../errors.js';
 import { retrieveCharge } from './charges.js';
 import { ApiError, errors } from './stripeErrors.js';
 import { listEvents, retrieveEvent } from './events.js';
