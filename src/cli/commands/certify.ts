@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { CertificationReport, PhaseId } from '../../certify/types.js';
 import { note, printJson, printTable } from '../output.js';
 import { ReportedFailure } from '../reportedFailure.js';
+import { signingKey } from '../signingKey.js';
 
 interface CertifyCommandOptions {
   profile: string;
@@ -64,10 +65,8 @@ export function registerCertify(program: Command): void {
     .action(async (options: CertifyCommandOptions) => {
       const { BookijiError } = await import('../../errors.js');
       const { certify: run, profileNamed, SEED_MAX } = await import('../../certify/index.js');
-      const { defaultPrivateKeyPath, defaultKeyDir, publicKeyBeside } = await import('../../certify/keyLocation.js');
-      const { generateKeyPair, loadPrivateKey } = await import('../../certify/signing/index.js');
+      const { defaultPrivateKeyPath, publicKeyBeside } = await import('../../certify/keyLocation.js');
       const { resolveTarget } = await import('../../db/database.js');
-      const { existsSync } = await import('node:fs');
       let seed: number | undefined;
       let phases: PhaseId[] | undefined;
       try {
@@ -78,11 +77,7 @@ export function registerCertify(program: Command): void {
       }
       const profile = profileNamed(options.profile);
       const keyPath = options.key ?? defaultPrivateKeyPath();
-      if (!options.key && !existsSync(keyPath)) {
-        const pair = generateKeyPair(defaultKeyDir());
-        note(`no signing key yet: generated ${pair.privateKeyPath} (key id ${pair.keyId}); publish ${pair.publicKeyPath}`);
-      }
-      const privateKey = loadPrivateKey(keyPath);
+      const privateKey = await signingKey(options.key);
       const target = await resolveTarget();
       const { report, files } = await run({
         connectionString: target.connectionString,
@@ -94,6 +89,7 @@ export function registerCertify(program: Command): void {
         publicKeyPath: publicKeyBeside(keyPath),
         log: (message) => note(message),
       });
+      await checkpointTargetDatabase(privateKey);
       if (options.json) printJson(report);
       else printSummary(report, { ...files });
       if (report.verdict !== 'CERTIFIED') throw new ReportedFailure(1);
@@ -121,4 +117,25 @@ export function registerCertify(program: Command): void {
       }
       if (!outcome.certified) throw new ReportedFailure(1);
     });
+}
+
+/**
+ * certify also anchors the audit chains of the database it was pointed at
+ * (its certification databases are dropped afterwards): a later rewrite of
+ * those chains by the table owner is then caught by `audit verify
+ * --checkpoints`. A chain that does not verify is reported, not signed, and
+ * does not change the engine's verdict.
+ */
+async function checkpointTargetDatabase(privateKey: import('node:crypto').KeyObject): Promise<void> {
+  const path = await import('node:path');
+  const { withDatabase } = await import('../context.js');
+  const { bookijiHome } = await import('../../db/database.js');
+  const { CHECKPOINT_FILE, writeCheckpoint } = await import('../../audit/checkpoints.js');
+  const file = path.join(bookijiHome(), CHECKPOINT_FILE);
+  try {
+    const written = await withDatabase(({ pool }) => writeCheckpoint(pool, file, privateKey));
+    note(`audit checkpoint: ${written.heads} chain head(s) of the target database signed into ${written.file}`);
+  } catch (error) {
+    note(`audit checkpoint not written: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
