@@ -24,9 +24,9 @@ describe('bookiji CLI', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     env = { DATABASE_URL: db.connectionString };
-    vendorId = (await runCli(['vendor', 'add', '--name', 'Dr. Rivera', '--timezone', 'Europe/Paris', '--json'], env)).json().id;
-    customerId = (await runCli(['customer', 'add', '--name', 'Ann', '--email', 'ann@example.test', '--json'], env)).json().id;
-    slotId = (await runCli(['slot', 'add', '--vendor', vendorId, '--start', FUTURE_START, '--end', FUTURE_END, '--json'], env)).json().id;
+    vendorId = ((await runCli(['vendor', 'add', '--name', 'Dr. Rivera', '--timezone', 'Europe/Paris', '--json'], env)).json() as { id: string }).id;
+    customerId = ((await runCli(['customer', 'add', '--name', 'Ann', '--email', 'ann@example.test', '--json'], env)).json() as { id: string }).id;
+    slotId = ((await runCli(['slot', 'add', '--vendor', vendorId, '--start', FUTURE_START, '--end', FUTURE_END, '--json'], env)).json() as { id: string }).id;
   });
   afterAll(async () => db.drop());
 
@@ -70,7 +70,7 @@ describe('bookiji CLI', () => {
 
   // Each bad input: the arguments, the exit code, the error code (null for a
   // commander usage error, which has its own message).
-  const badInputs: Array<[string, () => string[], 1 | 2, string | null]> = [
+  const badInputs: Array<[string, () => string[], 0 | 1 | 2, string | null]> = [
     ['vendor add without a name', () => ['vendor', 'add', '--timezone', 'Europe/Paris'], 2, null],
     ['vendor add with an unknown zone', () => ['vendor', 'add', '--name', 'X', '--timezone', 'Mars/Olympus'], 2, 'VALIDATION_ERROR'],
     ['vendor add with an empty name', () => ['vendor', 'add', '--name', '  ', '--timezone', 'UTC'], 2, 'VALIDATION_ERROR'],

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookijiError } from '../../src/errors.js';
 import { claimSlot } from '../../src/engine/bookings.js';
+import type { Slot } from '../../src/engine/types.js';
 import { verifyInvariants } from '../../src/engine/verify.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeCustomers, makeSlot, makeVendor, race, warmPool } from '../helpers/fixtures.js';
@@ -61,7 +62,7 @@ describe('claims under contention (real engine)', () => {
   it('proves overlapping slots of one vendor booked in parallel admit exactly one booking', async () => {
     const vendor = await makeVendor(db.pool);
     // Six slots, each overlapping all the others by at least 5 minutes.
-    const slots = [];
+    const slots: Slot[] = [];
     for (let i = 0; i < 6; i++) slots.push(await makeSlot(db.pool, vendor, { startInMinutes: 24 * 60 + i * 5, durationMinutes: 60 }));
     const customers = await makeCustomers(db.pool, 6);
     const results = await race(6, (i) => claimSlot(db.pool, { slot: slots[i]!.id, customer: customers[i]!.id }, { kind: 'customer', id: customers[i]!.id, source: 'test' }));

@@ -85,7 +85,7 @@ describe('hardening (normal database)', () => {
       }));
     await refreshVendorSlots(db.pool, vendor.id, window, halfHours(8, 20), TEST_ACTOR);
     const slots = await listSlots(db.pool, { vendor: vendor.id });
-    const results = await race(16, (i) =>
+    const results = await race<unknown>(16, (i) =>
       i < 12
         ? claimSlot(db.pool, { slot: slots[(i * 2) % slots.length]!.id, customer: customers[i]!.id }, TEST_ACTOR)
         : refreshVendorSlots(db.pool, vendor.id, window, halfHours(8 + (i - 12), 20), TEST_ACTOR),

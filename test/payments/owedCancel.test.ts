@@ -1,5 +1,6 @@
 // Proves an owed cancel never voids money that confirmed a booking: decline → immediate retry on the same intent → the cancel decided before the retry, driven step by step.
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Actor } from '../../src/engine/types.js';
 import { settlePayment } from '../../src/payments/actions.js';
 import { payAsCustomer, startCardCheckout } from '../../src/payments/checkout.js';
 import { PaymentGateway } from '../../src/payments/gateway.js';
@@ -10,7 +11,7 @@ import type Stripe from 'stripe';
 import { installApplyBeforeCancelFence } from './fixtures/preFence.js';
 import { bookingRow, cardHold, CUSTOMER_ACTOR, ledgerSums, noViolations, openWorld, RECONCILE_ACTOR, slotCount, verifyAll, type World } from './harness.js';
 
-const WEBHOOK_ACTOR = { kind: 'system' as const, id: 'stripe-webhook', source: 'webhook' };
+const WEBHOOK_ACTOR: Actor = { kind: 'system', id: 'stripe-webhook', source: 'webhook' };
 
 const worlds: World[] = [];
 async function world(): Promise<World> {
