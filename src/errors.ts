@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'VENDOR_NOT_FOUND'
   | 'CUSTOMER_NOT_FOUND'
   | 'RESERVATION_NOT_FOUND'
+  | 'PAYMENT_NOT_FOUND'
   | 'VALIDATION_ERROR'
   | 'PAST_SLOT'
   | 'HOLD_EXPIRED'
@@ -44,6 +45,7 @@ const SPECS: Record<ErrorCode, ErrorSpec> = {
   VENDOR_NOT_FOUND: { httpStatus: 404, retryable: false, hint: 'Check the vendor id with `bookiji vendor list`.' },
   CUSTOMER_NOT_FOUND: { httpStatus: 404, retryable: false, hint: 'Check the customer id with `bookiji customer list`.' },
   RESERVATION_NOT_FOUND: { httpStatus: 404, retryable: false, hint: 'Check the reservation id.' },
+  PAYMENT_NOT_FOUND: { httpStatus: 404, retryable: false, hint: 'Check the payment id; `bookiji forensics BOOKING_ID` lists a booking\'s payments.' },
   VALIDATION_ERROR: { httpStatus: 400, retryable: false, hint: 'Fix the named field and try again.' },
   PAST_SLOT: { httpStatus: 400, retryable: false, hint: 'The slot starts at or before the database\'s current time; pick a later slot.' },
   HOLD_EXPIRED: { httpStatus: 409, retryable: false, hint: 'The hold\'s time to live passed; place a new hold.' },

@@ -2,6 +2,7 @@
 // reconcile (which lists events the webhook never delivered) share this path.
 
 import type Stripe from 'stripe';
+import { BookijiError } from '../errors.js';
 import { queryWithRetry, type Pool } from '../db/pool.js';
 import type { Actor } from '../engine/types.js';
 import { applyFacts, applyIntent, paymentByIntent, recordIntent } from './store.js';
@@ -94,7 +95,12 @@ async function findPayment(pool: Pool, intentId: string, metadata: Record<string
   if (known) return known;
   const paymentId = metadata.bookiji_payment_id;
   if (!paymentId || !/^[0-9a-f-]{36}$/i.test(paymentId)) return null;
-  const payment = await getPayment(pool, paymentId).catch(() => null);
+  // Only "no such payment" means the event is not ours; a database failure
+  // must surface (the webhook answers 503 and the provider redelivers).
+  const payment = await getPayment(pool, paymentId).catch((error: unknown) => {
+    if (error instanceof BookijiError && error.code === 'PAYMENT_NOT_FOUND') return null;
+    throw error;
+  });
   if (!payment || payment.vendorId !== metadata.bookiji_vendor_id) return null;
   if (payment.providerIntentId && payment.providerIntentId !== intentId) return null;
   return payment.providerIntentId ? payment : recordIntent(pool, payment, intentId, actor);

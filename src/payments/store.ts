@@ -12,7 +12,7 @@ import type { ApplyResult, LedgerEntry, Payment } from './types.js';
 
 export async function getPayment(pool: Pool, paymentId: string): Promise<Payment> {
   const result = await queryWithRetry(pool, 'SELECT * FROM payments WHERE id = $1', [paymentId]);
-  if (result.rowCount === 0) throw new BookijiError('BOOKING_NOT_FOUND', `payment ${paymentId} not found`, { details: { paymentId } });
+  if (result.rowCount === 0) throw new BookijiError('PAYMENT_NOT_FOUND', `payment ${paymentId} not found`, { details: { paymentId } });
   return toPayment(result.rows[0]!);
 }
 

@@ -74,7 +74,7 @@ export function registerPayment(program: Command): void {
       const { BookijiError } = await import('../../errors.js');
       const result = await withDatabase(async ({ pool }) => {
         const found = await paymentForBooking(pool, booking);
-        if (!found) throw new BookijiError('BOOKING_NOT_FOUND', `no payment for booking ${booking}`);
+        if (!found) throw new BookijiError('PAYMENT_NOT_FOUND', `no payment for booking ${booking}`);
         return { payment: found, ledger: await ledgerEntries(pool, found.id) };
       });
       if (options.json) printJson(result);
