@@ -28,6 +28,7 @@ export function registerBooking(program: Command): void {
 
   booking
     .command('show')
+    .addHelpText('after', '\nExample:\n  bookiji booking show B --json\n')
     .description('Show a booking and its state transitions.')
     .argument('<id>', 'booking id')
     .option('--json', 'print JSON')
@@ -48,6 +49,7 @@ export function registerBooking(program: Command): void {
 
   booking
     .command('list')
+    .addHelpText('after', '\nExample:\n  bookiji booking list --vendor V --state held\n')
     .description('List bookings, optionally filtered.')
     .option('--slot <id>', 'only this slot')
     .option('--customer <id>', 'only this customer')
@@ -64,6 +66,7 @@ export function registerBooking(program: Command): void {
 
   booking
     .command('confirm')
+    .addHelpText('after', '\nExample:\n  bookiji booking confirm B --expected-version 1\n')
     .description('Confirm a hold whose payment method needs no verified payment (free, pay on arrival).')
     .argument('<id>', 'booking id')
     .option('--expected-version <n>', VERSION_HELP)
@@ -78,6 +81,7 @@ export function registerBooking(program: Command): void {
 
   booking
     .command('cancel')
+    .addHelpText('after', '\nExample:\n  bookiji booking cancel B --reason "customer called"\n')
     .description('Cancel a booking or hold, with a reason; frees its capacity.')
     .argument('<id>', 'booking id')
     .option('--reason <text>', 'why (kept in the audit log)', 'cancelled by operator')
@@ -93,6 +97,7 @@ export function registerBooking(program: Command): void {
 
   booking
     .command('reschedule')
+    .addHelpText('after', '\nExample:\n  bookiji booking reschedule B --slot S2\n')
     .description('Move a booking to another slot of the same vendor: both or neither.')
     .argument('<id>', 'booking id')
     .requiredOption('--slot <id>', 'the new slot')

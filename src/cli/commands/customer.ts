@@ -8,6 +8,7 @@ export function registerCustomer(program: Command): void {
 
   customer
     .command('add')
+    .addHelpText('after', '\nExample:\n  bookiji customer add --name Ann --email ann@example.com\n')
     .description('Add a customer.')
     .requiredOption('--name <name>', 'display name (1-200 characters)')
     .requiredOption('--email <email>', 'email address (unique)')
@@ -22,6 +23,7 @@ export function registerCustomer(program: Command): void {
 
   customer
     .command('list')
+    .addHelpText('after', '\nExample:\n  bookiji customer list\n')
     .description('List customers.')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {

@@ -19,7 +19,7 @@ export function registerPayment(program: Command): void {
     .argument('<booking>', 'a held card booking')
     .description('Create (or find) the booking\'s PaymentIntent (manual capture) and print its client secret.')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  bookiji book SLOT --customer C --hold --payment-method card\n  bookiji payment start BOOKING')
+    .addHelpText('after', '\nExample:\n  bookiji book --slot S --customer C --hold --payment-method card\n  bookiji payment start BOOKING')
     .action(async (booking: string, options: { json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
       const { startCardCheckout } = await import('../../payments/checkout.js');
@@ -51,6 +51,7 @@ export function registerPayment(program: Command): void {
 
   payment
     .command('verify')
+    .addHelpText('after', '\nExample:\n  bookiji payment verify B\n')
     .argument('<booking>', 'a card booking')
     .description('Ask the provider about the booking\'s payment and apply its answer (PAYMENT_REQUIRED if not paid).')
     .option('--json', 'print JSON')
@@ -65,6 +66,7 @@ export function registerPayment(program: Command): void {
 
   payment
     .command('show')
+    .addHelpText('after', '\nExample:\n  bookiji payment show B --json\n')
     .argument('<booking>', 'a booking id')
     .description('The booking\'s payment and its ledger (no provider call).')
     .option('--json', 'print JSON')

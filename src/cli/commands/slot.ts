@@ -28,6 +28,7 @@ export function registerSlot(program: Command): void {
 
   slot
     .command('list')
+    .addHelpText('after', '\nExample:\n  bookiji slot list --vendor V --from 2030-01-31T00:00:00Z --to 2030-02-01T00:00:00Z\n')
     .description('List a vendor\'s slots with what is free now (expired holds count as free).')
     .requiredOption('--vendor <id>', 'vendor id')
     .option('--from <iso>', 'slots starting at or after this time')

@@ -23,6 +23,7 @@ export function registerVendor(program: Command): void {
 
   vendor
     .command('list')
+    .addHelpText('after', '\nExample:\n  bookiji vendor list --json\n')
     .description('List vendors.')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {

@@ -8,6 +8,7 @@ import { printJson, printTable } from '../output.js';
 export function registerVerify(program: Command): void {
   program
     .command('verify')
+    .addHelpText('after', '\nExample:\n  bookiji verify --json\n')
     .description('Check the invariants (I1-I10) and the four slot/booking consistency checks; exit 1 on any violation.')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
