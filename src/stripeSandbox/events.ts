@@ -8,6 +8,7 @@
 // endpoint has not acknowledged yet, i.e. `pending_webhooks > 0`).
 
 import type Stripe from 'stripe';
+import { checkExpand } from './expand.js';
 import { errors } from './stripeErrors.js';
 import { paginate } from './list.js';
 import { inRange, type Params } from './params.js';
@@ -21,6 +22,7 @@ function typeMatcher(pattern: string): (type: string) => boolean {
 
 export function retrieveEvent(store: Store, id: string, params: Params): Stripe.Event {
   params.allow([]);
+  checkExpand('event', params.expand());
   const rec = store.eventsById.get(id);
   if (!rec) throw errors.resourceMissing('event', id);
   return structuredClone(rec.event);
@@ -28,6 +30,7 @@ export function retrieveEvent(store: Store, id: string, params: Params): Stripe.
 
 export function listEvents(store: Store, params: Params): Stripe.ApiList<Stripe.Event> {
   params.allow(['limit', 'starting_after', 'ending_before', 'created', 'type', 'types', 'delivery_success']);
+  checkExpand('event', params.expand(), true);
   const created = params.range('created');
   const type = params.string('type');
   const types = params.stringArray('types');
