@@ -4,8 +4,8 @@
 // Stripe refuses a `Stripe-Version` header naming no released version with
 // HTTP 400 (https://docs.stripe.com/api/versioning), and renders every event
 // in the account's default API version, not in the version of the request
-// that caused it (https://docs.stripe.com/upgrades#how-can-i-upgrade-my-api,
-// "webhook events use the account's default version"). The list is the
+// that caused it (https://docs.stripe.com/api/events/object#event_object-api_version,
+// https://docs.stripe.com/webhooks/versioning). The list is the
 // versions stripe-node has pinned (node_modules/stripe/CHANGELOG.md, "API
 // version" entries) plus a few older, widely pinned ones; add one here when a
 // caller needs it. A version not listed is refused, which is the safe side.

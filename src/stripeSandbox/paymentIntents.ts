@@ -167,6 +167,8 @@ function readConfirmationParams(params: Params, rec: IntentRecord): void {
   rec.noActionPossible = offSession === true || errorOnAction === true;
 }
 
+// Long because it spells out Stripe's whole PaymentIntent object, which the
+// compiler checks field by field against the SDK's type.
 export function createIntent(store: Store, params: Params, opts: IntentOptions, ctx: OpContext): Stripe.PaymentIntent {
   params.allow(CREATE_PARAMS);
   const amount = params.integer('amount', { required: true })!;

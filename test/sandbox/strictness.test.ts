@@ -82,8 +82,22 @@ describe('confirmation parameters', () => {
 });
 
 describe('new endpoints refuse what Stripe refuses', () => {
+  it('increments an authorization that asked for it, and nothing else', async () => {
+    // Proves increment_authorization: the amount and capturable amount rise, the charge follows; the twins below are refused.
+    h = await openSandbox();
+    const asked = await h.stripe.paymentIntents.create({
+      amount: 1000, currency: 'usd', automatic_payment_methods: NO_REDIRECTS, capture_method: 'manual', payment_method: 'pm_card_visa', confirm: true,
+      payment_method_options: { card: { request_incremental_authorization: 'if_available' } },
+    });
+    const raised = await h.stripe.paymentIntents.incrementAuthorization(asked.id, { amount: 1500 });
+    expect(raised).toMatchObject({ status: 'requires_capture', amount: 1500, amount_capturable: 1500 });
+    expect(h.sandbox.charges()[0]).toMatchObject({ amount: 1500 });
+    expect((await h.stripe.paymentIntents.capture(asked.id)).amount_received).toBe(1500);
+    expect(await failure(h.stripe.paymentIntents.incrementAuthorization(asked.id, { amount: 2000 }))).toMatchObject({ code: 'payment_intent_unexpected_state' });
+  });
+
   it('refuses increment_authorization without request_incremental_authorization, and outside requires_capture', async () => {
-    // Proves the incremental-authorization preconditions; the accepted path is a conformance case.
+    // Proves the incremental-authorization preconditions.
     h = await openSandbox();
     const plain = await h.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', automatic_payment_methods: NO_REDIRECTS, capture_method: 'manual', payment_method: 'pm_card_visa', confirm: true });
     expect(await failure(h.stripe.paymentIntents.incrementAuthorization(plain.id, { amount: 1500 }))).toMatchObject({ statusCode: 400 });
