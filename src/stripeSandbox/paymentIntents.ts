@@ -161,9 +161,6 @@ function readConfirmationParams(params: Params, rec: IntentRecord): void {
   checkMandateData(params);
   const returnUrl = params.string('return_url');
   if (returnUrl !== undefined) rec.returnUrl = returnUrl;
-  if (offSession && returnUrl !== undefined) {
-    throw errors.parameterInvalid('return_url', 'You cannot specify `return_url` when `off_session` is true.');
-  }
   rec.noActionPossible = offSession === true || errorOnAction === true;
 }
 
