@@ -270,6 +270,6 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
     title: 'a card token Stripe does not have (pm_card_bookiji_captureFails) is refused',
     cite: ['https://docs.stripe.com/testing#cards'],
     guards: 'project-only test token',
-    steps: [{ call: 'paymentIntents.create', args: [card('pm_card_bookiji_captureFails')], expect: { error: { statusCode: 400, code: 'resource_missing', param: 'payment_method' } } }],
+    steps: [{ call: 'paymentIntents.create', args: [card('pm_card_bookiji_captureFails')], expect: { error: { rawType: 'invalid_request_error', code: 'resource_missing', param: 'payment_method' } } }],
   },
 ];
