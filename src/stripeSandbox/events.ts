@@ -37,6 +37,8 @@ export function listEvents(store: Store, params: Params): Stripe.ApiList<Stripe.
   if (type !== undefined && types !== undefined) {
     throw errors.parameterInvalid('types', 'You may only specify one of these parameters: type, types.');
   }
+  // "An array of up to 20 strings" (https://docs.stripe.com/api/events/list#list_events-types).
+  if (types !== undefined && types.length > 20) throw errors.parameterInvalid('types', 'You may specify up to 20 event types.');
   const deliverySuccess = params.boolean('delivery_success');
   const matchType = type !== undefined ? typeMatcher(type) : types !== undefined ? (t: string) => types.includes(t) : () => true;
   const all = newestFirst(store.events).map((rec) => ({ seq: rec.seq, id: rec.event.id, item: rec.event }));

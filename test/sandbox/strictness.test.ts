@@ -115,4 +115,12 @@ describe('new endpoints refuse what Stripe refuses', () => {
     const listed = await h.stripe.paymentIntents.list({ expand: ['data.latest_charge'] });
     expect(listed.object).toBe('list');
   });
+
+  it('lists events of up to 20 types, as Stripe does', async () => {
+    // Proves the types[] cap: 20 types are listed, 21 are Stripe's 400 on types.
+    h = await openSandbox();
+    const types = Array.from({ length: 21 }, (_, i) => `payment_intent.type_${i}`);
+    expect((await h.stripe.events.list({ types: types.slice(0, 20) })).data).toEqual([]);
+    expect(await failure(h.stripe.events.list({ types }))).toMatchObject({ statusCode: 400, param: 'types' });
+  });
 });
