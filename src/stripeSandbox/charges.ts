@@ -1,11 +1,23 @@
 // Charges: every confirmation attempt that reaches the card network makes one
 // (`pi.latest_charge`), succeeded or failed, as in Stripe. Exposed read-only
-// through `GET /v1/charges/:id` and as the object of `charge.refunded`.
+// through `GET /v1/charges/:id` and `GET /v1/charges`, and as the object of
+// the charge events (https://docs.stripe.com/api/events/types):
+//   charge.succeeded  an authorization (captured or not) was made
+//   charge.failed     the attempt was declined
+//   charge.captured   a manual-capture charge was captured
+//   charge.updated    automatic_async: the balance transaction arrived after
+//                     the capture (https://docs.stripe.com/payments/payment-intents/asynchronous-capture)
+//   charge.refunded   a refund was made
+// Each charge event is emitted before the payment_intent.* event of the same
+// step, as Stripe creates them; charge.updated comes last.
 
 import type Stripe from 'stripe';
+import { checkExpand } from './expand.js';
 import { errors } from './stripeErrors.js';
 import { newId, randomToken } from './ids.js';
-import type { Store } from './store.js';
+import { paginate } from './list.js';
+import { inRange, type Params } from './params.js';
+import { newestFirst, type Store } from './store.js';
 import type { TestPaymentMethod } from './testPaymentMethods.js';
 
 export function createCharge(
@@ -13,7 +25,7 @@ export function createCharge(
   pi: Stripe.PaymentIntent,
   method: TestPaymentMethod,
   paymentMethodId: string,
-  outcome: { ok: true; captured: boolean } | { ok: false },
+  outcome: { ok: true; captured: boolean; balancePending?: boolean } | { ok: false },
 ): Stripe.Charge {
   const id = newId('ch');
   const created = store.now();
@@ -29,7 +41,7 @@ export function createCharge(
     application: null,
     application_fee: null,
     application_fee_amount: null,
-    balance_transaction: captured ? newId('txn') : null,
+    balance_transaction: captured && !(outcome.ok && outcome.balancePending) ? newId('txn') : null,
     billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
     calculated_statement_descriptor: 'BOOKIJI',
     captured,
@@ -116,6 +128,28 @@ export function getCharge(store: Store, id: string): Stripe.Charge {
   return rec.charge;
 }
 
-export function retrieveCharge(store: Store, id: string): Stripe.Charge {
+export function retrieveCharge(store: Store, id: string, params: Params): Stripe.Charge {
+  params.allow([]);
+  checkExpand('charge', params.expand());
   return structuredClone(getCharge(store, id));
+}
+
+/** `GET /v1/charges`: newest first, filtered by payment_intent, customer, created. */
+export function listCharges(store: Store, params: Params): Stripe.ApiList<Stripe.Charge> {
+  params.allow(['limit', 'starting_after', 'ending_before', 'created', 'customer', 'payment_intent', 'transfer_group']);
+  checkExpand('charge', params.expand(), true);
+  const created = params.range('created');
+  const pi = params.string('payment_intent');
+  const customer = params.string('customer');
+  const transferGroup = params.string('transfer_group');
+  const all = newestFirst(store.charges.values()).map((rec) => ({ seq: rec.seq, id: rec.charge.id, item: rec.charge }));
+  const matching = all.filter(
+    ({ item }) =>
+      inRange(item.created, created) &&
+      (pi === undefined || item.payment_intent === pi) &&
+      (customer === undefined || item.customer === customer) &&
+      (transferGroup === undefined || item.transfer_group === transferGroup),
+  );
+  const page = paginate(params, '/v1/charges', 'charge', all, matching);
+  return { ...page, data: page.data.map((c) => structuredClone(c)) };
 }

@@ -16,6 +16,12 @@
 //                idempotency key, then the response is held back for
 //                `apiTimeoutHoldMs` so the client times out not knowing
 //                whether it happened; a retry with the same key replays it.
+//   capture_expired  (captures only) the authorization has lapsed: the
+//                capture answers Stripe's 400 `charge_expired_for_capture`
+//                and the intent is canceled. Stripe has no test card for
+//                this (https://docs.stripe.com/testing lists none), so it is
+//                a fault of the plan, not a card token: by rate, or for
+//                named intents (`captureExpiredIntents`).
 // Event faults (independent draws, all may apply to one event):
 //   drop         never delivered automatically (still in `GET /v1/events`)
 //   duplicate    delivered twice (the copy after the original's first attempt)
@@ -49,9 +55,15 @@ export interface FaultOptions {
    * A RegExp is tested against `'METHOD /path'`.
    */
   apiErrorPaths?: Array<string | RegExp>;
+  /** Probability a capture fails because the authorization expired (not restricted by apiErrorPaths). */
+  captureExpiredRate?: number;
+  /** PaymentIntent ids whose captures fail that way, whatever the rate. */
+  captureExpiredIntents?: string[];
 }
 
-export type ApiFault = 'none' | 'api_error' | 'api_timeout';
+export type ApiFault = 'none' | 'api_error' | 'api_timeout' | 'capture_expired';
+
+const CAPTURE_ROUTE = '/v1/payment_intents/:id/capture';
 
 export interface ApiFaultDecision {
   domain: 'api';
@@ -95,13 +107,21 @@ export function validateFaults(f: FaultOptions): FaultOptions {
   checkRate('dropRate', f.dropRate);
   checkRate('apiErrorRate', f.apiErrorRate);
   checkRate('apiTimeoutRate', f.apiTimeoutRate);
+  checkRate('captureExpiredRate', f.captureExpiredRate);
+  if (f.captureExpiredIntents !== undefined && !(Array.isArray(f.captureExpiredIntents) && f.captureExpiredIntents.every((id) => typeof id === 'string'))) {
+    throw validationError('faults.captureExpiredIntents', 'must be an array of PaymentIntent ids');
+  }
   if (f.delayMs !== undefined) {
     const [min, max] = f.delayMs;
     if (!(Number.isFinite(min) && Number.isFinite(max) && min >= 0 && max >= min)) {
       throw validationError('faults.delayMs', `must be [min, max] with 0 <= min <= max, got ${JSON.stringify(f.delayMs)}`);
     }
   }
-  return { ...f, ...(f.apiErrorPaths ? { apiErrorPaths: [...f.apiErrorPaths] } : {}) };
+  return {
+    ...f,
+    ...(f.apiErrorPaths ? { apiErrorPaths: [...f.apiErrorPaths] } : {}),
+    ...(f.captureExpiredIntents ? { captureExpiredIntents: [...f.captureExpiredIntents] } : {}),
+  };
 }
 
 function pathMatcher(pattern: string | RegExp): (method: string, path: string, route: string) => boolean {
@@ -151,13 +171,20 @@ export class FaultPlan {
     const rng = this.rng('api', index);
     const uError = rng();
     const uTimeout = rng();
+    const uCapture = rng();
     const eligible = !this.matchers || this.matchers.some((m) => m(method, path, route));
     let fault: ApiFault = 'none';
     if (eligible && uError < (this.faults.apiErrorRate ?? 0)) fault = 'api_error';
     else if (eligible && uTimeout < (this.faults.apiTimeoutRate ?? 0)) fault = 'api_timeout';
+    else if (route === CAPTURE_ROUTE && this.captureExpires(path, uCapture)) fault = 'capture_expired';
     const decision: ApiFaultDecision = { domain: 'api', seq: this.decisions.length, index, method, route, path, fault };
     this.decisions.push(decision);
     return decision;
+  }
+
+  private captureExpires(path: string, u: number): boolean {
+    const intentId = decodeURIComponent(path.split('/')[3] ?? '');
+    return (this.faults.captureExpiredIntents ?? []).includes(intentId) || u < (this.faults.captureExpiredRate ?? 0);
   }
 
   decideEvent(eventId: string, eventType: string): EventFaultDecision {

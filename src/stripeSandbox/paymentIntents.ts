@@ -15,27 +15,19 @@
 // .canceled — each with a snapshot of the intent as `data.object`.
 
 import type Stripe from 'stripe';
-import { BookijiError, validationError } from '../errors.js';
-import { createCharge, getCharge } from './charges.js';
-import { ApiError, docUrl, errors } from './stripeErrors.js';
+import { automaticPaymentMethodsByDefault } from './apiVersions.js';
+import { getCharge } from './charges.js';
+import { failCaptureAsExpired, runConfirmation, snapshot, type IntentOptions } from './confirmation.js';
+import { requireCurrency } from './currencies.js';
+import { checkExpand } from './expand.js';
+import { ApiError, errors } from './stripeErrors.js';
 import { newId, randomToken } from './ids.js';
+import { cardOptions, checkMandateData, offSessionParam, paymentMethodParam, shippingParam } from './intentParams.js';
 import { paginate } from './list.js';
 import { applyMetadata, inRange, Params } from './params.js';
 import { newestFirst, type IntentRecord, type OpContext, type Store } from './store.js';
-import { testPaymentMethod, type TestPaymentMethod } from './testPaymentMethods.js';
 
-export interface IntentOptions {
-  /** Base URL of the sandbox, for `next_action` links. */
-  baseUrl: string;
-  /**
-   * Treat intents created without `payment_method_types` or
-   * `automatic_payment_methods` like a default Stripe account does: automatic
-   * payment methods with redirects allowed, so confirming needs `return_url`.
-   * (With an explicit `automatic_payment_methods[enabled]=true` and
-   * `allow_redirects` other than `never`, `return_url` is always required.)
-   */
-  strictReturnUrl: boolean;
-}
+export type { IntentOptions } from './confirmation.js';
 
 const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'] as const;
 const CANCELLATION_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'] as const;
@@ -57,25 +49,23 @@ const AMOUNT_MIN_BY_CURRENCY: Record<string, number> = {
 // Stripe's ceiling: eight digits in the smallest currency unit.
 const AMOUNT_MAX = 99_999_999;
 
-const APM_EXPLICIT = Symbol('apmExplicit');
-type Rec = IntentRecord & { [APM_EXPLICIT]?: boolean };
-
 // ── helpers ────────────────────────────────────────────────────────────────
 
-export function getIntent(store: Store, id: string, param = 'id'): Rec {
+// Stripe names the path parameter `intent` (openapi/spec3.json, /v1/payment_intents/{intent}).
+export function getIntent(store: Store, id: string, param = 'intent'): IntentRecord {
   const rec = store.intents.get(id);
   if (!rec) throw errors.resourceMissing('payment_intent', id, param);
   return rec;
-}
-
-function snapshot(rec: IntentRecord): Stripe.PaymentIntent {
-  return structuredClone(rec.pi);
 }
 
 export function renderIntent(store: Store, rec: IntentRecord, expand: string[] = []): Stripe.PaymentIntent {
   const pi = snapshot(rec);
   if (expand.includes('latest_charge') && typeof pi.latest_charge === 'string') {
     pi.latest_charge = structuredClone(getCharge(store, pi.latest_charge));
+  }
+  if (expand.includes('payment_method') && typeof pi.payment_method === 'string') {
+    const minted = store.paymentMethods.get(pi.payment_method);
+    if (minted) pi.payment_method = structuredClone(minted.object);
   }
   return pi;
 }
@@ -90,19 +80,6 @@ function validateAmount(amount: number, currency: string, param = 'amount'): voi
   }
 }
 
-function resolvePaymentMethod(store: Store, token: string, param = 'payment_method'): { id: string; method: TestPaymentMethod } {
-  const known = testPaymentMethod(token);
-  if (known) {
-    // As in Stripe test mode, a test token mints a new PaymentMethod.
-    const id = newId('pm');
-    store.paymentMethods.set(id, known);
-    return { id, method: known };
-  }
-  const minted = store.paymentMethods.get(token);
-  if (minted) return { id: token, method: minted };
-  throw errors.parameterInvalid(param, `No such PaymentMethod: '${token}'`, 'resource_missing');
-}
-
 function unexpectedState(rec: IntentRecord, action: string, allowed: readonly string[]): ApiError {
   const status = rec.pi.status;
   const message =
@@ -113,172 +90,103 @@ function unexpectedState(rec: IntentRecord, action: string, allowed: readonly st
   return errors.unexpectedState(snapshot(rec), message);
 }
 
-// ── transitions shared by confirm and completeAction ──────────────────────
-
-/** The card network approved: authorize (manual) or authorize and capture. */
-function authorize(store: Store, rec: IntentRecord, ctx: OpContext): void {
-  const pi = rec.pi;
-  const method = rec.method!;
-  const pmId = pi.payment_method as string;
-  const manual = pi.capture_method === 'manual';
-  if (!manual && method.behavior === 'capture_fails') {
-    decline(store, rec, ctx, { code: 'card_declined', declineCode: 'generic_decline', message: 'Your card was declined.' });
-  }
-  const charge = createCharge(store, pi, method, pmId, { ok: true, captured: !manual });
-  pi.latest_charge = charge.id;
-  pi.next_action = null;
-  pi.last_payment_error = null;
-  if (manual) {
-    pi.status = 'requires_capture';
-    pi.amount_capturable = pi.amount;
-    store.emit('payment_intent.amount_capturable_updated', snapshot(rec), ctx);
-  } else {
-    pi.status = 'succeeded';
-    pi.amount_received = pi.amount;
-    store.emit('payment_intent.succeeded', snapshot(rec), ctx);
-  }
-}
-
-/** The card network declined: record it, emit payment_failed and throw the 402. */
-function decline(
-  store: Store,
-  rec: IntentRecord,
-  ctx: OpContext,
-  reason: { code: string; declineCode: string; message: string },
-): never {
-  const pi = rec.pi;
-  const method = rec.method!;
-  const charge = createCharge(store, pi, { ...method, decline: reason }, pi.payment_method as string, { ok: false });
-  pi.latest_charge = charge.id;
-  pi.status = 'requires_payment_method';
-  pi.payment_method = null;
-  pi.next_action = null;
-  pi.last_payment_error = {
-    type: 'card_error',
-    code: reason.code,
-    decline_code: reason.declineCode,
-    message: reason.message,
-    charge: charge.id,
-    doc_url: docUrl(reason.code),
-  };
-  delete rec.method;
-  store.emit('payment_intent.payment_failed', snapshot(rec), ctx);
-  throw new ApiError(
-    402,
-    {
-      type: 'card_error',
-      code: reason.code,
-      decline_code: reason.declineCode,
-      message: reason.message,
-      charge: charge.id,
-      doc_url: docUrl(reason.code),
-      payment_intent: snapshot(rec),
-    },
-    true,
-  );
-}
-
-function requireAction(store: Store, rec: IntentRecord, opts: IntentOptions, ctx: OpContext): void {
-  const pi = rec.pi;
-  const source = newId('src');
-  pi.status = 'requires_action';
-  pi.next_action = {
-    type: 'use_stripe_sdk',
-    use_stripe_sdk: {
-      type: 'three_d_secure_redirect',
-      stripe_js: `${opts.baseUrl}/sandbox/three_d_secure/${pi.id}`,
-      source,
-    },
-  };
-  store.emit('payment_intent.requires_action', snapshot(rec), ctx);
-}
-
-function runConfirmation(store: Store, rec: Rec, opts: IntentOptions, ctx: OpContext): void {
-  const pi = rec.pi;
-  if (!pi.payment_method || !rec.method) {
-    throw errors.unexpectedState(
-      snapshot(rec),
-      "You cannot confirm this PaymentIntent because it's missing a payment method. " +
-        'You can either update the PaymentIntent with a payment method and then confirm it again, or confirm it again directly with a payment method.',
-      false,
-    );
-  }
-  const apm = pi.automatic_payment_methods;
-  const redirectsAllowed = apm?.enabled === true && apm.allow_redirects !== 'never';
-  if (redirectsAllowed && (rec[APM_EXPLICIT] || opts.strictReturnUrl) && !rec.returnUrl) {
-    throw errors.parameterInvalid(
-      'return_url',
-      'A `return_url` must be specified because this Payment Intent is configured to automatically accept the payment methods enabled in the Dashboard, some of which may require a full page redirect to succeed. ' +
-        'If you do not want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and `automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.',
-    );
-  }
-  switch (rec.method.behavior) {
-    case 'succeed':
-    case 'capture_fails':
-      authorize(store, rec, ctx);
-      return;
-    case 'decline':
-      return decline(store, rec, ctx, rec.method.decline!);
-    case 'requires_action':
-      requireAction(store, rec, opts, ctx);
-      return;
-  }
-}
-
 // ── endpoints ─────────────────────────────────────────────────────────────
 
-export function createIntent(store: Store, params: Params, opts: IntentOptions, ctx: OpContext): Stripe.PaymentIntent {
-  params.allow([
-    'amount', 'currency', 'capture_method', 'payment_method', 'confirm', 'metadata', 'description',
-    'customer', 'receipt_email', 'payment_method_types', 'automatic_payment_methods', 'return_url',
-    'off_session', 'setup_future_usage', 'statement_descriptor', 'statement_descriptor_suffix',
-    'transfer_group', 'confirmation_method',
-  ]);
-  const amount = params.integer('amount', { required: true })!;
-  const currencyRaw = params.string('currency', { required: true })!;
-  const currency = currencyRaw.toLowerCase();
-  if (!/^[a-z]{3}$/.test(currency)) {
-    throw errors.parameterInvalid('currency', `Invalid currency: ${currencyRaw}. Currencies are three-letter ISO codes.`);
-  }
-  validateAmount(amount, currency);
-  const captureMethod = params.enumeration('capture_method', CAPTURE_METHODS) ?? 'automatic_async';
-  const confirmationMethod = params.enumeration('confirmation_method', ['automatic', 'manual'] as const) ?? 'automatic';
-  const confirm = params.boolean('confirm') ?? false;
-  const metadata = applyMetadata({}, params.metadata());
-  const paymentMethodTypes = params.stringArray('payment_method_types');
+const ALLOWED_TYPES_SINCE = '2026-09-30';
+
+const CREATE_PARAMS = [
+  'allowed_payment_method_types',
+  'amount', 'currency', 'capture_method', 'payment_method', 'confirm', 'metadata', 'description',
+  'customer', 'receipt_email', 'payment_method_types', 'automatic_payment_methods', 'return_url',
+  'off_session', 'setup_future_usage', 'statement_descriptor', 'statement_descriptor_suffix',
+  'transfer_group', 'confirmation_method', 'payment_method_options', 'error_on_requires_action',
+  'payment_method_data', 'shipping', 'mandate_data',
+];
+
+/**
+ * `automatic_payment_methods`, or a fixed list of types: `payment_method_types`
+ * before 2026-09-30.endive, `allowed_payment_method_types` since (stripe-node
+ * 23.0.0 CHANGELOG: "Remove support for `payment_method_types` on
+ * PaymentIntentCreateParams"). Without either, the default depends on the
+ * API version (automatic payment methods since 2023-08-16).
+ */
+function paymentMethodChoice(params: Params, apiVersion: string): {
+  automaticPaymentMethods: Stripe.PaymentIntent.AutomaticPaymentMethods | null;
+  paymentMethodTypes: string[];
+  allowedPaymentMethodTypes: Stripe.PaymentIntent.AllowedPaymentMethodType[] | null;
+} {
+  if (params.has('payment_method_types') && apiVersion.slice(0, 10) >= ALLOWED_TYPES_SINCE) throw errors.parameterUnknown('payment_method_types');
+  const allowed = params.stringArray('allowed_payment_method_types') as Stripe.PaymentIntent.AllowedPaymentMethodType[] | undefined;
+  const fixedTypes = params.stringArray('payment_method_types') ?? allowed;
   const apmRaw = params.object('automatic_payment_methods', ['enabled', 'allow_redirects']);
-  if (paymentMethodTypes && apmRaw) {
+  if (fixedTypes && apmRaw) {
     throw errors.parameterInvalid(
       'automatic_payment_methods',
-      'You may only specify one of these parameters: automatic_payment_methods, payment_method_types.',
+      `You may only specify one of these parameters: automatic_payment_methods, ${allowed ? 'allowed_payment_method_types' : 'payment_method_types'}.`,
     );
   }
-  let automaticPaymentMethods: Stripe.PaymentIntent.AutomaticPaymentMethods | null = null;
+  const allowedPaymentMethodTypes = allowed ?? null;
   if (apmRaw) {
     const apmParams = new Params(apmRaw);
     const enabled = apmParams.boolean('enabled');
     if (enabled === undefined) throw errors.parameterMissing('automatic_payment_methods[enabled]');
     const allowRedirects = apmParams.enumeration('allow_redirects', ['always', 'never'] as const);
-    automaticPaymentMethods = { enabled, ...(allowRedirects ? { allow_redirects: allowRedirects } : {}) };
-  } else if (!paymentMethodTypes) {
-    automaticPaymentMethods = { enabled: true };
+    return {
+      automaticPaymentMethods: { enabled, ...(allowRedirects ? { allow_redirects: allowRedirects } : {}) },
+      paymentMethodTypes: ['card'],
+      allowedPaymentMethodTypes,
+    };
   }
+  if (fixedTypes) return { automaticPaymentMethods: null, paymentMethodTypes: fixedTypes, allowedPaymentMethodTypes };
+  return {
+    automaticPaymentMethods: automaticPaymentMethodsByDefault(apiVersion) ? { enabled: true } : null,
+    paymentMethodTypes: ['card'],
+    allowedPaymentMethodTypes,
+  };
+}
+
+/** Parameters Stripe accepts only together with `confirm=true`. */
+function requireConfirmFor(params: Params, confirm: boolean): void {
+  for (const name of ['return_url', 'off_session', 'error_on_requires_action', 'mandate_data']) {
+    if (params.has(name) && !confirm) {
+      throw errors.parameterInvalid(name, `You can only specify \`${name}\` when \`confirm\` is true.`);
+    }
+  }
+}
+
+/** What this confirmation may do: off-session or error_on_requires_action forbid a customer action. */
+function readConfirmationParams(params: Params, rec: IntentRecord): void {
+  const offSession = offSessionParam(params);
+  const errorOnAction = params.boolean('error_on_requires_action');
+  checkMandateData(params);
   const returnUrl = params.string('return_url');
-  if (returnUrl !== undefined && !confirm) {
-    throw errors.parameterInvalid('return_url', 'You can only specify `return_url` when `confirm` is true.');
-  }
-  if (params.has('off_session') && !confirm) {
-    throw errors.parameterInvalid('off_session', 'You can only specify `off_session` when `confirm` is true.');
-  }
-  params.boolean('off_session');
-  const paymentMethodToken = params.string('payment_method');
-  const resolved = paymentMethodToken ? resolvePaymentMethod(store, paymentMethodToken) : undefined;
+  if (returnUrl !== undefined) rec.returnUrl = returnUrl;
+  rec.noActionPossible = offSession === true || errorOnAction === true;
+}
+
+// Long because it spells out Stripe's whole PaymentIntent object, which the
+// compiler checks field by field against the SDK's type.
+export function createIntent(store: Store, params: Params, opts: IntentOptions, ctx: OpContext): Stripe.PaymentIntent {
+  params.allow(CREATE_PARAMS);
+  const amount = params.integer('amount', { required: true })!;
+  const currency = requireCurrency(params.string('currency', { required: true })!);
+  validateAmount(amount, currency);
+  const captureMethod = params.enumeration('capture_method', CAPTURE_METHODS) ?? 'automatic_async';
+  const confirmationMethod = params.enumeration('confirmation_method', ['automatic', 'manual'] as const) ?? 'automatic';
+  const confirm = params.boolean('confirm') ?? false;
+  const metadata = applyMetadata({}, params.metadata());
+  const { automaticPaymentMethods, paymentMethodTypes, allowedPaymentMethodTypes } = paymentMethodChoice(params, ctx.apiVersion);
+  requireConfirmFor(params, confirm);
+  const expand = checkExpand('payment_intent', params.expand());
+  const options = cardOptions(params, null);
+  const shipping = shippingParam(params);
+  const resolved = paymentMethodParam(store, params);
 
   const id = newId('pi');
   const pi: Stripe.PaymentIntent = {
     id,
     object: 'payment_intent',
-    allowed_payment_method_types: null,
+    allowed_payment_method_types: allowedPaymentMethodTypes,
     amount,
     amount_capturable: 0,
     amount_received: 0,
@@ -303,18 +211,18 @@ export function createIntent(store: Store, params: Params, opts: IntentOptions, 
     metadata,
     next_action: null,
     on_behalf_of: null,
-    payment_method: resolved?.id ?? null,
+    payment_method: resolved?.object.id ?? null,
     payment_method_configuration_details: null,
-    payment_method_options: {
+    payment_method_options: options ?? {
       card: { installments: null, mandate_options: null, network: null, request_three_d_secure: 'automatic' },
     },
-    payment_method_types: paymentMethodTypes ?? ['card'],
+    payment_method_types: paymentMethodTypes,
     payment_record: null,
     processing: null,
     receipt_email: params.string('receipt_email') ?? null,
     review: null,
     setup_future_usage: params.enumeration('setup_future_usage', ['off_session', 'on_session'] as const) ?? null,
-    shipping: null,
+    shipping: shipping ?? null,
     source: null,
     statement_descriptor: params.string('statement_descriptor') ?? null,
     statement_descriptor_suffix: params.string('statement_descriptor_suffix') ?? null,
@@ -322,10 +230,9 @@ export function createIntent(store: Store, params: Params, opts: IntentOptions, 
     transfer_data: null,
     transfer_group: params.string('transfer_group') ?? null,
   };
-  const rec: Rec = { seq: store.nextSeq(), pi };
+  const rec: IntentRecord = { seq: store.nextSeq(), pi };
   if (resolved) rec.method = resolved.method;
-  if (returnUrl !== undefined) rec.returnUrl = returnUrl;
-  if (apmRaw) rec[APM_EXPLICIT] = true;
+  if (confirm) readConfirmationParams(params, rec);
 
   if (confirm && !resolved) {
     // Stripe refuses the whole request: nothing is created.
@@ -338,27 +245,29 @@ export function createIntent(store: Store, params: Params, opts: IntentOptions, 
   store.intents.set(id, rec);
   store.emit('payment_intent.created', snapshot(rec), ctx);
   if (confirm) runConfirmation(store, rec, opts, ctx);
-  return renderIntent(store, rec, params.expand());
+  return renderIntent(store, rec, expand);
 }
 
 export function retrieveIntent(store: Store, id: string, params: Params): Stripe.PaymentIntent {
   params.allow(['client_secret']);
-  return renderIntent(store, getIntent(store, id), params.expand());
+  const expand = checkExpand('payment_intent', params.expand());
+  return renderIntent(store, getIntent(store, id), expand);
 }
 
 export function updateIntent(store: Store, id: string, params: Params): Stripe.PaymentIntent {
   params.allow([
     'metadata', 'description', 'amount', 'payment_method', 'receipt_email', 'customer',
     'capture_method', 'transfer_group', 'statement_descriptor', 'statement_descriptor_suffix',
+    'payment_method_options', 'payment_method_data', 'shipping', 'setup_future_usage',
   ]);
   const rec = getIntent(store, id);
   const pi = rec.pi;
+  const expand = checkExpand('payment_intent', params.expand());
   const metadata = applyMetadata(pi.metadata, params.metadata());
   const description = params.nullableString('description');
   const amount = params.integer('amount');
   const captureMethod = params.enumeration('capture_method', CAPTURE_METHODS);
-  const token = params.string('payment_method');
-  const touchesPayment = amount !== undefined || token !== undefined || captureMethod !== undefined;
+  const touchesPayment = amount !== undefined || params.has('payment_method') || params.has('payment_method_data') || captureMethod !== undefined;
   if (touchesPayment && !EDITABLE.includes(pi.status)) {
     throw errors.unexpectedState(
       snapshot(rec),
@@ -366,12 +275,31 @@ export function updateIntent(store: Store, id: string, params: Params): Stripe.P
     );
   }
   if (amount !== undefined) validateAmount(amount, pi.currency);
-  const resolved = token !== undefined ? resolvePaymentMethod(store, token) : undefined;
+  const options = cardOptions(params, pi.payment_method_options);
+  const shipping = shippingParam(params);
+  const setupFutureUsage = params.enumeration('setup_future_usage', ['off_session', 'on_session'] as const);
+  const resolved = paymentMethodParam(store, params);
 
   pi.metadata = metadata;
   if (description !== undefined) pi.description = description;
   if (amount !== undefined) pi.amount = amount;
   if (captureMethod !== undefined) pi.capture_method = captureMethod;
+  if (options) pi.payment_method_options = options;
+  if (shipping !== undefined) pi.shipping = shipping;
+  if (setupFutureUsage !== undefined) pi.setup_future_usage = setupFutureUsage;
+  applyNullableStrings(pi, params);
+  if (resolved) {
+    pi.payment_method = resolved.object.id;
+    rec.method = resolved.method;
+    pi.next_action = null;
+    pi.status = 'requires_confirmation';
+  }
+  // "It will be cleared if the PaymentIntent is later updated for any reason."
+  pi.last_payment_error = null;
+  return renderIntent(store, rec, expand);
+}
+
+function applyNullableStrings(pi: Stripe.PaymentIntent, params: Params): void {
   const receiptEmail = params.nullableString('receipt_email');
   if (receiptEmail !== undefined) pi.receipt_email = receiptEmail;
   const customer = params.nullableString('customer');
@@ -382,43 +310,40 @@ export function updateIntent(store: Store, id: string, params: Params): Stripe.P
   if (sd !== undefined) pi.statement_descriptor = sd;
   const sds = params.nullableString('statement_descriptor_suffix');
   if (sds !== undefined) pi.statement_descriptor_suffix = sds;
-  if (resolved) {
-    pi.payment_method = resolved.id;
-    rec.method = resolved.method;
-    pi.next_action = null;
-    pi.status = 'requires_confirmation';
-  }
-  // "It will be cleared if the PaymentIntent is later updated for any reason."
-  pi.last_payment_error = null;
-  return renderIntent(store, rec, params.expand());
 }
 
 export function confirmIntent(store: Store, id: string, params: Params, opts: IntentOptions, ctx: OpContext): Stripe.PaymentIntent {
-  params.allow(['payment_method', 'return_url', 'off_session', 'receipt_email', 'setup_future_usage', 'capture_method']);
+  params.allow([
+    'payment_method', 'return_url', 'off_session', 'receipt_email', 'setup_future_usage', 'capture_method',
+    'payment_method_options', 'error_on_requires_action', 'payment_method_data', 'shipping', 'mandate_data',
+  ]);
   const rec = getIntent(store, id);
   const pi = rec.pi;
   if (!CONFIRMABLE.includes(pi.status)) throw unexpectedState(rec, 'confirm', CONFIRMABLE);
-  params.boolean('off_session');
+  const expand = checkExpand('payment_intent', params.expand());
   const captureMethod = params.enumeration('capture_method', CAPTURE_METHODS);
   const setupFutureUsage = params.enumeration('setup_future_usage', ['off_session', 'on_session'] as const);
   const receiptEmail = params.string('receipt_email');
-  const returnUrl = params.string('return_url');
-  const token = params.string('payment_method');
-  const resolved = token !== undefined ? resolvePaymentMethod(store, token) : undefined;
+  const options = cardOptions(params, pi.payment_method_options);
+  const shipping = shippingParam(params);
+  readConfirmationParams(params, rec);
+  const resolved = paymentMethodParam(store, params);
 
   if (resolved) {
-    pi.payment_method = resolved.id;
+    pi.payment_method = resolved.object.id;
     rec.method = resolved.method;
   }
   if (captureMethod !== undefined) pi.capture_method = captureMethod;
   if (setupFutureUsage !== undefined) pi.setup_future_usage = setupFutureUsage;
   if (receiptEmail !== undefined) pi.receipt_email = receiptEmail;
-  if (returnUrl !== undefined) rec.returnUrl = returnUrl;
+  if (options) pi.payment_method_options = options;
+  if (shipping !== undefined) pi.shipping = shipping;
   runConfirmation(store, rec, opts, ctx);
-  return renderIntent(store, rec, params.expand());
+  return renderIntent(store, rec, expand);
 }
 
-export function captureIntent(store: Store, id: string, params: Params, ctx: OpContext): Stripe.PaymentIntent {
+/** `captureFails`: the fault plan's decision for this request (Stripe cannot fail a capture on demand). */
+export function captureIntent(store: Store, id: string, params: Params, ctx: OpContext, captureFails = false): Stripe.PaymentIntent {
   params.allow(['amount_to_capture', 'metadata', 'statement_descriptor', 'statement_descriptor_suffix', 'final_capture']);
   const rec = getIntent(store, id);
   const pi = rec.pi;
@@ -438,30 +363,9 @@ export function captureIntent(store: Store, id: string, params: Params, ctx: OpC
     );
   }
   const metadata = applyMetadata(pi.metadata, params.metadata());
+  const expand = checkExpand('payment_intent', params.expand());
   const charge = getCharge(store, pi.latest_charge as string);
-
-  if (rec.method?.behavior === 'capture_fails') {
-    // Bookiji's capture-failure card: the authorization has lapsed.
-    charge.refunded = true;
-    charge.amount_refunded = charge.amount;
-    pi.status = 'canceled';
-    pi.cancellation_reason = 'expired';
-    pi.canceled_at = store.now();
-    pi.amount_capturable = 0;
-    store.emit('payment_intent.canceled', snapshot(rec), ctx);
-    throw new ApiError(
-      400,
-      {
-        type: 'invalid_request_error',
-        code: 'charge_expired_for_capture',
-        message: `The authorization for charge ${charge.id} has expired and can no longer be captured; the PaymentIntent was canceled.`,
-        doc_url: docUrl('charge_expired_for_capture'),
-        charge: charge.id,
-        payment_intent: snapshot(rec),
-      },
-      true,
-    );
-  }
+  if (captureFails) failCaptureAsExpired(store, rec, ctx);
 
   pi.metadata = metadata;
   const sds = params.string('statement_descriptor_suffix');
@@ -474,8 +378,9 @@ export function captureIntent(store: Store, id: string, params: Params, ctx: OpC
   pi.status = 'succeeded';
   pi.amount_received = amountToCapture;
   pi.amount_capturable = 0;
+  store.emit('charge.captured', structuredClone(charge), ctx);
   store.emit('payment_intent.succeeded', snapshot(rec), ctx);
-  return renderIntent(store, rec, params.expand());
+  return renderIntent(store, rec, expand);
 }
 
 export function cancelIntent(store: Store, id: string, params: Params, ctx: OpContext): Stripe.PaymentIntent {
@@ -484,6 +389,7 @@ export function cancelIntent(store: Store, id: string, params: Params, ctx: OpCo
   const pi = rec.pi;
   if (!CANCELABLE.includes(pi.status)) throw unexpectedState(rec, 'cancel', CANCELABLE);
   const reason = params.enumeration('cancellation_reason', CANCELLATION_REASONS) ?? null;
+  const expand = checkExpand('payment_intent', params.expand());
   if (pi.status === 'requires_capture' && typeof pi.latest_charge === 'string') {
     const charge = getCharge(store, pi.latest_charge);
     charge.refunded = true;
@@ -495,14 +401,14 @@ export function cancelIntent(store: Store, id: string, params: Params, ctx: OpCo
   pi.amount_capturable = 0;
   pi.next_action = null;
   store.emit('payment_intent.canceled', snapshot(rec), ctx);
-  return renderIntent(store, rec, params.expand());
+  return renderIntent(store, rec, expand);
 }
 
 export function listIntents(store: Store, params: Params): Stripe.ApiList<Stripe.PaymentIntent> {
   params.allow(['limit', 'starting_after', 'ending_before', 'created', 'customer']);
   const created = params.range('created');
   const customer = params.string('customer');
-  const expand = params.expand().filter((e) => e.startsWith('data.')).map((e) => e.slice(5));
+  const expand = checkExpand('payment_intent', params.expand(), true);
   const all = newestFirst(store.intents.values()).map((rec) => ({ seq: rec.seq, id: rec.pi.id, rec }));
   const matching = all.filter(
     (x) => inRange(x.rec.pi.created, created) && (customer === undefined || x.rec.pi.customer === customer),
@@ -513,43 +419,40 @@ export function listIntents(store: Store, params: Params): Stripe.ApiList<Stripe
 }
 
 /**
- * The customer finishes (or fails) 3-D Secure on a `requires_action` intent.
- * Not an API call: the resulting events carry `request: { id: null }`.
+ * `POST /v1/payment_intents/:id/increment_authorization`
+ * (https://docs.stripe.com/payments/incremental-authorization): raises the
+ * authorized amount of a requires_capture intent whose card options asked for
+ * `request_incremental_authorization=if_available`.
  */
-export function completeAction(
-  store: Store,
-  id: string,
-  outcome: 'succeed' | 'fail',
-  apiVersion: string,
-): Stripe.PaymentIntent {
-  const rec = store.intents.get(id);
-  if (!rec) throw validationError('paymentIntentId', `no such payment_intent: '${id}'`);
-  if (rec.pi.status !== 'requires_action') {
-    throw new BookijiError('INVALID_TRANSITION', `completeAction: payment_intent ${id} has status ${rec.pi.status}, not requires_action`, {
-      details: { paymentIntentId: id, status: rec.pi.status },
-    });
-  }
-  const ctx: OpContext = { requestId: null, idempotencyKey: null, apiVersion };
+export function incrementAuthorization(store: Store, id: string, params: Params, ctx: OpContext): Stripe.PaymentIntent {
+  params.allow(['amount', 'description', 'metadata', 'statement_descriptor']);
+  const rec = getIntent(store, id);
   const pi = rec.pi;
-  if (outcome === 'succeed') {
-    try {
-      authorize(store, rec, ctx);
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-    }
-  } else {
-    pi.status = 'requires_payment_method';
-    pi.payment_method = null;
-    pi.next_action = null;
-    pi.last_payment_error = {
-      type: 'invalid_request_error',
-      code: 'payment_intent_authentication_failure',
-      message:
-        'The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.',
-      doc_url: docUrl('payment_intent_authentication_failure'),
-    };
-    delete rec.method;
-    store.emit('payment_intent.payment_failed', snapshot(rec), ctx);
+  const expand = checkExpand('payment_intent', params.expand());
+  const amount = params.integer('amount', { required: true })!;
+  if (pi.status !== 'requires_capture') {
+    throw errors.unexpectedState(
+      snapshot(rec),
+      `You cannot increment the authorization of this PaymentIntent because it has a status of ${pi.status}. Only a PaymentIntent with status requires_capture can be incremented.`,
+    );
   }
-  return snapshot(rec);
+  if (pi.payment_method_options?.card?.request_incremental_authorization !== 'if_available') {
+    throw errors.parameterInvalid(
+      'payment_method_options[card][request_incremental_authorization]',
+      'This PaymentIntent was not created with `payment_method_options[card][request_incremental_authorization]=if_available`, so its authorization cannot be incremented.',
+    );
+  }
+  if (amount <= pi.amount) throw errors.parameterInvalid('amount', `The new amount (${amount}) must be greater than the current amount (${pi.amount}).`);
+  validateAmount(amount, pi.currency);
+  pi.metadata = applyMetadata(pi.metadata, params.metadata());
+  const description = params.nullableString('description');
+  if (description !== undefined) pi.description = description;
+  const charge = getCharge(store, pi.latest_charge as string);
+  charge.amount = amount;
+  if (charge.payment_method_details?.card) charge.payment_method_details.card.amount_authorized = amount;
+  pi.amount = amount;
+  pi.amount_capturable = amount;
+  store.emit('charge.updated', structuredClone(charge), ctx);
+  store.emit('payment_intent.amount_capturable_updated', snapshot(rec), ctx);
+  return renderIntent(store, rec, expand);
 }

@@ -1,9 +1,12 @@
 // Refunds of a succeeded PaymentIntent's charge, full or partial, as many as
 // the captured amount allows. Each emits `refund.created` (the refund) and
 // `charge.refunded` (the charge with its new `amount_refunded`/`refunded`).
+// `POST /v1/refunds/:id` updates metadata and emits `refund.updated`
+// (https://docs.stripe.com/api/refunds/update, /api/events/types#refund.updated).
 
 import type Stripe from 'stripe';
 import { getCharge } from './charges.js';
+import { checkExpand } from './expand.js';
 import { errors } from './stripeErrors.js';
 import { newId } from './ids.js';
 import { paginate } from './list.js';
@@ -26,6 +29,7 @@ function render(store: Store, rec: RefundRecord, expand: string[]): Stripe.Refun
 
 export function createRefund(store: Store, params: Params, ctx: OpContext): Stripe.Refund {
   params.allow(['payment_intent', 'charge', 'amount', 'reason', 'metadata', 'instructions_email']);
+  const expand = checkExpand('refund', params.expand());
   const piId = params.string('payment_intent');
   const chargeId = params.string('charge');
   if (piId === undefined && chargeId === undefined) {
@@ -103,14 +107,28 @@ export function createRefund(store: Store, params: Params, ctx: OpContext): Stri
   charge.refunded = charge.amount_refunded >= charge.amount;
   store.emit('refund.created', structuredClone(refund), ctx);
   store.emit('charge.refunded', structuredClone(charge), ctx);
-  return render(store, rec, params.expand());
+  return render(store, rec, expand);
+}
+
+function getRefund(store: Store, id: string): RefundRecord {
+  const rec = store.refunds.get(id);
+  if (!rec) throw errors.resourceMissing('refund', id, 'refund');
+  return rec;
 }
 
 export function retrieveRefund(store: Store, id: string, params: Params): Stripe.Refund {
   params.allow([]);
-  const rec = store.refunds.get(id);
-  if (!rec) throw errors.resourceMissing('refund', id);
-  return render(store, rec, params.expand());
+  const expand = checkExpand('refund', params.expand());
+  return render(store, getRefund(store, id), expand);
+}
+
+export function updateRefund(store: Store, id: string, params: Params, ctx: OpContext): Stripe.Refund {
+  params.allow(['metadata']);
+  const expand = checkExpand('refund', params.expand());
+  const rec = getRefund(store, id);
+  rec.refund.metadata = applyMetadata(rec.refund.metadata ?? {}, params.metadata());
+  store.emit('refund.updated', structuredClone(rec.refund), ctx);
+  return render(store, rec, expand);
 }
 
 export function listRefunds(store: Store, params: Params): Stripe.ApiList<Stripe.Refund> {
@@ -125,6 +143,7 @@ export function listRefunds(store: Store, params: Params): Stripe.ApiList<Stripe
       (pi === undefined || x.item.refund.payment_intent === pi) &&
       (charge === undefined || x.item.refund.charge === charge),
   );
+  const expand = checkExpand('refund', params.expand(), true);
   const page = paginate(params, '/v1/refunds', 'refund', all, matching);
-  return { ...page, data: page.data.map((rec) => render(store, rec, [])) };
+  return { ...page, data: page.data.map((rec) => render(store, rec, expand)) };
 }

@@ -25,7 +25,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { validationError } from '../errors.js';
-import { retrieveCharge } from './charges.js';
+import { requestApiVersion } from './apiVersions.js';
+import { listCharges, retrieveCharge } from './charges.js';
+import { completeAction, type IntentOptions } from './confirmation.js';
 import { ApiError, errors } from './stripeErrors.js';
 import { listEvents, retrieveEvent } from './events.js';
 import { FaultPlan, type FaultDecision, type FaultOptions, type ApiFault } from './faultPlan.js';
@@ -35,15 +37,15 @@ import { Params, parseForm, type FormObject } from './params.js';
 import {
   cancelIntent,
   captureIntent,
-  completeAction,
   confirmIntent,
   createIntent,
+  incrementAuthorization,
   listIntents,
   retrieveIntent,
   updateIntent,
-  type IntentOptions,
 } from './paymentIntents.js';
-import { createRefund, listRefunds, retrieveRefund } from './refunds.js';
+import { retrievePaymentMethod } from './paymentMethods.js';
+import { createRefund, listRefunds, retrieveRefund, updateRefund } from './refunds.js';
 import { Store, type OpContext } from './store.js';
 import { WebhookDispatcher, type DeliveryAttempt } from './webhookDelivery.js';
 
@@ -77,12 +79,14 @@ export interface StripeSandboxOptions {
    * If the client is still waiting after this, it gets the answer, late.
    */
   apiTimeoutHoldMs?: number;
-  /** `api_version` of events not caused by an API request; default the SDK's pinned version. */
+  /**
+   * The account's default API version: requests without `Stripe-Version` use
+   * it, and every event is rendered in it (as Stripe does, whatever version
+   * the causing request named). Default: the SDK's pinned version.
+   */
   apiVersion?: string;
   /** Clock for objects' `created` (ms since the epoch); default Date.now. Signatures always use real time. */
   now?: () => number;
-  /** See IntentOptions.strictReturnUrl (paymentIntents.ts); default false. */
-  strictReturnUrl?: boolean;
 }
 
 export interface RequestLogEntry {
@@ -134,6 +138,7 @@ type Handler = (ctx: {
   params: Params;
   id: string;
   op: OpContext;
+  fault: ApiFault;
 }) => unknown;
 
 interface Route {
@@ -211,11 +216,15 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     backoffMaxMs: options.deliveryBackoffMaxMs ?? 1000,
     onDelivered: (eventId) => store.markDelivered(eventId),
   });
-  const store: Store = new Store(clock, (record) => {
-    const decision = plan.decideEvent(record.event.id, record.event.type);
-    dispatcher.enqueue(record, decision);
-  });
-  const intentOptions: IntentOptions = { baseUrl: '', strictReturnUrl: options.strictReturnUrl ?? false };
+  const store: Store = new Store(
+    clock,
+    (record) => {
+      const decision = plan.decideEvent(record.event.id, record.event.type);
+      dispatcher.enqueue(record, decision);
+    },
+    defaultApiVersion,
+  );
+  const intentOptions: IntentOptions = { baseUrl: '' };
   const requestLog: RequestLogEntry[] = [];
   const holds = new Set<{ timer: NodeJS.Timeout; res: http.ServerResponse }>();
 
@@ -225,15 +234,18 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     route('GET', '/v1/payment_intents/:id', ({ params, id }) => retrieveIntent(store, id, params)),
     route('POST', '/v1/payment_intents/:id', ({ params, id }) => updateIntent(store, id, params)),
     route('POST', '/v1/payment_intents/:id/confirm', ({ params, id, op }) => confirmIntent(store, id, params, intentOptions, op)),
-    route('POST', '/v1/payment_intents/:id/capture', ({ params, id, op }) => captureIntent(store, id, params, op)),
+    route('POST', '/v1/payment_intents/:id/capture', ({ params, id, op, fault }) =>
+      captureIntent(store, id, params, op, fault === 'capture_expired'),
+    ),
     route('POST', '/v1/payment_intents/:id/cancel', ({ params, id, op }) => cancelIntent(store, id, params, op)),
+    route('POST', '/v1/payment_intents/:id/increment_authorization', ({ params, id, op }) => incrementAuthorization(store, id, params, op)),
+    route('GET', '/v1/payment_methods/:id', ({ params, id }) => retrievePaymentMethod(store, id, params)),
     route('POST', '/v1/refunds', ({ params, op }) => createRefund(store, params, op)),
     route('GET', '/v1/refunds', ({ params }) => listRefunds(store, params)),
     route('GET', '/v1/refunds/:id', ({ params, id }) => retrieveRefund(store, id, params)),
-    route('GET', '/v1/charges/:id', ({ params, id }) => {
-      params.allow([]);
-      return retrieveCharge(store, id);
-    }),
+    route('POST', '/v1/refunds/:id', ({ params, id, op }) => updateRefund(store, id, params, op)),
+    route('GET', '/v1/charges', ({ params }) => listCharges(store, params)),
+    route('GET', '/v1/charges/:id', ({ params, id }) => retrieveCharge(store, id, params)),
     route('GET', '/v1/events', ({ params }) => listEvents(store, params)),
     route('GET', '/v1/events/:id', ({ params, id }) => retrieveEvent(store, id, params)),
   ];
@@ -254,8 +266,13 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     res.end(response.body);
   }
 
+  // Stripe links every card error to the request in the Dashboard's log.
   function errorResponse(e: ApiError, requestId: string): StoredResponse {
-    return { status: e.status, body: JSON.stringify(e.body(), null, 2), requestId };
+    const body = e.body();
+    if (body.error.type === 'card_error') {
+      body.error = { ...body.error, request_log_url: `https://dashboard.stripe.com/test/logs/${requestId}?t=${Math.floor(Date.now() / 1000)}` };
+    }
+    return { status: e.status, body: JSON.stringify(body, null, 2), requestId };
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -265,7 +282,14 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
     const path = url.pathname;
     const idempotencyKey = method === 'POST' ? (header(req, 'idempotency-key') ?? null) : null;
-    const apiVersion = header(req, 'stripe-version') ?? defaultApiVersion;
+    const versionHeader = header(req, 'stripe-version');
+    let apiVersion = defaultApiVersion;
+    let versionError: ApiError | undefined;
+    try {
+      apiVersion = requestApiVersion(versionHeader, defaultApiVersion);
+    } catch (e) {
+      versionError = e as ApiError;
+    }
     const baseHeaders: Record<string, string> = { 'Request-Id': requestId, 'Stripe-Version': apiVersion };
     if (idempotencyKey) baseHeaders['Idempotency-Key'] = idempotencyKey;
     const log = (status: number, routeTemplate: string | null, fault: ApiFault, replayed = false) =>
@@ -288,7 +312,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
         response = errorResponse(errors.parameterInvalid('outcome', 'outcome must be succeed or fail'), requestId);
       } else {
         try {
-          const pi = completeAction(store, decodeURIComponent(threeDs[1]!), outcome, defaultApiVersion);
+          const pi = completeAction(store, decodeURIComponent(threeDs[1]!), outcome);
           response = { status: 200, body: JSON.stringify(pi, null, 2), requestId };
         } catch (e) {
           const message = e instanceof Error ? e.message : String(e);
@@ -305,6 +329,12 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
       const e = key ? errors.invalidApiKey(key) : errors.missingApiKey();
       send(res, errorResponse(e, requestId), { ...baseHeaders, 'WWW-Authenticate': 'Bearer realm="Stripe"' });
       log(e.status, null, 'none');
+      return;
+    }
+
+    if (versionError) {
+      send(res, errorResponse(versionError, requestId), baseHeaders);
+      log(versionError.status, null, 'none');
       return;
     }
 
@@ -362,7 +392,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
       const op: OpContext = { requestId, idempotencyKey, apiVersion };
       let stored = false;
       try {
-        const result = match.route.handler({ params: new Params(raw), id: match.id, op });
+        const result = match.route.handler({ params: new Params(raw), id: match.id, op, fault: decision.fault });
         response = { status: 200, body: JSON.stringify(result, null, 2), requestId };
         stored = true;
       } catch (e) {
@@ -485,7 +515,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
       return dispatcher.trigger(record);
     },
     completeAction(paymentIntentId, outcome) {
-      return completeAction(store, paymentIntentId, outcome, defaultApiVersion);
+      return completeAction(store, paymentIntentId, outcome);
     },
   };
   return sandbox;

@@ -8,12 +8,14 @@
 
 import type Stripe from 'stripe';
 import { newId } from './ids.js';
+import type { MintedPaymentMethod } from './paymentMethods.js';
 import type { TestPaymentMethod } from './testPaymentMethods.js';
 
 /** Who caused a change: the API request (for `event.request`) or nobody (automatic). */
 export interface OpContext {
   requestId: string | null;
   idempotencyKey: string | null;
+  /** The request's API version (its Stripe-Version, else the account's); events use the account's. */
   apiVersion: string;
 }
 
@@ -23,6 +25,8 @@ export interface IntentRecord {
   /** Behaviour of the attached payment method, when one is attached. */
   method?: TestPaymentMethod;
   returnUrl?: string;
+  /** The confirmation at hand is off-session (`off_session=true`) or must not need an action. */
+  noActionPossible?: boolean;
 }
 
 export interface ChargeRecord {
@@ -50,7 +54,9 @@ export type PaymentIntentEventType =
   | 'payment_intent.canceled'
   | 'payment_intent.requires_action';
 
-export type SandboxEventType = PaymentIntentEventType | 'charge.refunded' | 'refund.created';
+export type ChargeEventType = 'charge.succeeded' | 'charge.failed' | 'charge.captured' | 'charge.updated' | 'charge.refunded';
+
+export type SandboxEventType = PaymentIntentEventType | ChargeEventType | 'refund.created' | 'refund.updated';
 
 type EventObjectFor<T extends SandboxEventType> = Extract<Stripe.Event, { type: T }>['data']['object'];
 
@@ -61,12 +67,14 @@ export class Store {
   readonly refunds = new Map<string, RefundRecord>();
   readonly events: EventRecord[] = [];
   readonly eventsById = new Map<string, EventRecord>();
-  /** Minted payment method id → the test method it was minted from. */
-  readonly paymentMethods = new Map<string, TestPaymentMethod>();
+  /** Minted payment method id → its object and the test method it was minted from. */
+  readonly paymentMethods = new Map<string, MintedPaymentMethod>();
 
   constructor(
     private readonly clock: () => number,
     private readonly onEvent: (record: EventRecord) => void,
+    /** The account's default API version: every event is rendered in it, whoever caused it. */
+    readonly accountApiVersion: string,
   ) {}
 
   nextSeq(): number {
@@ -83,7 +91,7 @@ export class Store {
     const base: Omit<Stripe.EventBase, 'type' | 'data'> = {
       id: newId('evt'),
       object: 'event',
-      api_version: ctx.apiVersion,
+      api_version: this.accountApiVersion,
       created: this.now(),
       livemode: false,
       // The sandbox models one webhook endpoint; this drops to 0 once it

@@ -26,6 +26,10 @@ export interface StripeErrorObject {
   doc_url?: string;
   charge?: string;
   payment_intent?: Stripe.PaymentIntent;
+  /** Card errors: the PaymentMethod that was declined, as Stripe includes it. */
+  payment_method?: Stripe.PaymentMethod;
+  /** Card errors: the request in the Dashboard's log (set by the server, which knows the request id). */
+  request_log_url?: string;
 }
 
 export interface StripeErrorBody {
@@ -61,6 +65,10 @@ function invalid(status: number, message: string, extra: Partial<StripeErrorObje
 }
 
 export const errors = {
+  invalidRequest(status: number, message: string, param?: string): ApiError {
+    return invalid(status, message, param ? { param } : {});
+  },
+
   missingApiKey(): ApiError {
     return invalid(
       401,
@@ -109,6 +117,10 @@ export const errors = {
       type: 'idempotency_error',
       message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
     });
+  },
+
+  cannotExpand(field: string): ApiError {
+    return invalid(400, `This property cannot be expanded (${field}).`);
   },
 
   apiError(): ApiError {

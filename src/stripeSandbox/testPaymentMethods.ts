@@ -1,5 +1,7 @@
 // The test payment methods the sandbox understands, named as in Stripe test
-// mode (https://docs.stripe.com/testing), plus one of Bookiji's own.
+// mode (https://docs.stripe.com/testing), and only those: a token Stripe
+// would refuse has no place here. Faults Stripe cannot produce on demand (a
+// capture that fails) are the fault plan's (faultPlan.ts, captureExpired…).
 //
 // As in Stripe, confirming with a test token such as `pm_card_visa` attaches a
 // freshly minted PaymentMethod id (`pm_…`) to the intent; that minted id can
@@ -9,16 +11,10 @@
 //   succeed          authorizes; manual capture ⇒ requires_capture, else succeeded
 //   decline          HTTP 402 card_error; intent back to requires_payment_method
 //   requires_action  3-D Secure: intent goes to requires_action until
-//                    `sandbox.completeAction(id, 'succeed' | 'fail')`
-//   capture_fails    Bookiji-only (`pm_card_bookiji_captureFails`): authorizes
-//                    normally, but the authorization has expired by the time
-//                    it is captured: capture answers HTTP 400
-//                    `charge_expired_for_capture` and the intent is canceled
-//                    (cancellation_reason `expired`). With automatic capture,
-//                    where capture is part of confirmation, confirmation is
-//                    declined instead (HTTP 402 `card_declined`).
+//                    `sandbox.completeAction(id, 'succeed' | 'fail')`;
+//                    off-session it is declined (authentication_required)
 
-export type TestBehavior = 'succeed' | 'decline' | 'requires_action' | 'capture_fails';
+export type TestBehavior = 'succeed' | 'decline' | 'requires_action';
 
 export interface TestPaymentMethod {
   token: string;
@@ -94,7 +90,6 @@ const TABLE: TestPaymentMethod[] = [
   card('pm_card_authenticationRequired', 'requires_action', 'visa', '3184'),
   card('pm_card_threeDSecure2Required', 'requires_action', 'visa', '3220'),
   card('pm_card_threeDSecureRequired', 'requires_action', 'visa', '3063'),
-  card('pm_card_bookiji_captureFails', 'capture_fails', 'visa', '0341'),
 ];
 
 const BY_TOKEN = new Map(TABLE.map((pm) => [pm.token, pm]));

@@ -44,12 +44,20 @@ async function newReservation(w: World, options: { vendor?: Vendor; slot?: Slot 
   return { vendor, slot, requester, reservation };
 }
 
-async function authorizedBoth(w: World, cards: { vendor?: string; requester?: string } = {}) {
+async function authorizedBoth(w: World, cards: { vendor?: string; requester?: string } = {}, captureFails: Array<'vendor' | 'requester'> = []) {
   const created = await newReservation(w);
   await vendorConfirmReservation(w.pool, created.reservation.id, VENDOR);
   await authorizeVendorDeposit(w.pool, w.gateway, created.reservation.id, { paymentMethod: cards.vendor ?? 'pm_card_visa' }, VENDOR);
   const after = await authorizeRequester(w.pool, w.gateway, created.reservation.id, { paymentMethod: cards.requester ?? 'pm_card_visa' }, PARTNER);
+  if (captureFails.length > 0) await failCapturesOf(w, after.id, captureFails);
   return { ...created, after };
+}
+
+// Stripe has no card whose capture fails on demand; the sandbox's fault plan
+// lets the authorization of the named parties lapse before their capture.
+async function failCapturesOf(w: World, reservationId: string, roles: Array<'vendor' | 'requester'>): Promise<void> {
+  const payments = await paymentsOf(w, reservationId);
+  w.sandbox.setFaults({ captureExpiredIntents: roles.map((role) => String(payments[role].provider_intent_id)) });
 }
 
 async function checks(w: World): Promise<Record<string, number>> {
@@ -145,7 +153,7 @@ describe('compensation matrix', () => {
   // Proves a requester capture that fails at commit refunds the captured vendor deposit, releases the slot, and leaves a balanced ledger.
   it('refunds the vendor deposit when the requester capture fails', async () => {
     const w = await world();
-    const { after, slot } = await authorizedBoth(w, { requester: 'pm_card_bookiji_captureFails' });
+    const { after, slot } = await authorizedBoth(w, {}, ['requester']);
     const result = await commitReservation(w.pool, w.gateway, after.id, PARTNER);
     expect(result.state).toBe('FAILED_COMMIT');
     const payments = await paymentsOf(w, after.id);
@@ -164,7 +172,7 @@ describe('compensation matrix', () => {
   it('twin: committing on one capture is caught', async () => {
     const w = await world();
     await installPatched(w.pool, 'reservation_finish_commit(uuid, text, text, text)', [['IF v_captured = 2 THEN', 'IF v_captured >= 1 THEN']]);
-    const { after } = await authorizedBoth(w, { requester: 'pm_card_bookiji_captureFails' });
+    const { after } = await authorizedBoth(w, {}, ['requester']);
     const result = await commitReservation(w.pool, w.gateway, after.id, PARTNER);
     expect(result.state).toBe('COMMITTED');
     expect((await checks(w)).R2).toBeGreaterThan(0);
@@ -173,7 +181,7 @@ describe('compensation matrix', () => {
   // Proves both captures failing releases both and captures nothing.
   it('releases both when both captures fail', async () => {
     const w = await world();
-    const { after } = await authorizedBoth(w, { vendor: 'pm_card_bookiji_captureFails', requester: 'pm_card_bookiji_captureFails' });
+    const { after } = await authorizedBoth(w, {}, ['vendor', 'requester']);
     const result = await commitReservation(w.pool, w.gateway, after.id, PARTNER);
     expect(result.state).toBe('FAILED_COMMIT');
     const payments = await paymentsOf(w, after.id);

@@ -18,6 +18,7 @@ const params: Stripe.PaymentIntentCreateParams = {
   amount: 4200,
   currency: 'usd',
   capture_method: 'manual',
+  automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
   payment_method: 'pm_card_visa',
   confirm: true,
   metadata: { booking_id: 'bk_42' },
@@ -35,7 +36,7 @@ describe('replay', () => {
     expect(second.lastResponse.headers['idempotent-replayed']).toBe('true');
     expect(second.lastResponse.headers['original-request']).toBe(first.lastResponse.requestId);
     expect(h.sandbox.paymentIntents()).toHaveLength(1);
-    expect(h.sandbox.events().map((e) => e.type)).toEqual(['payment_intent.created', 'payment_intent.amount_capturable_updated']);
+    expect(h.sandbox.events().map((e) => e.type)).toEqual(['payment_intent.created', 'charge.succeeded', 'payment_intent.amount_capturable_updated']);
     expect(h.sandbox.events()[0]!.request).toMatchObject({ idempotency_key: 'booking-42-authorize' });
   });
 
@@ -62,7 +63,7 @@ describe('replay', () => {
   it('does not store a request that failed validation', async () => {
     // Proves a 400 parameter error is not kept: the corrected request with the same key executes.
     h = await openSandbox();
-    const bad = await failure(h.stripe.paymentIntents.create({ ...params, amount: 5 }, { idempotencyKey: 'fix-me' }));
+    const bad = await failure(h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, ...params, amount: 5 }, { idempotencyKey: 'fix-me' }));
     expect(bad.code).toBe('amount_too_small');
     const good = await h.stripe.paymentIntents.create(params, { idempotencyKey: 'fix-me' });
     expect(good.status).toBe('requires_capture');
@@ -75,7 +76,7 @@ describe('mismatch and scope', () => {
     // Proves key reuse with other parameters is StripeIdempotencyError and changes nothing.
     h = await openSandbox();
     await h.stripe.paymentIntents.create(params, { idempotencyKey: 'booking-7' });
-    const err = await failure(h.stripe.paymentIntents.create({ ...params, amount: 9999 }, { idempotencyKey: 'booking-7' }));
+    const err = await failure(h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, ...params, amount: 9999 }, { idempotencyKey: 'booking-7' }));
     expect(err).toBeInstanceOf(Stripe.errors.StripeIdempotencyError);
     expect(err).toMatchObject({ statusCode: 400, rawType: 'idempotency_error' });
     expect(err.message).toContain("Try using a key other than 'booking-7'");

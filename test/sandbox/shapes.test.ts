@@ -30,13 +30,13 @@ describe('response shapes', () => {
     h = await openSandbox({ webhookUrl: receiver.url });
     const { stripe } = h;
     const intents: Stripe.PaymentIntent[] = [];
-    intents.push(await stripe.paymentIntents.create({ amount: 1000, currency: 'usd' }));
-    intents.push(await stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa' }));
-    intents.push(await stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_authenticationRequired', confirm: true }));
-    const manual = await stripe.paymentIntents.create({ amount: 1000, currency: 'usd', capture_method: 'manual', payment_method: 'pm_card_visa', confirm: true });
+    intents.push(await stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 1000, currency: 'usd' }));
+    intents.push(await stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 1000, currency: 'usd', payment_method: 'pm_card_visa' }));
+    intents.push(await stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 1000, currency: 'usd', payment_method: 'pm_card_authenticationRequired', confirm: true }));
+    const manual = await stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 1000, currency: 'usd', capture_method: 'manual', payment_method: 'pm_card_visa', confirm: true });
     intents.push(manual, await stripe.paymentIntents.capture(manual.id));
     intents.push(await stripe.paymentIntents.cancel(intents[0]!.id));
-    const declined = await failure(stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_chargeDeclined', confirm: true }));
+    const declined = await failure(stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 1000, currency: 'usd', payment_method: 'pm_card_chargeDeclined', confirm: true }));
     intents.push(declined.payment_intent!);
     intents.push(await stripe.paymentIntents.retrieve(manual.id, { expand: ['latest_charge'] }));
     for (const pi of intents) expect(missingFields(pi, PAYMENT_INTENT_FIELDS), pi.status).toEqual([]);
@@ -68,6 +68,9 @@ describe('response shapes', () => {
         'payment_intent.payment_failed',
         'refund.created',
         'charge.refunded',
+        'charge.succeeded',
+        'charge.captured',
+        'charge.failed',
       ]),
     );
   });
@@ -75,7 +78,7 @@ describe('response shapes', () => {
   it('flags an object with a field removed', async () => {
     // Twin: the completeness check is not vacuous; a PaymentIntent stripped of client_secret and status is caught.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({ amount: 1000, currency: 'usd' });
+    const pi = await h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 1000, currency: 'usd' });
     const { client_secret: _secret, status: _status, ...broken } = pi;
     expect(missingFields(broken, PAYMENT_INTENT_FIELDS)).toEqual(['client_secret', 'status']);
   });

@@ -23,6 +23,13 @@ describe('type checking against the stripe package', () => {
     expect(result.status).toBe(0);
   });
 
+  it('compiles the conformance suite, its runner and its lenient fixture cleanly', () => {
+    // Proves the conformance cases call real SDK methods with Stripe's own types (test/conformance/tsconfig.json).
+    const result = typecheck('test/conformance/tsconfig.json');
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+
   it('fails on a PaymentIntent missing a field and on an incomplete field list', () => {
     // Twin: the same compiler run on the ill-typed fixture reports exactly the two missing fields.
     const result = typecheck('test/sandbox/fixtures/typeErrors/tsconfig.json');

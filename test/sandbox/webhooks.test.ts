@@ -30,7 +30,7 @@ function rejects(fn: () => unknown): Stripe.errors.StripeError | undefined {
 }
 
 async function authorizeAndCapture(h: Harness): Promise<string> {
-  const pi = await h.stripe.paymentIntents.create({
+  const pi = await h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
     amount: 2000, currency: 'usd', capture_method: 'manual', payment_method: 'pm_card_visa', confirm: true,
   });
   await h.stripe.paymentIntents.capture(pi.id);
@@ -48,7 +48,9 @@ describe('signed delivery', () => {
     const created = h.sandbox.events();
     expect(created.map((e) => e.type)).toEqual([
       'payment_intent.created',
+      'charge.succeeded',
       'payment_intent.amount_capturable_updated',
+      'charge.captured',
       'payment_intent.succeeded',
     ]);
     expect(receiver.received.map((r) => r.eventId).sort()).toEqual(created.map((e) => e.id).sort());
@@ -61,7 +63,7 @@ describe('signed delivery', () => {
       expect(hook.headers['user-agent']).toContain('Stripe/1.0');
     }
     const acknowledged = await h.stripe.events.list({ delivery_success: true });
-    expect(acknowledged.data).toHaveLength(3);
+    expect(acknowledged.data).toHaveLength(5);
     expect(acknowledged.data.every((e) => e.pending_webhooks === 0)).toBe(true);
   });
 
@@ -69,7 +71,7 @@ describe('signed delivery', () => {
     // Twin of the signing check: a changed byte, a wrong secret or a stale timestamp each fail verification.
     receiver = await startReceiver();
     h = await openSandbox({ webhookUrl: receiver.url });
-    await h.stripe.paymentIntents.create({ amount: 2000, currency: 'usd' });
+    await h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 2000, currency: 'usd' });
     await h.sandbox.flushWebhooks();
     const hook = receiver.received[0]!;
 
@@ -116,7 +118,7 @@ describe('retries', () => {
     // Proves at-least-once delivery: a receiver answering 500 then 200 gets the same event twice, both signed correctly.
     receiver = await startReceiver((n) => (n === 0 ? 500 : 200));
     h = await openSandbox({ webhookUrl: receiver.url, deliveryBackoffMs: 20 });
-    await h.stripe.paymentIntents.create({ amount: 2000, currency: 'usd' });
+    await h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 2000, currency: 'usd' });
     await h.sandbox.flushWebhooks();
 
     const [event] = h.sandbox.events();
@@ -137,7 +139,7 @@ describe('retries', () => {
     // Proves a timeout counts as a failed attempt and is retried.
     receiver = await startReceiver((n) => (n === 0 ? 'hang' : 204));
     h = await openSandbox({ webhookUrl: receiver.url, deliveryTimeoutMs: 150, deliveryBackoffMs: 10 });
-    await h.stripe.paymentIntents.create({ amount: 2000, currency: 'usd' });
+    await h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 2000, currency: 'usd' });
     await h.sandbox.flushWebhooks();
     expect(h.sandbox.deliveryLog().map((a) => a.outcome)).toEqual(['timeout', 'delivered']);
     expect(h.sandbox.deliveryLog()[1]!.status).toBe(204);
@@ -147,7 +149,7 @@ describe('retries', () => {
     // Twin of the retry: a receiver that never recovers gets exactly the maximum attempts, and the event stays listed as undelivered.
     receiver = await startReceiver(() => 500);
     h = await openSandbox({ webhookUrl: receiver.url, deliveryAttemptMax: 3, deliveryBackoffMs: 5 });
-    await h.stripe.paymentIntents.create({ amount: 2000, currency: 'usd' });
+    await h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 2000, currency: 'usd' });
     await h.sandbox.flushWebhooks();
     expect(h.sandbox.deliveryLog().map((a) => a.attempt)).toEqual([1, 2, 3]);
     expect(receiver.received).toHaveLength(3);
@@ -162,7 +164,7 @@ describe('manual delivery and queuing', () => {
     // Proves triggerWebhook: the same event, freshly signed, delivered again and logged as manual.
     receiver = await startReceiver();
     h = await openSandbox({ webhookUrl: receiver.url });
-    await h.stripe.paymentIntents.create({ amount: 2000, currency: 'usd' });
+    await h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 2000, currency: 'usd' });
     await h.sandbox.flushWebhooks();
     const eventId = h.sandbox.events()[0]!.id;
     const attempt = await h.sandbox.triggerWebhook(eventId);
@@ -181,7 +183,7 @@ describe('manual delivery and queuing', () => {
     receiver = await startReceiver();
     h.sandbox.setWebhookUrl(receiver.url);
     await h.sandbox.flushWebhooks();
-    expect(receiver.received).toHaveLength(3);
+    expect(receiver.received).toHaveLength(5);
   });
 
   it('delivers only on flushWebhooks when autoDeliver is off, in event order', async () => {
@@ -192,7 +194,7 @@ describe('manual delivery and queuing', () => {
     expect(receiver.received).toEqual([]);
     await h.sandbox.flushWebhooks();
     expect(receiver.received.map((r) => r.eventType).sort()).toEqual(
-      ['payment_intent.amount_capturable_updated', 'payment_intent.created', 'payment_intent.succeeded'],
+      ['charge.captured', 'charge.succeeded', 'payment_intent.amount_capturable_updated', 'payment_intent.created', 'payment_intent.succeeded'],
     );
   });
 });

@@ -16,6 +16,8 @@ export function registerStripeSandbox(program: Command): void {
     .option('--duplicate-rate <p>', 'probability an event is delivered twice', '0')
     .option('--reorder-rate <p>', 'probability an event is held behind the next one', '0')
     .option('--api-error-rate <p>', 'probability an API call answers 500 before running', '0')
+    .option('--capture-expired-rate <p>', 'probability a capture fails because the authorization expired (Stripe has no test card for it)', '0')
+    .option('--api-version <version>', "the account's API version (default the SDK's); events are rendered in it")
     .addHelpText(
       'after',
       `
@@ -33,6 +35,10 @@ Example:
         if (!(value >= 0 && value <= 1)) throw validationError(name, 'give a probability from 0 to 1');
         return value;
       };
+      const { isKnownApiVersion } = await import('../../stripeSandbox/apiVersions.js');
+      if (options.apiVersion !== undefined && !isKnownApiVersion(options.apiVersion)) {
+        throw validationError('api-version', `not a released Stripe API version: ${options.apiVersion}`);
+      }
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw validationError('port', 'give a port from 0 to 65535');
       const sandbox = await startStripeSandbox({
@@ -41,7 +47,14 @@ Example:
         webhookSecret: options.webhookSecret!,
         seed: options.seed!,
         ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
-        faults: { dropRate: rate('dropRate'), duplicateRate: rate('duplicateRate'), reorderRate: rate('reorderRate'), apiErrorRate: rate('apiErrorRate') },
+        ...(options.apiVersion ? { apiVersion: options.apiVersion } : {}),
+        faults: {
+          dropRate: rate('dropRate'),
+          duplicateRate: rate('duplicateRate'),
+          reorderRate: rate('reorderRate'),
+          apiErrorRate: rate('apiErrorRate'),
+          captureExpiredRate: rate('captureExpiredRate'),
+        },
       });
       printRecord({ url: sandbox.url, 'api key': sandbox.apiKey, 'webhook secret': sandbox.webhookSecret, 'webhook url': options.webhookUrl ?? '(none)' });
       note('Ctrl-C to stop');
