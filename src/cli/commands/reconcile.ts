@@ -26,7 +26,7 @@ Example:
     .action(async (options: { dryRun?: boolean; yes?: boolean; json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
       const { PaymentGateway, gatewayConfigFromEnv } = await import('../../payments/gateway.js');
-      const { reconcile } = await import('../../payments/reconcile.js');
+      const { reconcile } = await import('../../reconcile/index.js');
       const gateway = new PaymentGateway(gatewayConfigFromEnv());
       const actor = { ...CLI_OPERATOR, source: 'reconcile' as const };
       await withDatabase(async ({ pool }) => {
@@ -58,7 +58,7 @@ Example:
     });
 }
 
-function printSummary(report: import('../../payments/reconcile.js').ReconcileReport): void {
+function printSummary(report: import('../../reconcile/index.js').ReconcileReport): void {
   printTable(
     ['part', 'count'],
     [

@@ -1,4 +1,5 @@
 // Reconcile: make our payments and bookings agree with the provider again,
+// above both payments and reservations (it drives both; neither imports it),
 // whatever was interrupted. Each part is idempotent and safe to run while
 // another reconcile, the webhook and checkouts are running:
 //
@@ -20,10 +21,11 @@ import type { Pool } from '../db/pool.js';
 import { expireHolds, type ExpiredHold } from '../engine/holds.js';
 import type { Actor } from '../engine/types.js';
 import { queryWithRetry } from '../db/pool.js';
-import { settlePayment, syncPayment, type SettleStep } from './actions.js';
-import { PAYMENT_EVENT_TYPES, processEvent, recordEvent } from './events.js';
-import type { PaymentGateway } from './gateway.js';
-import { toPayment } from './rows.js';
+import { settlePayment, syncPayment, type SettleStep } from '../payments/actions.js';
+import { PAYMENT_EVENT_TYPES, processEvent, recordEvent } from '../payments/events.js';
+import type { PaymentGateway } from '../payments/gateway.js';
+import { toPayment } from '../payments/rows.js';
+import { resumeCommits } from '../reservations/index.js';
 import type Stripe from 'stripe';
 
 export interface ReconcileOptions {
@@ -158,7 +160,6 @@ export async function reconcile(pool: Pool, gateway: PaymentGateway, options: Re
   if (options.dryRun) {
     report.commitsResumed = inProgress.rows.map((r) => ({ reservationId: String(r.id), state: String(r.state) }));
   } else if (inProgress.rows.length > 0) {
-    const { resumeCommits } = await import('../reservations/index.js');
     report.commitsResumed = (await resumeCommits(pool, gateway, actor)).map((r) => ({ reservationId: r.id, state: r.state }));
   }
 
