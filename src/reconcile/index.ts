@@ -15,83 +15,91 @@
 //   4. open payments (waiting, declined, authorized) are read from the
 //      provider and applied: the server-side path for anything still missing
 //   5. drift: each payment's captured and refunded cents against the
-//      provider's, and the ledger's sums against the payment, to the cent.
+//      provider's, and the ledger's sums against the payment, to the cent;
+//      a refund made at the provider is applied (drift.ts)
+//
+// Without a provider (no STRIPE_SECRET_KEY) the local parts still run (1, and
+// stored events never applied) and the provider's parts are reported in
+// `skipped` with the reason and a hint. A provider configured but unreachable
+// (its first call fails with DEPENDENCY_UNAVAILABLE) gets the same treatment,
+// but as a failure.
 
-import type { Pool } from '../db/pool.js';
-import { expireHolds, type ExpiredHold } from '../engine/holds.js';
-import type { Actor } from '../engine/types.js';
-import { queryWithRetry } from '../db/pool.js';
-import { settlePayment, syncPayment, type SettleStep } from '../payments/actions.js';
-import { PAYMENT_EVENT_TYPES, processEvent, recordEvent } from '../payments/events.js';
-import type { PaymentGateway } from '../payments/gateway.js';
-import { toPayment } from '../payments/rows.js';
-import { resumeCommits } from '../reservations/index.js';
 import type Stripe from 'stripe';
+import { BookijiError } from '../errors.js';
+import { queryWithRetry, type Pool } from '../db/pool.js';
+import { expireHolds } from '../engine/holds.js';
+import { settlePayment, syncPayment } from '../payments/actions.js';
+import { PAYMENT_EVENT_TYPES, processEvent, recordEvent } from '../payments/events.js';
+import { providerNotConfigured, type PaymentGateway } from '../payments/gateway.js';
+import { toPayment } from '../payments/rows.js';
+import type { Payment } from '../payments/types.js';
+import { resumeCommits } from '../reservations/index.js';
+import { driftReport } from './drift.js';
+import { PROVIDER_STEPS, stepError, type PaymentRepair, type ReconcileOptions, type ReconcileReport, type SkippedStep } from './types.js';
 
-export interface ReconcileOptions {
-  dryRun: boolean;
-  actor: Actor;
-  /** How far before our newest stored event to ask the provider for events, seconds. */
-  eventLookbackSeconds?: number;
-  /** Payments looked at per part, at most. */
-  batchMax?: number;
-}
-
-export interface PaymentRepair {
-  paymentId: string;
-  bookingId: string;
-  before: { status: string; pendingAction: string };
-  after: { status: string; pendingAction: string } | null;
-  steps: SettleStep[];
-  error: string | null;
-  skipped: boolean;
-}
-
-export interface DriftRow {
-  paymentId: string;
-  providerIntentId: string;
-  oursCapturedCents: number;
-  providerCapturedCents: number;
-  oursRefundedCents: number;
-  providerRefundedCents: number;
-  ledgerCapturedCents: number;
-  ledgerRefundedCents: number;
-  agrees: boolean;
-}
-
-export interface ReconcileReport {
-  dryRun: boolean;
-  expiredHolds: ExpiredHold[];
-  eventsRecovered: string[];
-  eventsReapplied: string[];
-  repairs: PaymentRepair[];
-  /** Reservations whose commit was left in progress, and where they ended. */
-  commitsResumed: Array<{ reservationId: string; state: string }>;
-  drift: DriftRow[];
-  totals: { oursNetCents: number; providerNetCents: number; ledgerNetCents: number; driftCount: number };
-}
+export * from './types.js';
+export { driftReport } from './drift.js';
 
 export const EVENT_LOOKBACK_SECONDS_DEFAULT = 3 * 24 * 3600;
 const BATCH_MAX_DEFAULT = 500;
 
-export async function reconcile(pool: Pool, gateway: PaymentGateway, options: ReconcileOptions): Promise<ReconcileReport> {
-  const actor = options.actor;
-  const batchMax = options.batchMax ?? BATCH_MAX_DEFAULT;
-  const report: ReconcileReport = {
-    dryRun: options.dryRun,
+function emptyReport(dryRun: boolean): ReconcileReport {
+  return {
+    dryRun,
     expiredHolds: [],
     eventsRecovered: [],
     eventsReapplied: [],
     repairs: [],
     commitsResumed: [],
     drift: [],
-    totals: { oursNetCents: 0, providerNetCents: 0, ledgerNetCents: 0, driftCount: 0 },
+    skipped: [],
+    totals: { oursNetCents: 0, providerNetCents: 0, ledgerNetCents: 0, driftCount: 0, unreadCount: 0 },
   };
+}
 
-  // 1. Expired holds.
-  report.expiredHolds = await expireHolds(pool, { dryRun: options.dryRun, actor });
+/** Every provider part, skipped for one reason: none configured (not a failure) or unreachable (a failure). */
+function skipProviderSteps(unreachable: BookijiError | null): SkippedStep[] {
+  const why = unreachable ?? providerNotConfigured();
+  return PROVIDER_STEPS.map((step) => ({ step, reason: why.message, hint: why.hint, error: unreachable ? stepError(unreachable) : null }));
+}
 
-  // 2. Lost and unapplied events.
+export async function reconcile(pool: Pool, gateway: PaymentGateway | null, options: ReconcileOptions): Promise<ReconcileReport> {
+  const batchMax = options.batchMax ?? BATCH_MAX_DEFAULT;
+  const report = emptyReport(options.dryRun);
+  // 1. Expired holds: no provider needed.
+  report.expiredHolds = await expireHolds(pool, { dryRun: options.dryRun, actor: options.actor });
+  // 2. Lost events; the first provider call also tells whether it is reachable.
+  let provider = gateway;
+  if (gateway) {
+    try {
+      report.eventsRecovered = await recoverLostEvents(pool, gateway, options);
+    } catch (error) {
+      if (!(error instanceof BookijiError) || error.code !== 'DEPENDENCY_UNAVAILABLE') throw error;
+      provider = null;
+      report.skipped = skipProviderSteps(error);
+    }
+  } else {
+    report.skipped = skipProviderSteps(null);
+  }
+  report.eventsReapplied = await reapplyStoredEvents(pool, options, report.eventsRecovered, batchMax);
+  // 3 and 4. Owed calls, then open payments read from the provider.
+  report.repairs = await repairPayments(pool, provider, options, batchMax);
+  // Reservation commits a crash or an outage left in progress.
+  report.commitsResumed = await resumeReservationCommits(pool, provider, options, batchMax, report);
+  // 5. Drift, to the cent.
+  if (provider) report.drift = await driftReport(pool, provider, { batchMax, ...(options.dryRun ? {} : { syncAs: options.actor }) });
+  for (const row of report.drift) {
+    report.totals.oursNetCents += row.oursCapturedCents - row.oursRefundedCents;
+    report.totals.providerNetCents += row.providerCapturedCents - row.providerRefundedCents;
+    report.totals.ledgerNetCents += row.ledgerCapturedCents - row.ledgerRefundedCents;
+    if (row.error) report.totals.unreadCount += 1;
+    else if (!row.agrees) report.totals.driftCount += 1;
+  }
+  return report;
+}
+
+/** The provider's events since our newest stored one (minus a margin) that we never stored: stored and applied. */
+async function recoverLostEvents(pool: Pool, gateway: PaymentGateway, options: ReconcileOptions): Promise<string[]> {
   const newest = await queryWithRetry(pool, `SELECT coalesce(max(created), 0) AS created FROM stripe_events`);
   const since = Math.max(0, Number(newest.rows[0]!.created) - (options.eventLookbackSeconds ?? EVENT_LOOKBACK_SECONDS_DEFAULT));
   const providerEvents = await gateway.listEvents(PAYMENT_EVENT_TYPES, since);
@@ -100,22 +108,32 @@ export async function reconcile(pool: Pool, gateway: PaymentGateway, options: Re
   ]);
   const processedIds = new Set(known.rows.filter((r) => r.processed).map((r) => String(r.event_id)));
   const storedIds = new Set(known.rows.map((r) => String(r.event_id)));
+  const recovered: string[] = [];
   for (const event of providerEvents) {
     if (processedIds.has(event.id)) continue;
-    if (!storedIds.has(event.id)) report.eventsRecovered.push(event.id);
+    if (!storedIds.has(event.id)) recovered.push(event.id);
     if (options.dryRun) continue;
     await recordEvent(pool, event, 'reconcile');
-    await processEvent(pool, event, actor);
+    await processEvent(pool, event, options.actor);
   }
+  return recovered;
+}
+
+/** Stored events never applied (a crash, a 500): applied from their stored payload, no provider needed. */
+async function reapplyStoredEvents(pool: Pool, options: ReconcileOptions, recovered: string[], batchMax: number): Promise<string[]> {
   const unapplied = await queryWithRetry(pool, `SELECT payload FROM stripe_events WHERE processed_at IS NULL ORDER BY created, event_id LIMIT $1`, [batchMax]);
+  const reapplied: string[] = [];
   for (const row of unapplied.rows) {
     const event = row.payload as Stripe.Event;
-    if (report.eventsRecovered.includes(event.id)) continue;
-    report.eventsReapplied.push(event.id);
-    if (!options.dryRun) await processEvent(pool, event, actor);
+    if (recovered.includes(event.id)) continue;
+    reapplied.push(event.id);
+    if (!options.dryRun) await processEvent(pool, event, options.actor);
   }
+  return reapplied;
+}
 
-  // 3 and 4. Owed calls, then open payments read from the provider.
+/** Payments owing a provider call or still open; each performed on its own when a provider is there. */
+async function repairPayments(pool: Pool, gateway: PaymentGateway | null, options: ReconcileOptions, batchMax: number): Promise<PaymentRepair[]> {
   const open = await queryWithRetry(
     pool,
     `SELECT * FROM payments
@@ -123,6 +141,7 @@ export async function reconcile(pool: Pool, gateway: PaymentGateway, options: Re
      ORDER BY (pending_action <> 'none') DESC, updated_at, id LIMIT $1`,
     [batchMax],
   );
+  const repairs: PaymentRepair[] = [];
   for (const row of open.rows) {
     const payment = toPayment(row);
     const repair: PaymentRepair = {
@@ -134,86 +153,49 @@ export async function reconcile(pool: Pool, gateway: PaymentGateway, options: Re
       error: null,
       skipped: false,
     };
-    report.repairs.push(repair);
-    if (options.dryRun) continue;
-    try {
-      const settled = await settleWaitingForLock(() =>
-        payment.pendingAction !== 'none' && payment.providerIntentId === null
-          ? settlePayment(pool, gateway, payment.id, actor)
-          : syncPayment(pool, gateway, payment.id, actor),
-      );
-      repair.after = { status: settled.payment.status, pendingAction: settled.payment.pendingAction };
-      repair.steps = settled.steps;
-      repair.skipped = settled.skipped;
-      const deferred = (settled as { deferredError?: Error | null }).deferredError;
-      if (deferred) repair.error = deferred.message;
-    } catch (error) {
-      // One unreachable payment must not stop the others; the recovery point
-      // stays and the next run tries again.
-      repair.error = (error as Error).message;
-    }
+    repairs.push(repair);
+    if (!options.dryRun && gateway) await repairPayment(pool, gateway, payment, options, repair);
   }
-
-  // Reservation commits a crash or an outage left in progress: capture what
-  // is owed with the same keys, then commit or compensate.
-  const inProgress = await queryWithRetry(pool, `SELECT id, state FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at LIMIT $1`, [batchMax]);
-  if (options.dryRun) {
-    report.commitsResumed = inProgress.rows.map((r) => ({ reservationId: String(r.id), state: String(r.state) }));
-  } else if (inProgress.rows.length > 0) {
-    report.commitsResumed = (await resumeCommits(pool, gateway, actor)).map((r) => ({ reservationId: r.id, state: r.state }));
-  }
-
-  // 5. Drift, to the cent.
-  report.drift = await driftReport(pool, gateway, batchMax);
-  for (const row of report.drift) {
-    report.totals.oursNetCents += row.oursCapturedCents - row.oursRefundedCents;
-    report.totals.providerNetCents += row.providerCapturedCents - row.providerRefundedCents;
-    report.totals.ledgerNetCents += row.ledgerCapturedCents - row.ledgerRefundedCents;
-    if (!row.agrees) report.totals.driftCount += 1;
-  }
-  return report;
+  return repairs;
 }
 
-/** Our captured/refunded cents per payment, the ledger's, and the provider's. */
-export async function driftReport(pool: Pool, gateway: PaymentGateway, batchMax = BATCH_MAX_DEFAULT): Promise<DriftRow[]> {
-  const rows = await queryWithRetry(
-    pool,
-    `SELECT p.id, p.provider_intent_id, p.amount_captured_cents, p.amount_refunded_cents,
-            coalesce(sum(l.amount_cents) FILTER (WHERE l.kind = 'capture'), 0) AS ledger_captured,
-            coalesce(sum(l.amount_cents) FILTER (WHERE l.kind = 'refund'), 0) AS ledger_refunded
-     FROM payments p LEFT JOIN ledger_entries l ON l.vendor_id = p.vendor_id AND l.payment_id = p.id
-     WHERE p.provider_intent_id IS NOT NULL
-     GROUP BY p.vendor_id, p.id ORDER BY p.created_at, p.id LIMIT $1`,
-    [batchMax],
-  );
-  const drift: DriftRow[] = [];
-  for (const row of rows.rows) {
-    const intent = await gateway.retrieveIntent(String(row.provider_intent_id));
-    const charge = intent.latest_charge && typeof intent.latest_charge === 'object' ? intent.latest_charge : null;
-    const providerCaptured = intent.amount_received ?? 0;
-    // Stripe reports an authorization it released (a canceled intent, the
-    // uncaptured rest of a partial capture) as refunded on the charge; only
-    // refunds of captured money are money given back.
-    const providerRefunded = charge ? Math.max(0, (charge.amount_refunded ?? 0) - ((charge.amount ?? 0) - (charge.amount_captured ?? 0))) : 0;
-    const entry: DriftRow = {
-      paymentId: String(row.id),
-      providerIntentId: String(row.provider_intent_id),
-      oursCapturedCents: Number(row.amount_captured_cents),
-      providerCapturedCents: providerCaptured,
-      oursRefundedCents: Number(row.amount_refunded_cents),
-      providerRefundedCents: providerRefunded,
-      ledgerCapturedCents: Number(row.ledger_captured),
-      ledgerRefundedCents: Number(row.ledger_refunded),
-      agrees: false,
-    };
-    entry.agrees =
-      entry.oursCapturedCents === entry.providerCapturedCents &&
-      entry.oursRefundedCents === entry.providerRefundedCents &&
-      entry.ledgerCapturedCents === entry.oursCapturedCents &&
-      entry.ledgerRefundedCents === entry.oursRefundedCents;
-    drift.push(entry);
+async function repairPayment(pool: Pool, gateway: PaymentGateway, payment: Payment, options: ReconcileOptions, repair: PaymentRepair): Promise<void> {
+  try {
+    const settled = await settleWaitingForLock(() =>
+      payment.pendingAction !== 'none' && payment.providerIntentId === null
+        ? settlePayment(pool, gateway, payment.id, options.actor)
+        : syncPayment(pool, gateway, payment.id, options.actor),
+    );
+    repair.after = { status: settled.payment.status, pendingAction: settled.payment.pendingAction };
+    repair.steps = settled.steps;
+    repair.skipped = settled.skipped;
+    const deferred = (settled as { deferredError?: Error | null }).deferredError;
+    if (deferred) repair.error = deferred.message;
+  } catch (error) {
+    // One unreachable payment must not stop the others; the recovery point
+    // stays and the next run tries again.
+    repair.error = (error as Error).message;
   }
-  return drift;
+}
+
+// Capture what is owed with the same keys, then commit or compensate.
+async function resumeReservationCommits(
+  pool: Pool,
+  gateway: PaymentGateway | null,
+  options: ReconcileOptions,
+  batchMax: number,
+  report: ReconcileReport,
+): Promise<ReconcileReport['commitsResumed']> {
+  const inProgress = await queryWithRetry(pool, `SELECT id, state FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at LIMIT $1`, [batchMax]);
+  const listed = inProgress.rows.map((r) => ({ reservationId: String(r.id), state: String(r.state) }));
+  if (options.dryRun || !gateway || listed.length === 0) return listed;
+  try {
+    return (await resumeCommits(pool, gateway, options.actor)).map((r) => ({ reservationId: r.id, state: r.state }));
+  } catch (error) {
+    const failure = stepError(error);
+    report.skipped.push({ step: 'reservation commits', reason: failure.message, hint: 'The commits stay in progress; run reconcile again.', error: failure });
+    return listed;
+  }
 }
 
 // Reconcile is the path that must make progress: when a webhook worker holds
