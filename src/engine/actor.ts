@@ -7,18 +7,16 @@ export function actorArgs(actor: Actor): [string, string | null, string, string 
 }
 
 /**
- * The OS account running the command, as `operator:<user>`: from the system's
- * user database, not $USER (which sudo, cron and containers leave unset or
- * wrong), so the audit log names who acted.
+ * The OS account running the command (the audit log and forensics show the
+ * actor as `operator:<user>`): from the system's user database, not $USER,
+ * which sudo, cron and containers leave unset or wrong.
  */
-export function osOperatorId(): string {
-  let user: string;
+export function osUserName(): string {
   try {
-    user = os.userInfo().username;
+    return os.userInfo().username;
   } catch {
-    user = typeof process.getuid === 'function' ? `uid-${process.getuid()}` : 'unknown';
+    return typeof process.getuid === 'function' ? `uid-${process.getuid()}` : 'unknown';
   }
-  return `operator:${user}`;
 }
 
-export const CLI_OPERATOR: Actor = { kind: 'operator', id: osOperatorId(), source: 'cli' };
+export const CLI_OPERATOR: Actor = { kind: 'operator', id: osUserName(), source: 'cli' };
