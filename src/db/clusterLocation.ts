@@ -103,13 +103,17 @@ export async function prepareClusterHome(homeInput: string, user: ServerUser, ba
   });
 }
 
+/** Whether `base` exists or can be made as root's, not group- or world-writable, and reachable by `user`. */
+async function isTrustedBase(base: string, user: ServerUser): Promise<boolean> {
+  await fs.mkdir(base, { recursive: true, mode: 0o755 });
+  const stat = await fs.stat(base);
+  return stat.isDirectory() && stat.uid === 0 && (stat.mode & 0o022) === 0 && firstUnreachableDir(base, user) === null;
+}
+
 /** `<base>/<id>`, owned by the server user with mode 700, or null when `base` cannot safely hold it. */
 async function usableClusterDir(base: string, id: string, user: ServerUser): Promise<string | null> {
   try {
-    await fs.mkdir(base, { recursive: true, mode: 0o755 });
-    const baseStat = await fs.stat(base);
-    if (!baseStat.isDirectory() || baseStat.uid !== 0 || (baseStat.mode & 0o022) !== 0) return null;
-    if (firstUnreachableDir(base, user) !== null) return null;
+    if (!(await isTrustedBase(base, user))) return null;
     const dir = path.join(base, id);
     await fs.mkdir(dir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EEXIST') throw error;
@@ -133,4 +137,52 @@ async function writePointer(home: string, clusterHome: string, blocked: string):
   await fs.writeFile(temp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o644 });
   // Atomic: racing commands each rename an identical file into place.
   await fs.rename(temp, path.join(home, POINTER_FILE));
+}
+
+export interface ServerBinaries {
+  initdb: string;
+  pg_ctl: string;
+  postgres: string;
+}
+
+/**
+ * The server's binaries where `user` can run them. They ship inside
+ * node_modules, which under /root the postgres user cannot reach either; then
+ * the package's native tree (bin, lib, share: 60 MB) is copied once per
+ * installed version into the first trusted base, root's and read-only to
+ * others, and shared by every cluster.
+ */
+export async function reachableBinaries(binaries: ServerBinaries, user: ServerUser, bases = defaultRelocationBases()): Promise<ServerBinaries> {
+  const binDir = path.dirname(binaries.postgres);
+  if (firstUnreachableDir(binDir, user) === null) return binaries;
+  const nativeDir = path.dirname(binDir);
+  const stat = statSync(binaries.postgres);
+  const id = createHash('sha256').update(`${realpathSync(nativeDir)}\n${stat.size}\n${stat.mtimeMs}`).digest('hex').slice(0, 16);
+  for (const base of bases) {
+    const copy = await installedCopy(base, `postgres-${id}`, nativeDir, user).catch(() => null);
+    if (copy === null) continue;
+    const at = (file: string) => path.join(copy, path.basename(binDir), path.basename(file));
+    return { initdb: at(binaries.initdb), pg_ctl: at(binaries.pg_ctl), postgres: at(binaries.postgres) };
+  }
+  throw new BookijiError('DEPENDENCY_UNAVAILABLE', `the postgres user cannot run the server binaries in ${binDir}, and none of ${bases.join(', ')} could hold a copy`, {
+    hint: 'Install the project where the postgres user can reach it, or set DATABASE_URL to a PostgreSQL server of your own.',
+  });
+}
+
+async function installedCopy(base: string, name: string, source: string, user: ServerUser): Promise<string | null> {
+  if (!(await isTrustedBase(base, user))) return null;
+  const target = path.join(base, name);
+  if (existsSync(path.join(target, 'bin', 'postgres'))) return target;
+  // Copied aside, then renamed: a command never sees half a copy, and of two
+  // racing copies one is renamed into place and the other discarded.
+  const temp = path.join(base, `.${name}.${process.pid}-${randomBytes(4).toString('hex')}`);
+  await fs.cp(source, temp, { recursive: true, verbatimSymlinks: true });
+  await fs.chmod(temp, 0o755);
+  try {
+    await fs.rename(temp, target);
+  } catch {
+    await fs.rm(temp, { recursive: true, force: true });
+    if (!existsSync(path.join(target, 'bin', 'postgres'))) return null;
+  }
+  return target;
 }

