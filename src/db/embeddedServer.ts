@@ -176,7 +176,10 @@ async function initialise(home: string, binaries: Binaries, user: ServerUser, di
   const passwordFile = path.join(os.tmpdir(), `bookiji-pw-${process.pid}-${randomBytes(6).toString('hex')}`);
   await fs.writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   if (user.uid !== undefined) await fs.chown(passwordFile, user.uid, user.gid ?? user.uid);
-  const result = await run(binaries.initdb, ['--pgdata', tempDir, '--username', 'postgres', '--auth', 'scram-sha-256', '--pwfile', passwordFile, '--encoding', 'UTF8', '--locale', 'C', '--no-instructions'], user);
+  // A spawn that fails outright (binaries it may not run) must not leave the temporary directory behind either.
+  const result = await run(binaries.initdb, ['--pgdata', tempDir, '--username', 'postgres', '--auth', 'scram-sha-256', '--pwfile', passwordFile, '--encoding', 'UTF8', '--locale', 'C', '--no-instructions'], user).catch(
+    (error: Error) => ({ code: 1, output: error.message }),
+  );
   await fs.rm(passwordFile, { force: true });
   if (result.code !== 0) {
     await fs.rm(tempDir, { recursive: true, force: true });

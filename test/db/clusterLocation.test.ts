@@ -6,13 +6,13 @@
 // root (here and in CI), which is the case this covers; as any other user the
 // server runs as that user and the cluster stays in the home.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionStringFor } from '../../src/db/database.js';
-import { clusterIdOf, POINTER_FILE, prepareClusterHome } from '../../src/db/clusterLocation.js';
+import { clusterIdOf, POINTER_FILE, prepareClusterHome, reachableBinaries } from '../../src/db/clusterLocation.js';
 import { destroyEmbeddedServer, embeddedServerStatus, ensureEmbeddedServer, stopEmbeddedServer } from '../../src/db/embeddedServer.js';
 
 const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -91,5 +91,30 @@ describe('a home the server user cannot reach', () => {
     expect(existsSync(path.join(untrusted, clusterIdOf(otherHome)))).toBe(false);
     // And a pointer already there wins over any new decision: the data is found again.
     expect(await prepareClusterHome(otherHome, user, [bases[0]!])).toEqual(location);
+  });
+
+  // Proves binaries installed where postgres cannot reach them (node_modules under /root) are copied once, whole, to a trusted base, links kept, and reused.
+  it('copies unreachable server binaries once to a trusted base and runs them from there', async () => {
+    const native = path.join(privateDir, 'node_modules', 'native');
+    mkdirSync(path.join(native, 'bin'), { recursive: true });
+    mkdirSync(path.join(native, 'lib'), { recursive: true });
+    for (const name of ['initdb', 'pg_ctl', 'postgres']) writeFileSync(path.join(native, 'bin', name), '#!/bin/sh\n', { mode: 0o755 });
+    writeFileSync(path.join(native, 'lib', 'libpq.so.5.17'), 'lib');
+    symlinkSync('libpq.so.5.17', path.join(native, 'lib', 'libpq.so.5'));
+    const shipped = { initdb: path.join(native, 'bin', 'initdb'), pg_ctl: path.join(native, 'bin', 'pg_ctl'), postgres: path.join(native, 'bin', 'postgres') };
+    const user = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : {};
+    const runnable = await reachableBinaries(shipped, user, [bases[1]!]);
+    if (!asRoot) {
+      expect(runnable).toEqual(shipped);
+      return;
+    }
+    const copy = path.dirname(path.dirname(runnable.postgres));
+    expect(path.dirname(copy)).toBe(bases[1]);
+    expect(readFileSync(runnable.initdb, 'utf8')).toBe('#!/bin/sh\n');
+    expect(statSync(runnable.pg_ctl).mode & 0o777).toBe(0o755);
+    expect(lstatSync(path.join(copy, 'lib', 'libpq.so.5')).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(path.join(copy, 'lib', 'libpq.so.5'))).toBe('libpq.so.5.17');
+    expect(worldWritable(bases[1]!)).toEqual([]);
+    expect(await reachableBinaries(shipped, user, [bases[1]!])).toEqual(runnable);
   });
 });
