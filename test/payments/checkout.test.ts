@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startCardCheckout, payAsCustomer, verifyBookingPayment } from '../../src/payments/checkout.js';
 import { confirmBooking } from '../../src/engine/bookings.js';
 import { advanceClock } from '../../src/engine/clock.js';
-import { reconcile } from '../../src/payments/reconcile.js';
+import { reconcile } from '../../src/reconcile/index.js';
 import { getPayment } from '../../src/payments/store.js';
 import { TEST_ACTOR } from '../helpers/fixtures.js';
 import { bookingRow, cardHold, CUSTOMER_ACTOR, ledgerSums, noViolations, openWorld, RECONCILE_ACTOR, slotCount, verifyAll, type World } from './harness.js';

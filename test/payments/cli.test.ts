@@ -4,7 +4,7 @@ import Stripe from 'stripe';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCardCheckout, payAsCustomer } from '../../src/payments/checkout.js';
-import { reconcile } from '../../src/payments/reconcile.js';
+import { reconcile } from '../../src/reconcile/index.js';
 import { getPayment } from '../../src/payments/store.js';
 import { race } from '../helpers/fixtures.js';
 import { buildDist } from '../api/build.js';

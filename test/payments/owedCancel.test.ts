@@ -4,7 +4,7 @@ import type { Actor } from '../../src/engine/types.js';
 import { settlePayment } from '../../src/payments/actions.js';
 import { payAsCustomer, startCardCheckout } from '../../src/payments/checkout.js';
 import { PaymentGateway } from '../../src/payments/gateway.js';
-import { reconcile } from '../../src/payments/reconcile.js';
+import { reconcile } from '../../src/reconcile/index.js';
 import { applyIntent, getPayment } from '../../src/payments/store.js';
 import type { Payment } from '../../src/payments/types.js';
 import type Stripe from 'stripe';

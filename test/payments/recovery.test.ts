@@ -4,7 +4,7 @@ import { claimSlot } from '../../src/engine/bookings.js';
 import { advanceClock } from '../../src/engine/clock.js';
 import { startCardCheckout, payAsCustomer, verifyBookingPayment } from '../../src/payments/checkout.js';
 import { PaymentGateway, type CreateIntentInput } from '../../src/payments/gateway.js';
-import { reconcile } from '../../src/payments/reconcile.js';
+import { reconcile } from '../../src/reconcile/index.js';
 import { getPayment, paymentForBooking } from '../../src/payments/store.js';
 import { toPayment } from '../../src/payments/rows.js';
 import { makeCustomer, TEST_ACTOR } from '../helpers/fixtures.js';

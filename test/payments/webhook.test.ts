@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import { startCardCheckout, payAsCustomer } from '../../src/payments/checkout.js';
-import { reconcile } from '../../src/payments/reconcile.js';
+import { reconcile } from '../../src/reconcile/index.js';
 import { getPayment } from '../../src/payments/store.js';
 import { handleStripeWebhook } from '../../src/payments/webhookHandler.js';
 import { processEvent, recordEvent } from '../../src/payments/events.js';

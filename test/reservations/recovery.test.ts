@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildDist } from '../api/build.js';
 import type { Actor } from '../../src/engine/types.js';
-import { reconcile } from '../../src/payments/reconcile.js';
+import { reconcile } from '../../src/reconcile/index.js';
 import { authorizeRequester, authorizeVendorDeposit, commitReservation, createReservation, getReservation, vendorConfirmReservation } from '../../src/reservations/index.js';
 import { makeCustomer, makeSlot, makeVendor } from '../helpers/fixtures.js';
 import { API_KEY, noViolations, openWorld, RECONCILE_ACTOR, WEBHOOK_SECRET, type World } from '../payments/harness.js';

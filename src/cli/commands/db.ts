@@ -15,13 +15,14 @@ export function registerDb(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       assertEmbedded('start');
       const { bookijiHome } = await import('../../db/database.js');
-      const { ensureEmbeddedServer } = await import('../../db/embeddedServer.js');
+      const { ensureEmbeddedServer, dataDirOf } = await import('../../db/embeddedServer.js');
       const home = bookijiHome();
       const startedAt = Date.now();
       const credentials = await ensureEmbeddedServer({ home });
-      const result = { running: true, home, port: credentials.port, tookMs: Date.now() - startedAt };
+      const dataDir = dataDirOf(home);
+      const result = { running: true, home, dataDir, port: credentials.port, tookMs: Date.now() - startedAt };
       if (options.json) printJson(result);
-      else success(`PostgreSQL running on 127.0.0.1:${credentials.port} (data in ${home})`);
+      else success(`PostgreSQL running on 127.0.0.1:${credentials.port} (data in ${dataDir})`);
     });
 
   db.command('stop')
@@ -44,7 +45,18 @@ export function registerDb(program: Command): void {
       const { embeddedServerStatus } = await import('../../db/embeddedServer.js');
       const server = process.env.DATABASE_URL
         ? { mode: 'DATABASE_URL', running: true }
-        : await embeddedServerStatus(bookijiHome()).then((s) => ({ mode: 'embedded', running: s.running, initialised: s.initialised, dataDir: s.dataDir, logFile: s.logFile, pid: s.pid, port: s.credentials?.port }));
+        : await embeddedServerStatus(bookijiHome()).then((s) => ({
+            mode: 'embedded',
+            running: s.running,
+            initialised: s.initialised,
+            home: s.home,
+            dataDir: s.dataDir,
+            // As root the server runs as `postgres`; a home it cannot reach keeps only a pointer to the data.
+            ...(s.relocated ? { relocated: `the data is outside BOOKIJI_HOME (recorded in ${s.pointerFile})` } : {}),
+            logFile: s.logFile,
+            pid: s.pid,
+            port: s.credentials?.port,
+          }));
       let schema: Record<string, unknown> = { applied: null };
       if (server.running) {
         const { withDatabase } = await import('../context.js');

@@ -13,14 +13,15 @@ function printReport(report: ForensicReport): void {
     customer: `${report.customer.name} <${report.customer.email}> (${report.customer.id})`,
     vendor: `${report.vendor.name} (${report.vendor.id}, ${report.vendor.timezone})`,
     slot: `${report.slot.id} ${report.slot.startsAt} → ${report.slot.endsAt}${report.slot.legacy ? ' (legacy)' : ''}`,
+    'slot (vendor time)': `${report.slot.startsAtVendorTime} → ${report.slot.endsAtVendorTime} (${report.vendor.timezone})`,
     ...(report.previousSlotIds.length ? { 'previous slots': report.previousSlotIds.join(', ') } : {}),
     payment: `${report.payment.method}, ${report.payment.status} (${report.payment.amountCents} ${report.payment.currency})`,
     ...(report.idempotencyKey ? { 'idempotency key': report.idempotencyKey } : {}),
     ...(report.relatedTables.length ? { 'payment records': report.relatedTables.join(', ') } : {}),
   });
   printTable(
-    ['at', 'kind', 'what', 'actor', 'source', 'cause'],
-    report.timeline.map((e) => [e.at, e.kind, e.summary, e.actor, e.source, e.cause]),
+    ['at (UTC)', `at (${report.vendor.timezone})`, 'kind', 'what', 'actor', 'source', 'cause'],
+    report.timeline.map((e) => [e.at, e.atVendorTime, e.kind, e.summary, e.actor, e.source, e.cause]),
   );
   process.stdout.write(`${chalk.bold('resolution')}: ${report.resolution}\n`);
   if (report.unknowns.length === 0) {

@@ -10,14 +10,17 @@ export function registerHolds(program: Command): void {
 
   holds
     .command('list')
-    .description('List holds, soonest to expire first.')
-    .option('--json', 'print JSON')
+    .description('List holds, soonest to expire first: vendor, slot start in the vendor\'s time zone and UTC, customer (redacted), minutes past TTL, and the payment with what expiring it would owe.')
+    .option('--json', 'print JSON (ids kept, the same fields added)')
+    .addHelpText('after', '\nThe ops workflow: look first, then expire what is past its TTL.\n\nExample:\n  bookiji holds list\n  bookiji holds expire --dry-run\n  bookiji holds expire --yes')
     .action(async (options: { json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
       const { listHolds } = await import('../../engine/holds.js');
-      const list = await withDatabase(({ pool }) => listHolds(pool));
+      const { withOpsFields, OPS_HOLD_HEAD, opsHoldRow } = await import('../holdsView.js');
+      const list = await withDatabase(async ({ pool }) => withOpsFields(pool, await listHolds(pool), (h) => h.id));
       if (options.json) printJson(list);
-      else printTable(['booking', 'slot', 'customer', 'expires', 'past TTL'], list.map((h) => [h.id, h.slotId, h.customerId, h.holdExpiresAt?.toISOString(), h.expiredByClock ? 'yes' : '']));
+      else if (list.length === 0) success('no holds');
+      else printTable([...OPS_HOLD_HEAD, 'expires (UTC)'], list.map((h) => [...opsHoldRow(h.id, h), h.holdExpiresAt?.toISOString()]));
     });
 
   holds
@@ -26,31 +29,38 @@ export function registerHolds(program: Command): void {
     .option('--dry-run', 'list what would expire, change nothing')
     .option('--yes', 'do not ask for confirmation')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nOn a terminal it shows the holds and asks first; scripts pass --yes.\nClaims already treat expired holds as free; this gives them their final state.')
+    .addHelpText(
+      'after',
+      '\nOn a terminal it shows the holds and asks first; scripts pass --yes.\nClaims already treat expired holds as free; this gives them their final state.\nA card hold whose payment is authorized then owes a release, which reconcile sends.\n\nExample:\n  bookiji holds expire --dry-run\n  bookiji holds expire --yes --json',
+    )
     .action(async (options: { dryRun?: boolean; yes?: boolean; json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
       const { expireHolds } = await import('../../engine/holds.js');
+      const { withOpsFields, OPS_HOLD_HEAD, opsHoldRow } = await import('../holdsView.js');
       await withDatabase(async ({ pool }) => {
-        const candidates = await expireHolds(pool, { dryRun: true, actor: CLI_OPERATOR });
+        const candidates = await withOpsFields(pool, await expireHolds(pool, { dryRun: true, actor: CLI_OPERATOR }), (h) => h.bookingId);
+        const table = (): void => printTable(OPS_HOLD_HEAD, candidates.map((h) => opsHoldRow(h.bookingId, h)));
         if (options.dryRun || candidates.length === 0) {
           if (options.json) printJson({ dryRun: Boolean(options.dryRun), expired: [], wouldExpire: candidates });
           else if (candidates.length === 0) success('no hold is past its TTL');
-          else printTable(['booking (would expire)', 'slot', 'customer', 'expired at'], candidates.map((h) => [h.bookingId, h.slotId, h.customerId, h.holdExpiresAt.toISOString()]));
+          else table();
           return;
         }
         if (!options.yes) {
           if (!process.stdin.isTTY || !process.stdout.isTTY) {
             throw new BookijiError('USAGE_ERROR', `${candidates.length} hold(s) would expire; not on a terminal, so pass --yes to proceed (or --dry-run to look)`);
           }
-          printTable(['booking', 'slot', 'customer', 'expired at'], candidates.map((h) => [h.bookingId, h.slotId, h.customerId, h.holdExpiresAt.toISOString()]));
+          table();
           const { confirm } = await import('@inquirer/prompts');
-          const proceed = await confirm({ message: `Expire these ${candidates.length} hold(s) and free their slots?`, default: false });
+          const releases = candidates.filter((h) => h.owedOnExpiry.action === 'release').length;
+          const owing = releases > 0 ? ` (${releases} authorization(s) will be owed a release)` : '';
+          const proceed = await confirm({ message: `Expire these ${candidates.length} hold(s) and free their slots${owing}?`, default: false });
           if (!proceed) {
             note('nothing changed');
             return;
           }
         }
-        const expired = await expireHolds(pool, { dryRun: false, actor: CLI_OPERATOR });
+        const expired = await withOpsFields(pool, await expireHolds(pool, { dryRun: false, actor: CLI_OPERATOR }), (h) => h.bookingId);
         if (options.json) printJson({ dryRun: false, expired });
         else success(`expired ${expired.length} hold(s)${expired.length < candidates.length ? ` (${candidates.length - expired.length} were expired concurrently by someone else)` : ''}`);
       });

@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import { BookijiError } from '../../errors.js';
 import { CLI_OPERATOR } from '../../engine/actor.js';
+import type { Pool } from '../../db/pool.js';
+import type { ReconcileReport } from '../../reconcile/index.js';
 import { ReportedFailure } from '../reportedFailure.js';
 import { note, printJson, printTable, success } from '../output.js';
 
@@ -16,29 +18,36 @@ export function registerReconcile(program: Command): void {
     .addHelpText(
       'after',
       `
-Needs STRIPE_SECRET_KEY (and STRIPE_API_BASE for the local server of \`bookiji stripe-sandbox\`).
+Modes:
+  no STRIPE_SECRET_KEY     the local parts run (expired holds, stored events never applied);
+                           the provider's parts are listed under "skipped" with why; exit 0
+                           when nothing checked is wrong.
+  provider configured      everything; STRIPE_API_BASE points at the local server of
+                           \`bookiji stripe-sandbox\`.
+  provider unreachable     the local parts run, the rest is reported DEPENDENCY_UNAVAILABLE; exit 1.
 Safe to run again, and while another reconcile runs. On a terminal it shows the plan and asks
-first; scripts pass --yes. Exit 1 if a payment could not be repaired or the ledger drifts.
+first; scripts pass --yes. Exit 1 if a payment could not be repaired or read, or the ledger drifts.
 
 Example:
+  bookiji reconcile --dry-run
   STRIPE_SECRET_KEY=sk_test_local STRIPE_API_BASE=http://127.0.0.1:12111 bookiji reconcile --yes`,
     )
     .action(async (options: { dryRun?: boolean; yes?: boolean; json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
       const { PaymentGateway, gatewayConfigFromEnv } = await import('../../payments/gateway.js');
-      const { reconcile } = await import('../../payments/reconcile.js');
-      const gateway = new PaymentGateway(gatewayConfigFromEnv());
+      const { reconcile, reconcileFailureCount } = await import('../../reconcile/index.js');
+      const gateway = process.env.STRIPE_SECRET_KEY ? new PaymentGateway(gatewayConfigFromEnv()) : null;
       const actor = { ...CLI_OPERATOR, source: 'reconcile' as const };
       await withDatabase(async ({ pool }) => {
         const plan = await reconcile(pool, gateway, { dryRun: true, actor });
-        const planned = plan.expiredHolds.length + plan.eventsRecovered.length + plan.eventsReapplied.length + plan.repairs.length;
+        const planned = plannedCount(plan);
         let report = plan;
         if (!options.dryRun && planned > 0) {
           if (!options.yes) {
             if (!process.stdin.isTTY || !process.stdout.isTTY) {
               throw new BookijiError('USAGE_ERROR', `${planned} item(s) to reconcile; not on a terminal, so pass --yes to proceed (or --dry-run to look)`);
             }
-            printSummary(plan);
+            await printSummary(pool, plan);
             const { confirm } = await import('@inquirer/prompts');
             if (!(await confirm({ message: `Reconcile these ${planned} item(s)?`, default: false }))) {
               note('nothing changed');
@@ -47,18 +56,30 @@ Example:
           }
           report = await reconcile(pool, gateway, { dryRun: false, actor });
         }
-        const failed = report.repairs.filter((r) => r.error !== null).length + report.totals.driftCount;
-        if (options.json) printJson(report);
+        const failed = reconcileFailureCount(report);
+        if (options.json) printJson(await withHoldDetails(pool, report));
         else {
-          printSummary(report);
-          if (failed === 0) success(options.dryRun ? 'dry run: nothing changed' : 'payments and bookings agree with the provider');
+          await printSummary(pool, report);
+          if (failed === 0) success(options.dryRun ? 'dry run: nothing changed' : report.skipped.length > 0 ? 'the local parts agree; the provider\'s were skipped' : 'payments and bookings agree with the provider');
         }
         if (failed > 0) throw new ReportedFailure(1);
       });
     });
 }
 
-function printSummary(report: import('../../payments/reconcile.js').ReconcileReport): void {
+/** What a run would change: the provider's parts only when they are not skipped. */
+function plannedCount(plan: ReconcileReport): number {
+  const providerSkipped = plan.skipped.some((s) => s.step === 'owed provider calls and open payments');
+  return plan.expiredHolds.length + plan.eventsRecovered.length + plan.eventsReapplied.length + (providerSkipped ? 0 : plan.repairs.length);
+}
+
+async function withHoldDetails(pool: Pool, report: ReconcileReport) {
+  const { withOpsFields } = await import('../holdsView.js');
+  return { ...report, expiredHolds: await withOpsFields(pool, report.expiredHolds, (h) => h.bookingId) };
+}
+
+async function printSummary(pool: Pool, report: ReconcileReport): Promise<void> {
+  const { withOpsFields, OPS_HOLD_HEAD, opsHoldRow } = await import('../holdsView.js');
   printTable(
     ['part', 'count'],
     [
@@ -67,8 +88,11 @@ function printSummary(report: import('../../payments/reconcile.js').ReconcileRep
       ['events stored, not applied', report.eventsReapplied.length],
       ['payments owing a provider call or open', report.repairs.length],
       ['payments drifting from the provider', report.totals.driftCount],
+      ['payments the provider could not return', report.totals.unreadCount],
     ],
   );
+  const holds = await withOpsFields(pool, report.expiredHolds, (h) => h.bookingId);
+  if (holds.length > 0) printTable(OPS_HOLD_HEAD, holds.map((h) => opsHoldRow(h.bookingId, h)));
   const repairs = report.repairs.filter((r) => r.after || r.error);
   if (repairs.length > 0) {
     printTable(
@@ -76,12 +100,23 @@ function printSummary(report: import('../../payments/reconcile.js').ReconcileRep
       repairs.map((r) => [r.paymentId, `${r.before.status}/${r.before.pendingAction}`, r.after ? `${r.after.status}/${r.after.pendingAction}` : '', r.error ?? '']),
     );
   }
-  const drift = report.drift.filter((d) => !d.agrees);
+  const drift = report.drift.filter((d) => !d.agrees || d.synced);
   if (drift.length > 0) {
     printTable(
-      ['payment', 'ours captured/refunded', 'provider captured/refunded', 'ledger captured/refunded'],
-      drift.map((d) => [d.paymentId, `${d.oursCapturedCents}/${d.oursRefundedCents}`, `${d.providerCapturedCents}/${d.providerRefundedCents}`, `${d.ledgerCapturedCents}/${d.ledgerRefundedCents}`]),
+      ['payment', 'ours captured/refunded', 'provider captured/refunded', 'ledger captured/refunded', 'note'],
+      drift.map((d) => [
+        d.paymentId,
+        `${d.oursCapturedCents}/${d.oursRefundedCents}`,
+        d.error ? '?' : `${d.providerCapturedCents}/${d.providerRefundedCents}`,
+        `${d.ledgerCapturedCents}/${d.ledgerRefundedCents}`,
+        d.error ? `${d.error.code}: ${d.error.message}` : d.synced ? 'synced from the provider' : '',
+      ]),
     );
   }
-  process.stdout.write(`net captured (cents): ours ${report.totals.oursNetCents}, ledger ${report.totals.ledgerNetCents}, provider ${report.totals.providerNetCents}\n`);
+  if (report.skipped.length > 0) {
+    printTable(['skipped', 'why', 'hint'], report.skipped.map((s) => [s.step, s.error ? `${s.error.code}: ${s.reason}` : s.reason, s.hint]));
+  }
+  if (report.drift.length > 0) {
+    process.stdout.write(`net captured (cents): ours ${report.totals.oursNetCents}, ledger ${report.totals.ledgerNetCents}, provider ${report.totals.providerNetCents}\n`);
+  }
 }

@@ -31,7 +31,7 @@ import { createPool, type Pool, type Queryable } from '../../db/pool.js';
 import type { Actor } from '../../engine/types.js';
 import { payAsCustomer, startCardCheckout, verifyBookingPayment } from '../../payments/checkout.js';
 import { PaymentGateway } from '../../payments/gateway.js';
-import { reconcile } from '../../payments/reconcile.js';
+import { reconcile } from '../../reconcile/index.js';
 import { startStripeSandbox, type FaultOptions, type StripeSandbox } from '../../stripeSandbox/index.js';
 import { handleStripeWebhook } from '../../payments/webhookHandler.js';
 import { readVendorTruth, slotAndBookingChecks, type VendorTruth } from '../truth.js';
