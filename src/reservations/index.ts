@@ -7,6 +7,14 @@
 // → authorizeRequester → commitReservation. Each provider call follows a
 // committed recovery point, so a crash anywhere is finished by reconcile
 // (resumeCommits, and the owed calls of every payment).
+//
+// Rules the database adds (migrations 0030–0034, issue 12): every stage's
+// deadline ends at the slot's start at the latest, and a commit that cannot
+// finish before its deadline fails with both sides compensated; cancelling a
+// committed reservation (or its booking) refunds both captures; the
+// reservation's booking is paid only through the reservation; money that
+// arrives after a reservation ended is owed back; a reused key with another
+// request is IDEMPOTENCY_MISMATCH, also when two requests race.
 
 import { date, dateOrNull } from '../engine/rows.js';
 import { BookijiError, validationError } from '../errors.js';
