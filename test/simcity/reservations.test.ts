@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/db/pool.js';
 import { formatSnapshot, runScenario, type ScenarioResult } from '../../src/simcity/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { installBookingPaidOutsideReservation, installCancelAfterCommitKeepsMoney, installLateMoneyKept, installUncappedDeadlines } from './reservationsUnsafe.js';
+import { installBookingPaidOutsideReservation, installCancelAfterCommitKeepsMoney, installLateMoneyKept, installRaceReplaysAnyRequest, installUncappedDeadlines } from './reservationsUnsafe.js';
 
 const databases: TestDatabase[] = [];
 async function simulationDatabase(): Promise<TestDatabase> {
@@ -28,6 +28,7 @@ async function attackOutcomes(pool: Pool) {
     cancelledAfterCommit: await count(`SELECT count(DISTINCT reservation_id) AS n FROM reservation_transitions WHERE from_state = 'COMMITTED' AND to_state = 'CANCELLED'`),
     refusedOutsidePayment: await count(`SELECT count(*) AS n FROM reservations r WHERE r.metadata->>'name' = 'A2' AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.booking_id = r.booking_id)`),
     commitRefusedPastDeadline: await count(`SELECT count(*) AS n FROM reservations WHERE state = 'FAILED_COMMIT' AND metadata->>'name' = 'A3'`),
+    raceFirstKept: await count(`SELECT count(*) AS n FROM reservations WHERE metadata->>'name' = 'A5' AND metadata->>'request' = 'first'`),
     lateMoneyReleased: await count(`SELECT count(*) AS n FROM payments p JOIN reservations r ON r.id = p.reservation_id
                                     WHERE r.metadata->>'name' = 'A4' AND r.state = 'EXPIRED' AND p.purpose = 'reservation_requester' AND p.status = 'canceled'
                                       AND EXISTS (SELECT 1 FROM ledger_entries l WHERE l.payment_id = p.id AND l.kind = 'authorization')`),
@@ -45,14 +46,14 @@ function expectCaught(result: ScenarioResult, oracles: string[]): void {
 }
 
 describe('SC-9 reservations under hostile providers', () => {
-  it('passes on the shipped engine, every iteration reaching the four dangerous states', async () => {
+  it('passes on the shipped engine, every iteration reaching the five dangerous states', async () => {
     // Proves the shipped engine keeps reservations, bookings and money together under SC-9's chaos, and that each opening attack reached its state in each iteration.
     const db = await simulationDatabase();
     const result = await run(db, 'sc9-fixed-1', 2);
     expect(result.violations, JSON.stringify(result.violations).slice(0, 2000)).toEqual([]);
     expect(result.passed).toBe(true);
     expect(result.stats.ok).toBeGreaterThan(0);
-    expect(await attackOutcomes(db.pool)).toEqual({ cancelledAfterCommit: 2, refusedOutsidePayment: 2, commitRefusedPastDeadline: 2, lateMoneyReleased: 2 });
+    expect(await attackOutcomes(db.pool)).toEqual({ cancelledAfterCommit: 2, refusedOutsidePayment: 2, commitRefusedPastDeadline: 2, raceFirstKept: 2, lateMoneyReleased: 2 });
   });
 
   it('twin: an engine that keeps the captures of a cancelled committed booking fails', async () => {
@@ -81,5 +82,12 @@ describe('SC-9 reservations under hostile providers', () => {
     const db = await simulationDatabase();
     await installLateMoneyKept(db.pool);
     expectCaught(await run(db, 'sc9-broken-5', 1), ['failed-owes-money-back', 'no-money-owed-back-left-unowed']);
+  });
+
+  it('twin: an engine that replays the winner of a same-key race for another request fails', async () => {
+    // Proves SC-9 catches defect 7's class: a reused key with a different request answered as a replay.
+    const db = await simulationDatabase();
+    await installRaceReplaysAnyRequest(db.pool);
+    expectCaught(await run(db, 'sc9-broken-7', 1), ['replay-matches-request']);
   });
 });

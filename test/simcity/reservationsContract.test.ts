@@ -16,6 +16,7 @@ const REACHED: Record<string, Record<string, unknown>> = {
   pay_outside_reservation: { refused: true, code: 'INVALID_TRANSITION' },
   commit_resumed_late: { during: 'COMMIT_IN_PROGRESS', after: 'FAILED_COMMIT' },
   late_authorization: { before: 'AWAITING_REQUESTER_AUTH', competitor: { expiredHoldsBefore: 1 }, lateIntent: 'requires_capture' },
+  same_key_race: { raced: true, outcome: 'IDEMPOTENCY_MISMATCH', replayedOtherRequest: false },
 };
 
 function okEvent(action: string, value: Record<string, unknown>): HistoryEvent {

@@ -28,3 +28,10 @@ export async function installUncappedDeadlines(pool: Pool): Promise<void> {
 export async function installLateMoneyKept(pool: Pool): Promise<void> {
   await pool.query('ALTER TABLE payments DISABLE TRIGGER payments_reservation_money_owed_back');
 }
+
+/** Defect 7: the unique-violation path of create_reservation replays the first reservation without comparing requests. */
+export async function installRaceReplaysAnyRequest(pool: Pool): Promise<void> {
+  await installPatched(pool, 'create_reservation(uuid, timestamptz, timestamptz, uuid, text, jsonb, text, text, text, text)', [
+    ['idempotency_key = p_idempotency_key;\n    RETURN QUERY SELECT reservation_replay(v_existing, v_hash), true;', 'idempotency_key = p_idempotency_key;\n    RETURN QUERY SELECT to_jsonb(v_existing), true;'],
+  ]);
+}

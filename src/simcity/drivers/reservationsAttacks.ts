@@ -13,6 +13,10 @@
 //                            competitor claims the slot (the expired hold must
 //                            not block it, I9); the customer then finishes 3-D
 //                            Secure: the late money must be owed back (R3)
+//   same_key_race            two requests with one key and different
+//                            metadata; the second waits on the first's slot
+//                            lock and meets it committed: it must be refused,
+//                            never "replayed" as the other request (I6)
 
 import { claimSlot } from '../../engine/bookings.js';
 import { advanceClock } from '../../engine/clock.js';
@@ -27,7 +31,7 @@ import { authorizeRequester, authorizeVendorDeposit, commitReservation, createRe
 import type { FaultOptions, StripeSandbox } from '../../stripeSandbox/index.js';
 import type { Fixture, Services } from './driver.js';
 
-export const OPENING_ATTACKS = ['cancel_after_commit', 'pay_outside_reservation', 'commit_resumed_late', 'late_authorization'] as const;
+export const OPENING_ATTACKS = ['cancel_after_commit', 'pay_outside_reservation', 'commit_resumed_late', 'late_authorization', 'same_key_race'] as const;
 export type OpeningAttack = (typeof OPENING_ATTACKS)[number];
 
 /** The attack whose slot starts soon: long enough to reach the commit, shorter than the commit stage's TTL (15 min). */
@@ -163,11 +167,63 @@ export async function competingClaim(fixture: ReservationFixture, pool: Pool, sl
   }
 }
 
+/** Waits (bounded) until a session of this database waits on a lock `holder` holds; pg_locks is read live, not from a stats snapshot. */
+async function waitUntilBlockedBy(holder: { query: Pool['query'] }, holderPid: number): Promise<boolean> {
+  for (let attempt = 0; attempt < RACE_WAIT_ATTEMPTS; attempt++) {
+    const waiting = await holder.query(`SELECT count(*)::int AS n FROM (SELECT DISTINCT pid FROM pg_locks WHERE NOT granted) w WHERE $1 = ANY (pg_blocking_pids(w.pid))`, [holderPid]);
+    if ((waiting.rows[0] as { n: number }).n > 0) return true;
+    await new Promise((resolve) => setTimeout(resolve, RACE_POLL_MS));
+  }
+  return false;
+}
+
+const RACE_WAIT_ATTEMPTS = 300;
+const RACE_POLL_MS = 10;
+
+/**
+ * The first request's transaction is held open after create_reservation
+ * while the second (same key, other metadata) runs: the second passes its own
+ * key lookup, waits on the slot's lock, and meets the first committed on its
+ * unique-violation path. `replayedOtherRequest` reports an answer that
+ * returned the first reservation as if it were the second's.
+ */
+async function sameKeyRace(fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {
+  const slot = (await pool.query('SELECT starts_at, ends_at FROM slots WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, fixture.slotIds[name]])).rows[0] as { starts_at: Date; ends_at: Date };
+  const key = `${fixture.keyPrefix}${name}`;
+  const requester = fixture.customerIds[`C${name}`]!;
+  const first = await pool.connect();
+  try {
+    await first.query('BEGIN');
+    const created = await first.query('SELECT reservation FROM create_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
+      fixture.vendorId, slot.starts_at, slot.ends_at, requester, PARTNER_ID, JSON.stringify({ name, request: 'first' }), key, 'partner', PARTNER_ID, 'simcity',
+    ]);
+    fixture.reservationIds[name] = String((created.rows[0] as { reservation: { id: string } }).reservation.id);
+    const holderPid = Number((await first.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+    const second = createReservation(
+      pool,
+      { vendorId: fixture.vendorId, slotStartTime: slot.starts_at, slotEndTime: slot.ends_at, requesterId: requester, partnerId: PARTNER_ID, idempotencyKey: key, metadata: { name, request: 'second' } },
+      partnerActor(name),
+    ).then(
+      (result) => ({ outcome: 'ok', replayedOtherRequest: result.reservation.metadata.request !== 'second' }),
+      (error: unknown) => ({ outcome: error instanceof BookijiError ? error.code : String(error), replayedOtherRequest: false }),
+    );
+    const raced = await waitUntilBlockedBy(first, holderPid);
+    await first.query('COMMIT');
+    return { reservation: fixture.reservationIds[name], raced, ...(await second) };
+  } catch (error) {
+    await first.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    first.release();
+  }
+}
+
 const SCRIPTS: Record<OpeningAttack, (fixture: ReservationFixture, pool: Pool, name: string) => Promise<Record<string, unknown>>> = {
   cancel_after_commit: cancelAfterCommit,
   pay_outside_reservation: payOutsideReservation,
   commit_resumed_late: commitResumedLate,
   late_authorization: lateAuthorization,
+  same_key_race: sameKeyRace,
 };
 
 export function runOpeningAttack(kind: OpeningAttack, fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {

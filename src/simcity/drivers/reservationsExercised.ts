@@ -22,6 +22,8 @@ function attackExercised(action: string, value: Value): string[] {
       const competitor = (value.competitor ?? {}) as Value;
       return [...(value.lateIntent === 'requires_capture' ? ['R3', 'I4'] : []), ...(Number(competitor.expiredHoldsBefore ?? 0) > 0 ? ['I9'] : [])];
     }
+    case 'same_key_race':
+      return value.raced === true ? ['I6'] : [];
     default:
       return [];
   }

@@ -26,6 +26,7 @@ export const RESERVATION_ORACLE_INVARIANTS = {
   'no-commit-past-deadline': ['I5', 'R1'],
   'expired-hold-never-blocks': ['I9'],
   'released-exactly-once': ['I9'],
+  'replay-matches-request': ['I6'],
 } as const satisfies Record<string, readonly string[]>;
 
 export const RESERVATION_ORACLES = Object.keys(RESERVATION_ORACLE_INVARIANTS) as ReadonlyArray<keyof typeof RESERVATION_ORACLE_INVARIANTS>;
@@ -160,6 +161,9 @@ export function instantReservationChecks(vendor: VendorTruth, truth: Reservation
   for (const late of truth.lateCommits) findings.push({ oracle: 'no-commit-past-deadline', message: `${late.id}: ${late.problem}`, evidence: late });
   for (const release of truth.releases.filter((r) => r.releases > 1)) {
     findings.push({ oracle: 'released-exactly-once', message: `booking ${release.bookingId} released its hold ${release.releases} times` });
+  }
+  for (const event of events.filter((e) => e.type === 'ok' && e.value?.replayedOtherRequest === true)) {
+    findings.push({ oracle: 'replay-matches-request', message: `${event.action} step ${event.step}: a request with a reused key and other metadata was answered with the first request's reservation`, evidence: event.value });
   }
   for (const event of events.filter((e) => e.type === 'ok' && e.value?.blockedByExpiredHold === true)) {
     findings.push({ oracle: 'expired-hold-never-blocks', message: `${event.action} step ${event.step}: a claim was refused by a hold whose TTL had passed`, evidence: event.value });
