@@ -3,10 +3,12 @@
 import type { AnyDriver } from './driver.js';
 import { doubleBooking } from './doubleBooking.js';
 import { paymentConsistency } from './paymentConsistency.js';
+import { reservations } from './reservations.js';
 import { rescheduleAtomicity } from './rescheduleAtomicity.js';
 
 export const drivers: Record<string, AnyDriver> = {
   'double-booking': doubleBooking,
   'reschedule-atomicity': rescheduleAtomicity,
   'payment-consistency': paymentConsistency,
+  reservations,
 };
