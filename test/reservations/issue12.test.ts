@@ -7,7 +7,7 @@ import { advanceClock } from '../../src/engine/clock.js';
 import { expireHolds } from '../../src/engine/holds.js';
 import { settlePayment } from '../../src/payments/actions.js';
 import { payAsCustomer, startCardCheckout } from '../../src/payments/checkout.js';
-import { reconcile } from '../../src/payments/reconcile.js';
+import { reconcile } from '../../src/reconcile/index.js';
 import { applyIntent } from '../../src/payments/store.js';
 import { toPayment } from '../../src/payments/rows.js';
 import { cancelReservation, commitReservation, createReservation, resumeCommits, vendorConfirmReservation } from '../../src/reservations/index.js';

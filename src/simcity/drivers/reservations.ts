@@ -19,7 +19,7 @@ import { advanceClock } from '../../engine/clock.js';
 import { BookijiError } from '../../errors.js';
 import type { Pool } from '../../db/pool.js';
 import { payAsCustomer } from '../../payments/checkout.js';
-import { reconcile } from '../../payments/reconcile.js';
+import { reconcile } from '../../reconcile/index.js';
 import { authorizeRequester, authorizeVendorDeposit, cancelReservation, commitReservation, vendorConfirmReservation } from '../../reservations/index.js';
 import { readVendorTruth, type VendorTruth } from '../truth.js';
 import type { HistoryEvent, IterationPlan, PlannedAction } from '../types.js';

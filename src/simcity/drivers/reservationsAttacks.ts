@@ -26,7 +26,7 @@ import type { Pool } from '../../db/pool.js';
 import type { Actor } from '../../engine/types.js';
 import { payAsCustomer, startCardCheckout, verifyBookingPayment } from '../../payments/checkout.js';
 import type { PaymentGateway } from '../../payments/gateway.js';
-import { reconcile } from '../../payments/reconcile.js';
+import { reconcile } from '../../reconcile/index.js';
 import { authorizeRequester, authorizeVendorDeposit, commitReservation, createReservation, vendorConfirmReservation } from '../../reservations/index.js';
 import type { FaultOptions, StripeSandbox } from '../../stripeSandbox/index.js';
 import type { Fixture, Services } from './driver.js';
