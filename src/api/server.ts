@@ -104,6 +104,15 @@ function sendError(reply: FastifyReply, caught: unknown): FastifyReply {
   return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 
+/** The request's metrics and its one log line. */
+function recordRequest(metrics: RequestMetrics, request: FastifyRequest, reply: FastifyReply): void {
+  const template = request.routeOptions?.config?.template ?? 'unmatched';
+  const seconds = reply.elapsedTime / 1000;
+  metrics.observe(request.method, template, reply.statusCode, seconds);
+  const partner = request.partner ? { partnerId: request.partner.partnerId } : {};
+  request.log.info({ method: request.method, route: template, status: reply.statusCode, durationMs: Math.round(seconds * 1e6) / 1e3, ...partner }, 'request');
+}
+
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { pool } = options;
   const rateSettings = options.rateLimit ?? RATE_LIMIT_DEFAULTS;
@@ -120,7 +129,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     forceCloseConnections: true,
     routerOptions: { querystringParser: parseQueryString, maxParamLength: 200 },
     // Failures before a route is found (a malformed percent-escape in the path) go through the same map.
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, request, reply) => {
+      reply.raw.once('finish', () => recordRequest(metrics, request, reply));
       sendError(reply, toEdgeError(error));
     },
   });
@@ -169,12 +179,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    const template = request.routeOptions.config.template ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    metrics.observe(request.method, template, reply.statusCode, seconds);
-    request.log.info({ method: request.method, route: template, status: reply.statusCode, durationMs: Math.round(seconds * 1e6) / 1e3, ...(request.partner ? { partnerId: request.partner.partnerId } : {}) }, 'request');
-  });
+  app.addHook('onResponse', async (request, reply) => recordRequest(metrics, request, reply));
   // Content-type parsers belong to a scope: one for JSON routes, one for raw-body routes.
   for (const raw of [false, true]) {
     await app.register(async (scope) => {
