@@ -116,6 +116,8 @@ function verifiedEvent(rawBody: Buffer, signature: string, config: WebhookConfig
     try {
       return verifier.webhooks.constructEvent(rawBody, signature, secret, toleranceSeconds, undefined, nowSeconds);
     } catch (error) {
+      // The SDK parses only after the signature matched: a signed body that is not JSON is bad input, not a forgery.
+      if (error instanceof SyntaxError) throw new BookijiError('VALIDATION_ERROR', 'event: not valid JSON', { details: { field: 'event' }, cause: error });
       // Try the next secret; none matching is a forgery (or a secret we retired).
       lastFailure = error;
     }
