@@ -71,7 +71,7 @@ function partnerRoutes({ pool }: RouteDependencies): RouteSpec[] {
       params: s.AVAILABILITY_PARAMS,
       querystring: s.AVAILABILITY_QUERY,
       response: { 200: s.jsonResponse('Free slots.', 'Availability'), ...s.errorResponses(400, 401, 404, 429, ...SERVER_ERRORS) },
-    }, async (input) => ok(await queryAvailability(pool, { ...input.query, vendorId: input.params.vendorId, startTime: input.query.startTime, endTime: input.query.endTime, includeConfidence: input.query.includeConfidence === true }))),
+    }, async (input) => ok(await queryAvailability(pool, { ...input.query, vendorId: input.params.vendorId, startTime: input.query.startTime, endTime: input.query.endTime, includeConfidence: input.query.includeConfidence === 'true' }))),
     v1('POST', '/v1/bookings', 'Claim a slot for a customer: book outright, or hold it ("hold": true) until confirmed.', {
       body: s.CREATE_BOOKING_BODY,
       response: { 201: s.jsonResponse('Claimed.', 'CreatedBooking'), 200: s.jsonResponse(replayNote, 'CreatedBooking'), ...s.errorResponses(400, 401, 404, 409, 413, 422, 429, ...SERVER_ERRORS) },

@@ -259,8 +259,8 @@ export const AVAILABILITY_QUERY = {
   properties: {
     startTime: dateTime,
     endTime: dateTime,
-    slotDuration: { type: 'integer', minimum: 1, maximum: 1440, description: 'Only slots lasting this many minutes.' },
-    includeConfidence: { type: 'boolean' },
+    slotDuration: { type: 'string', pattern: '^[0-9]{1,4}$', description: 'Only slots lasting this many minutes (1 to 1440).' },
+    includeConfidence: { type: 'string', enum: ['true', 'false'] },
   },
 } as const;
 

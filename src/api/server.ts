@@ -19,7 +19,7 @@ import { BookijiError, httpErrorOf } from '../errors.js';
 import type { Pool } from '../db/pool.js';
 import type { WebhookConfig } from '../payments/webhookHandler.js';
 import { authenticateApiKey } from './apiKeys.js';
-import { parseQueryString, registerBodyParsers, toEdgeError, unmatchedRouteError } from './edge.js';
+import { answerClientError, parseQueryString, registerBodyParsers, toEdgeError, unmatchedRouteError } from './edge.js';
 import { RequestMetrics, registerSystemMetrics } from './metrics.js';
 import { OPENAPI_INFO } from './openapiInfo.js';
 import { postgresRateLimiter, pruneRateWindows, RATE_LIMIT_DEFAULTS, type RateLimiter, type RateLimitSettings } from './rateLimit.js';
@@ -128,6 +128,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     requestTimeout: 30_000,
     forceCloseConnections: true,
     routerOptions: { querystringParser: parseQueryString, maxParamLength: 200 },
+    clientErrorHandler: answerClientError,
     // Failures before a route is found (a malformed percent-escape in the path) go through the same map.
     frameworkErrors: (error, request, reply) => {
       reply.raw.once('finish', () => recordRequest(metrics, request, reply));
@@ -175,6 +176,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     renderMetrics: async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
     openApiDocument: () => app.swagger(),
   });
+  // A request no route takes is answered 404 or 405 whatever its body; the body is read (within the limit) and ignored.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));
   app.setNotFoundHandler((request, reply) => sendError(reply, unmatchedRouteError(routes, request.method, request.url)));
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);

@@ -2,9 +2,9 @@
 // its findings to VALIDATION_ERROR naming the field, as the API answered
 // before it had schemas.
 //
-// Two validators: bodies are judged as sent (no coercion: "5" is not 5, a
-// misspelt field is refused, never dropped), while path, query and headers,
-// which are text by nature, are coerced to the schema's types.
+// Input is judged as sent, never coerced: "5" is not 5 in a body, a query
+// parameter is text and its schema says which text (digits, true|false), and
+// a misspelt field is refused, never dropped.
 
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { BookijiError, validationError } from '../errors.js';
@@ -19,22 +19,16 @@ const FORMAT_PROBLEMS: Record<string, string> = {
   'date-time': 'expected an ISO 8601 time with a zone, like 2030-01-31T09:00:00Z',
 };
 
-function newAjv(coerceTypes: boolean) {
-  const ajv = new Ajv({ allErrors: false, removeAdditional: false, useDefaults: false, coerceTypes, strict: false, verbose: true });
-  ajv.addFormat('uuid', UUID_PATTERN);
-  ajv.addFormat('date-time', ISO_PATTERN);
-  return ajv;
-}
-
-const bodyAjv = newAjv(false);
-const textAjv = newAjv(true);
+const ajv = new Ajv({ allErrors: false, removeAdditional: false, useDefaults: false, coerceTypes: false, strict: false, verbose: true });
+ajv.addFormat('uuid', UUID_PATTERN);
+ajv.addFormat('date-time', ISO_PATTERN);
 
 type HttpPart = 'body' | 'querystring' | 'params' | 'headers';
 
 /** Fastify's validatorCompiler: a validator per route and part, answering a BookijiError on failure. */
 export function compileValidator({ schema, httpPart }: { schema: object; httpPart?: string }): (data: unknown) => { value?: unknown; error?: Error } {
   const part = (httpPart ?? 'body') as HttpPart;
-  const validate: ValidateFunction = (part === 'body' ? bodyAjv : textAjv).compile(schema);
+  const validate: ValidateFunction = ajv.compile(schema);
   return (data) => (validate(data) ? { value: data } : { error: toValidationError(validate.errors ?? [], part) });
 }
 
@@ -55,7 +49,7 @@ function allowedNames(error: ErrorObject): string {
  * name fields under `root`, like "event.livemode".
  */
 export function documentChecker(schema: object, root: string): (data: unknown) => void {
-  const validate = bodyAjv.compile(schema);
+  const validate = ajv.compile(schema);
   return (data) => {
     if (!validate(data)) throw toValidationError(validate.errors ?? [], 'body', root);
   };

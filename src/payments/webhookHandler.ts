@@ -129,12 +129,12 @@ function verifiedEvent(rawBody: Buffer, signature: string, config: WebhookConfig
 function acceptedEvent(rawBody: Buffer, headers: Headers, config: WebhookConfig): Stripe.Event {
   const signature = headerValue(headers, 'stripe-signature');
   if (!signature) throw unauthorized('missing Stripe-Signature header');
+  const timestamp = signatureTimestamp(signature);
   if (config.secrets.length === 0) {
     throw new BookijiError('INTERNAL_ERROR', 'no webhook signing secret is configured', { hint: 'Set STRIPE_WEBHOOK_SECRET (and STRIPE_WEBHOOK_SECRET_PREVIOUS during a rotation) for `bookiji serve`.' });
   }
   const now = config.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
   const tolerance = config.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS_DEFAULT;
-  const timestamp = signatureTimestamp(signature);
   if (timestamp - now > (config.futureToleranceSeconds ?? WEBHOOK_FUTURE_TOLERANCE_SECONDS_DEFAULT)) throw unauthorized('signature timestamp is too far in the future');
   if (now - timestamp > tolerance) throw unauthorized('signature timestamp is too old');
   const event = verifiedEvent(rawBody, signature, config, tolerance, now);
