@@ -113,6 +113,28 @@ function recordRequest(metrics: RequestMetrics, request: FastifyRequest, reply: 
   request.log.info({ method: request.method, route: template, status: reply.statusCode, durationMs: Math.round(seconds * 1e6) / 1e3, ...partner }, 'request');
 }
 
+type Authenticator = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** The onRequest hook of /v1 routes: a known, unrevoked key, then one request counted against its budget. */
+function apiKeyAuthenticator(pool: Pool, limiter: RateLimiter, rateSettings: RateLimitSettings): Authenticator {
+  let pruneCounter = 0;
+  return async (request, reply) => {
+    const header = request.headers.authorization;
+    const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+    request.partner = await authenticateApiKey(pool, presented);
+    const decision = await limiter.take(request.partner.keyId);
+    reply.header('RateLimit-Limit', String(decision.limit));
+    reply.header('RateLimit-Remaining', String(decision.remaining));
+    if (!decision.allowed) {
+      throw new BookijiError('RATE_LIMITED', `this API key made more than ${decision.limit} requests in ${rateSettings.windowSeconds} s`, {
+        details: { retryAfterSeconds: decision.retryAfterSeconds },
+      });
+    }
+    pruneCounter += 1;
+    if (pruneCounter % 1000 === 0) void pruneRateWindows(pool, rateSettings.windowSeconds).catch(() => undefined);
+  };
+}
+
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { pool } = options;
   const rateSettings = options.rateLimit ?? RATE_LIMIT_DEFAULTS;
@@ -141,23 +163,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       ? null
       : startOutboxDispatcher(pool, options.outbox ?? {}, { onError: (error) => app.log.error({ error: (error as Error).message }, 'outbox delivery round failed') });
   registerSystemMetrics(metrics, pool, dispatcher?.counters ?? null);
-  let pruneCounter = 0;
-
-  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const header = request.headers.authorization;
-    const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-    request.partner = await authenticateApiKey(pool, presented);
-    const decision = await limiter.take(request.partner.keyId);
-    reply.header('RateLimit-Limit', String(decision.limit));
-    reply.header('RateLimit-Remaining', String(decision.remaining));
-    if (!decision.allowed) {
-      throw new BookijiError('RATE_LIMITED', `this API key made more than ${decision.limit} requests in ${rateSettings.windowSeconds} s`, {
-        details: { retryAfterSeconds: decision.retryAfterSeconds },
-      });
-    }
-    pruneCounter += 1;
-    if (pruneCounter % 1000 === 0) void pruneRateWindows(pool, rateSettings.windowSeconds).catch(() => undefined);
-  }
+  const authenticate = apiKeyAuthenticator(pool, limiter, rateSettings);
 
   await app.register(fastifySwagger, {
     openapi: OPENAPI_INFO,
@@ -194,7 +200,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   return listen(app, options, metrics, dispatcher);
 }
 
-function registerRoute(scope: FastifyInstance, spec: RouteSpec, authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>): void {
+function registerRoute(scope: FastifyInstance, spec: RouteSpec, authenticate: Authenticator): void {
   scope.route({
     method: spec.method,
     url: fastifyPath(spec.template),
