@@ -185,6 +185,32 @@ function parseDetail(detail: string): Record<string, unknown> {
   }
 }
 
+// Statuses the HTTP edge may use instead of the taxonomy's, for failures that
+// are about HTTP itself: an unknown path, a wrong method, an oversized body.
+const EDGE_HTTP_STATUSES = new Set([404, 405, 413]);
+
+/** The HTTP status of an error: its taxonomy status, or the edge's own (details.httpStatus 404/405/413). */
+export function httpStatusOf(error: BookijiError): number {
+  const edge = error.details.httpStatus;
+  return typeof edge === 'number' && EDGE_HTTP_STATUSES.has(edge) ? edge : error.httpStatus;
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; hint: string; retryable: boolean; field?: string };
+}
+
+/**
+ * The one way an error leaves over HTTP: any error (ours, pg's, a
+ * framework's already mapped) becomes a BookijiError, with its status and
+ * the body of SPEC §2 plus the field at fault. The original stays as `cause`.
+ */
+export function httpErrorOf(caught: unknown): { error: BookijiError; status: number; body: ErrorBody } {
+  const error = fromDatabaseError(caught);
+  const field = typeof error.details.field === 'string' ? { field: error.details.field } : {};
+  const body: ErrorBody = { error: { code: error.code, message: error.message, hint: error.hint, retryable: error.retryable, ...field } };
+  return { error, status: httpStatusOf(error), body };
+}
+
 /** Exit codes of SPEC §2: 0 success, 1 the operation failed or a check found a violation, 2 usage error. */
 export function exitCodeFor(error: unknown): 1 | 2 {
   if (error instanceof BookijiError && (error.code === 'USAGE_ERROR' || error.code === 'VALIDATION_ERROR')) return 2;

@@ -11,4 +11,4 @@ export { startApiServer, type ApiServer, type ApiServerOptions, type LogLine } f
 export { createApiKey, listApiKeys, revokeApiKey, rotateApiKey, type CreatedApiKey } from './apiKeys.js';
 export { RATE_LIMIT_DEFAULTS, type RateLimitSettings } from './rateLimit.js';
 export { verifyWebhookSignature } from './webhookOutbox.js';
-export { OPENAPI_DOCUMENT } from './openapi.js';
+export { BODY_BYTES_MAX } from './server.js';

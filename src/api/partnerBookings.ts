@@ -110,13 +110,19 @@ export async function createPartnerBooking(pool: Pool, partner: AuthenticatedPar
     ]);
     const row = claimed.rows[0]!;
     const booking = toBooking(row.booking);
+    // On a replay the link exists: the metadata is part of the request, so a
+    // retry that changes it is a different request (I6), not the first outcome.
     const linked = await client.query(
       `INSERT INTO partner_bookings (vendor_id, booking_id, partner_id, metadata) VALUES ($1, $2, $3, $4)
        ON CONFLICT (vendor_id, booking_id) DO UPDATE SET partner_id = partner_bookings.partner_id
-       RETURNING partner_id, metadata`,
+       RETURNING partner_id, metadata, metadata = $4::jsonb AS same_metadata`,
       [booking.vendorId, booking.id, partner.partnerId, JSON.stringify(metadata)],
     );
-    return { booking: view(booking, linked.rows[0]!.metadata), replayed: row.replayed as boolean };
+    const link = linked.rows[0]!;
+    if (!link.same_metadata) {
+      throw new BookijiError('IDEMPOTENCY_MISMATCH', `idempotencyKey ${key} was first used with other metadata`, { details: { field: 'metadata', bookingId: booking.id } });
+    }
+    return { booking: view(booking, link.metadata), replayed: row.replayed as boolean };
   });
 }
 

@@ -101,6 +101,79 @@ describe('webhook signatures', () => {
   });
 });
 
+/** Signs `body` as the provider would, at `timestamp`, with the current secret. */
+async function signed(body: string, timestamp = Math.floor(Date.now() / 1000)): Promise<string> {
+  return (await import('../../src/stripeSandbox/index.js')).signatureHeader(body, WEBHOOK_SECRET, timestamp);
+}
+
+async function storedEvents(pool: Pool): Promise<number> {
+  return (await pool.query('SELECT count(*)::int AS n FROM stripe_events')).rows[0].n;
+}
+
+describe('webhook refusals (issue 12 items 8 and 9, issue 15)', () => {
+  // Proves a second t= cannot carry a future timestamp past our window check: we read the first t, the SDK verified the last, and the delivery was accepted.
+  it('refuses a signature header with more than one timestamp', async () => {
+    const w = await world({ sandbox: { autoDeliver: false } });
+    const { events } = await paidWithoutWebhooks(w);
+    const body = JSON.stringify(events[0]!);
+    const now = Math.floor(Date.now() / 1000);
+    const smuggled = `t=${now},${await signed(body, now + 600)}`;
+    const answer = await deliver(w.pool, handleStripeWebhook, body, { signatureOverride: smuggled });
+    expect(answer.status).toBe(401);
+    expect(answer.body.error).toMatchObject({ code: 'UNAUTHORIZED', retryable: false });
+    expect((answer.body.error as { message: string }).message).toMatch(/more than one timestamp/);
+    // Spaces do not hide a second t from us either (the SDK would skip " t" and keep the first).
+    const spaced = `${await signed(body, now)}, t=${now + 600}`;
+    expect((await deliver(w.pool, handleStripeWebhook, body, { signatureOverride: spaced })).status).toBe(401);
+    expect(await storedEvents(w.pool)).toBe(0);
+    expect((await deliver(w.pool, handleStripeWebhook, body)).status).toBe(200);
+  });
+
+  // Proves every malformed signed event is a coded 400 naming the field, with no database text, and stores nothing: a missing livemode answered 503 with the not-null message.
+  it('refuses malformed signed events with a coded 400 before storing anything', async () => {
+    const w = await world({ sandbox: { autoDeliver: false } });
+    const { events } = await paidWithoutWebhooks(w);
+    const event = events[0]! as unknown as Record<string, unknown>;
+    const { livemode: _livemode, ...withoutLivemode } = event;
+    const deep = `${'{"a":'.repeat(9000)}1${'}'.repeat(9000)}`;
+    const cases: Array<{ body: string; field: string }> = [
+      { body: JSON.stringify(withoutLivemode), field: 'event.livemode' },
+      { body: JSON.stringify({ ...event, livemode: 'no' }), field: 'event.livemode' },
+      { body: JSON.stringify({ ...event, data: { object: { ...(event.data as { object: object }).object, metadata: { note: 'a\u0000b' } } } }), field: 'event.data.object.metadata.note' },
+      { body: JSON.stringify(event).replace(/}$/, `,"extra":${deep}}`), field: 'event' },
+      { body: '[]', field: 'event' },
+      { body: '{"id": ', field: 'event' },
+    ];
+    for (const testCase of cases) {
+      const answer = await deliver(w.pool, handleStripeWebhook, testCase.body);
+      const error = answer.body.error as Record<string, unknown>;
+      expect(answer.status, `${testCase.field}: ${JSON.stringify(answer.body)}`).toBe(400);
+      expect(error).toMatchObject({ code: 'VALIDATION_ERROR', field: testCase.field, retryable: false });
+      expect(JSON.stringify(answer.body)).not.toMatch(/null value|violates|column|relation|stack size|Unicode escape/i);
+    }
+    expect(await storedEvents(w.pool)).toBe(0);
+  });
+
+  // Proves refusals come from the error map with their cause: a hint on 401s, the database's failure kept as cause, and a status that follows the cause (the handler answered 503 whatever happened).
+  it('answers every failure as a BookijiError of the taxonomy with its cause', async () => {
+    const w = await world({ sandbox: { autoDeliver: false } });
+    const { events } = await paidWithoutWebhooks(w);
+    const unsigned = await handleStripeWebhook(w.pool, Buffer.from('{}'), {}, { secrets: [WEBHOOK_SECRET] });
+    expect(unsigned.status).toBe(401);
+    expect((unsigned.body.error as { hint: string }).hint).toMatch(/STRIPE_WEBHOOK_SECRET/);
+    const forged = await deliver(w.pool, handleStripeWebhook, events[0]!, { secret: 'whsec_attacker' });
+    expect(forged.status).toBe(401);
+    expect(forged.error?.cause).toBeInstanceOf(Error);
+    // A broken schema is no outage: INTERNAL_ERROR (500), not a retryable 503, with the database's error as cause.
+    await w.pool.query('ALTER TABLE stripe_events RENAME TO stripe_events_gone');
+    const broken = await deliver(w.pool, handleStripeWebhook, events[0]!);
+    expect(broken.status).toBe(500);
+    expect(broken.body.error).toMatchObject({ code: 'INTERNAL_ERROR', retryable: false });
+    expect((broken.error?.cause as { code?: string } | undefined)?.code).toBe('42P01');
+    await w.pool.query('ALTER TABLE stripe_events_gone RENAME TO stripe_events');
+  });
+});
+
 /** Delivers each event of a captured payment three times; returns what a checker needs. */
 async function deliverThrice(w: World) {
   const { hold, payment, events } = await paidWithoutWebhooks(w);

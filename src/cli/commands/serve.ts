@@ -1,4 +1,4 @@
-// bookiji serve: Partner API v1 (and partner webhook delivery) over HTTP.
+// bookiji serve: Partner API v1, the Stripe webhook endpoint (and partner webhook delivery) over HTTP, on Fastify (src/api/server.ts).
 
 import type { Command } from 'commander';
 
@@ -16,7 +16,7 @@ interface ServeOptions {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('Serve Partner API v1 over HTTP and deliver partner webhooks. Logs JSON lines on stdout; stops on SIGINT/SIGTERM.')
+    .description('Serve Partner API v1 over HTTP (Fastify) and deliver partner webhooks. Logs JSON lines on stdout; stops on SIGINT/SIGTERM.')
     .option('--port <port>', 'TCP port (0 picks a free one)', '8080')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--rate-limit <n>', 'requests per API key per window, shared by every serve process', '600')
@@ -30,7 +30,8 @@ export function registerServe(program: Command): void {
       `
 The payment provider's webhooks go to POST /webhooks/stripe (secrets from STRIPE_WEBHOOK_SECRET and
 STRIPE_WEBHOOK_SECRET_PREVIOUS; with STRIPE_SECRET_KEY, the calls a payment then owes are made at once).
-Endpoints: GET /healthz, GET /metrics, GET /v1/openapi.json, GET /v1/vendors/{id}/availability,
+Endpoints (the OpenAPI document at /v1/openapi.json is generated from the routes' schemas):
+GET /healthz, GET /metrics, GET /v1/openapi.json, GET /v1/vendors/{id}/availability,
 POST /v1/reservations, GET /v1/reservations/{id}, POST /v1/reservations/{id}/confirm, POST /v1/reservations/{id}/cancel,
 POST /v1/bookings, GET /v1/bookings/{id}, POST /v1/bookings/{id}/confirm, POST /v1/bookings/{id}/cancel.
 Every /v1 call needs "Authorization: Bearer <key>" from \`bookiji apikey create --partner NAME\`.
