@@ -11,6 +11,14 @@ export interface BenchSizes {
   warmupOps: number;
   tpcbBranches: number;
   tpcbAccounts: number;
+  /** pgbench -i scale of figure 1's pgbench pair (pgbench advises at least the client count). */
+  pgbenchScale: number;
+  /**
+   * Transactions per client per run of figure 1's pgbench pair (-t). Each run
+   * opens new connections, so its first transactions plan every PL/pgSQL
+   * function cold; too few per client and that start-up is what is measured.
+   */
+  pgbenchTransactionsPerClient: number;
   hotContenders: number;
   hotConcurrency: number;
   availabilityDays: number;
@@ -41,10 +49,13 @@ export const FULL_SIZES: BenchSizes = {
   // baseline is not throttled by its own 'branches' hot rows.
   tpcbBranches: 32,
   tpcbAccounts: 100_000,
+  pgbenchScale: 32,
+  pgbenchTransactionsPerClient: 500,
   hotContenders: 1_000,
   hotConcurrency: 32,
   availabilityDays: 90,
-  availabilityVendors: 1_000,
+  // Issue 13's target: 50 vendors, one day each.
+  availabilityVendors: 50,
   availabilitySlotsPerDay: 16,
   availabilityCallsPerRun: 30,
   availabilityConcurrency: 8,
@@ -64,6 +75,8 @@ export const QUICK_SIZES: BenchSizes = {
   warmupOps: 20,
   tpcbBranches: 32,
   tpcbAccounts: 5_000,
+  pgbenchScale: 4,
+  pgbenchTransactionsPerClient: 40,
   hotContenders: 64,
   hotConcurrency: 32,
   availabilityDays: 90,

@@ -1,7 +1,9 @@
 // Figure 1: claim throughput and latency at 1, 8 and 32 clients on distinct
 // slots, against pgbench's TPC-B-like transaction through the same driver
 // and pool on the same server. Each repetition runs both, alternating which
-// goes first, so drifting machine load hits both sides alike.
+// goes first, so drifting machine load hits both sides alike. Two more pairs
+// (pgbenchPair.ts: pgbench on both sides, no node driver; busyVendor.ts: one
+// busy vendor vs the same claims spread over 100) are judged here too.
 
 import { claimSlot } from '../../engine/bookings.js';
 import { latenciesOf, outcomeCounts, runLoad, type LoadResult } from '../load.js';
@@ -9,7 +11,9 @@ import { ratioCheck, type Check } from '../report.js';
 import { BENCH_ACTOR, seedCustomers, seedSlotGrid, seedVendors, warmPool } from '../seed.js';
 import { latencySummary, spreadOf, type LatencySummary } from '../stats.js';
 import { createTpcbTables, tpcbTransaction } from '../tpcb.js';
+import { busyVendorPair } from './busyVendor.js';
 import type { FigureContext, FigureResult } from './context.js';
+import { pgbenchPair } from './pgbenchPair.js';
 
 const VENDOR_COUNT = 256;
 const CUSTOMER_COUNT = 2_000;
@@ -117,12 +121,15 @@ export async function claimThroughput(context: FigureContext): Promise<FigureRes
       engineFailures: unexpected,
     };
   }
+  const pgbench = await pgbenchPair(context);
+  checks.push(...pgbench.checks, await busyVendorPair(context));
   return {
     id: '1',
     title: 'Claim throughput and latency vs pgbench TPC-B-like',
     status: 'measured',
     checks,
     details: {
+      pgbench: pgbench.skipped ?? pgbench.details,
       operationsPerRun: sizes.claimOpsPerRun,
       baseline: `pgbench TPC-B-like (BEGIN; 3 UPDATE, 1 SELECT, 1 INSERT; END) through node-postgres and the same pool, ${scale.branches} branches, ${scale.accounts} accounts`,
       engine: `claimSlot (one claim_slot call) on distinct capacity-1 slots spread over ${VENDOR_COUNT} vendors, ${CUSTOMER_COUNT} customers`,

@@ -11,6 +11,8 @@ import { median, spreadOf } from '../stats.js';
 import type { FigureContext, FigureResult } from './context.js';
 
 const STARTUP_RATIO_MAX = 3.0;
+// Issue 13: a data command with the server up is judged tighter than start-up alone.
+const SLOT_LIST_RATIO_MAX = 2.5;
 
 export async function cliStartup(context: FigureContext): Promise<FigureResult> {
   const { sizes, packageRoot } = context;
@@ -73,8 +75,8 @@ export async function cliStartup(context: FigureContext): Promise<FigureResult> 
         engine: spreadOf(medians.slotList),
         baseline,
         ratio: spreadOf(medians.slotList.map((value, i) => value / medians.bare[i]!)),
-        target: `≤ ${STARTUP_RATIO_MAX.toFixed(1)}×`,
-        bound: STARTUP_RATIO_MAX,
+        target: `≤ ${SLOT_LIST_RATIO_MAX.toFixed(1)}×`,
+        bound: SLOT_LIST_RATIO_MAX,
         direction: 'atMost',
       }),
     ],
