@@ -69,7 +69,7 @@ interface Attempt {
 
 async function send(attempt: Attempt): Promise<Answer> {
   const headers: Record<string, string> = { ...(attempt.anonymous ? {} : { authorization: `Bearer ${key}` }), ...attempt.headers };
-  const response = await fetch(`${api.server.url}${attempt.path}`, { method: attempt.method ?? (attempt.body === undefined ? 'GET' : 'POST'), headers, ...(attempt.body === undefined ? {} : { body: attempt.body }) });
+  const response = await fetch(`${api.server.url}${attempt.path}`, { method: attempt.method ?? (attempt.body === undefined ? 'GET' : 'POST'), headers, ...(attempt.body === undefined ? {} : { body: typeof attempt.body === 'string' ? attempt.body : new Uint8Array(attempt.body) }) });
   return { status: response.status, text: await response.text() };
 }
 
