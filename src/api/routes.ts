@@ -5,7 +5,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Pool } from '../db/pool.js';
-import { handleStripeWebhook, type WebhookConfig } from '../payments/webhookHandler.js';
+import { handleStripeWebhook, type WebhookConfig } from './stripeWebhook.js';
 import type { AuthenticatedPartner } from './apiKeys.js';
 import { queryAvailability } from './availability.js';
 import type { RequestMetrics } from './metrics.js';

@@ -17,7 +17,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import fastifySwagger from '@fastify/swagger';
 import { BookijiError, httpErrorOf } from '../errors.js';
 import type { Pool } from '../db/pool.js';
-import type { WebhookConfig } from '../payments/webhookHandler.js';
+import type { WebhookConfig } from './stripeWebhook.js';
 import { authenticateApiKey } from './apiKeys.js';
 import { answerClientError, parseQueryString, registerBodyParsers, toEdgeError, unmatchedRouteError } from './edge.js';
 import { RequestMetrics, registerSystemMetrics } from './metrics.js';

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { startStripeSandbox, signatureHeader, type StripeSandbox, type StripeSandboxOptions } from '../../src/stripeSandbox/index.js';
 import { PaymentGateway, type GatewayConfig } from '../../src/payments/gateway.js';
-import { handleStripeWebhook, type WebhookConfig, type WebhookResponse } from '../../src/payments/webhookHandler.js';
+import { handleStripeWebhook, type WebhookConfig, type WebhookResponse } from '../../src/api/stripeWebhook.js';
 import { claimSlot } from '../../src/engine/bookings.js';
 import type { Actor, Booking, Slot, Vendor } from '../../src/engine/types.js';
 import type { Pool } from '../../src/db/pool.js';

@@ -4,7 +4,7 @@ import Stripe from 'stripe';
 import { startCardCheckout, payAsCustomer } from '../../src/payments/checkout.js';
 import { reconcile } from '../../src/reconcile/index.js';
 import { getPayment } from '../../src/payments/store.js';
-import { handleStripeWebhook } from '../../src/payments/webhookHandler.js';
+import { handleStripeWebhook } from '../../src/api/stripeWebhook.js';
 import { processEvent, recordEvent } from '../../src/payments/events.js';
 import type { Pool } from '../../src/db/pool.js';
 import {

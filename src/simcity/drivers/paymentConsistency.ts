@@ -33,7 +33,7 @@ import { payAsCustomer, startCardCheckout, verifyBookingPayment } from '../../pa
 import { PaymentGateway } from '../../payments/gateway.js';
 import { reconcile } from '../../reconcile/index.js';
 import { startStripeSandbox, type FaultOptions, type StripeSandbox } from '../../stripeSandbox/index.js';
-import { handleStripeWebhook } from '../../payments/webhookHandler.js';
+import { handleStripeWebhook } from '../../api/stripeWebhook.js';
 import { readVendorTruth, slotAndBookingChecks, type VendorTruth } from '../truth.js';
 import type { IterationPlan, PlannedAction, ScenarioParameters } from '../types.js';
 import { quietClients } from '../clientPool.js';

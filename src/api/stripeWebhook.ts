@@ -26,11 +26,11 @@ import Stripe from 'stripe';
 import { BookijiError, httpErrorOf } from '../errors.js';
 import type { Pool } from '../db/pool.js';
 import type { Actor } from '../engine/types.js';
-import { parseStrictJson } from '../api/strictJson.js';
-import { documentChecker } from '../api/validation.js';
-import { settlePayment } from './actions.js';
-import { processEvent, recordEvent } from './events.js';
-import type { PaymentGateway } from './gateway.js';
+import { parseStrictJson } from './strictJson.js';
+import { documentChecker } from './validation.js';
+import { settlePayment } from '../payments/actions.js';
+import { processEvent, recordEvent } from '../payments/events.js';
+import type { PaymentGateway } from '../payments/gateway.js';
 
 export interface WebhookConfig {
   /** Signing secrets: current first, then the previous one during rotation. */
