@@ -13,7 +13,8 @@
 -- its old hash, which is still compared on the fields it covered: a retry of
 -- such a request is not turned into a false mismatch by an upgrade.
 
-DROP FUNCTION claim_request_hash(uuid, uuid, boolean, text);
+-- The 4-argument claim_request_hash of 0004 stays: it is the formula of the
+-- hashes stored before this migration (and test fixtures call it).
 
 CREATE FUNCTION claim_request_hash(p_slot_id uuid, p_customer_id uuid, p_hold boolean, p_hold_ttl_seconds integer, p_payment_method text)
 RETURNS text LANGUAGE sql IMMUTABLE
@@ -29,8 +30,7 @@ CREATE FUNCTION claim_request_matches(p_stored text, p_hash text, p_slot_id uuid
 RETURNS boolean LANGUAGE sql IMMUTABLE
 SET search_path = public, pg_temp AS $$
   SELECT p_stored = p_hash
-      OR (p_stored NOT LIKE 'v2:%' AND p_stored = encode(sha256(convert_to(jsonb_build_object(
-            'slot_id', p_slot_id, 'customer_id', p_customer_id, 'hold', p_hold, 'payment_method', p_payment_method)::text, 'UTF8')), 'hex'))
+      OR (p_stored NOT LIKE 'v2:%' AND p_stored = claim_request_hash(p_slot_id, p_customer_id, p_hold, p_payment_method))
 $$;
 
 CREATE OR REPLACE FUNCTION claim_slot(
