@@ -42,6 +42,7 @@ async function attackOutcomes(pool: Pool) {
                                       AND EXISTS (SELECT 1 FROM ledger_entries l WHERE l.payment_id = p.id AND l.kind = 'authorization')`),
     offSessionFailedAndReleased: await count(`SELECT count(*) AS n FROM reservations r WHERE r.metadata->>'name' = 'A6' AND r.state = 'FAILED_REQUESTER_AUTH'
                                               AND (SELECT count(*) FROM payments p WHERE p.reservation_id = r.id AND p.status = 'canceled') = 2`),
+    commitFinishedPastAnotherFailure: await count(`SELECT count(*) AS n FROM reservations WHERE metadata->>'name' = 'A8b' AND state = 'COMMITTED'`),
     rescheduleRefused: await count(`SELECT count(*) AS n FROM reservations r JOIN bookings b ON b.id = r.booking_id WHERE r.metadata->>'name' = 'A7' AND b.slot_id = r.slot_id
                                       AND NOT EXISTS (SELECT 1 FROM booking_transitions t WHERE t.booking_id = b.id AND t.to_slot_id IS DISTINCT FROM r.slot_id)`),
   };
@@ -58,7 +59,7 @@ function expectCaught(result: ScenarioResult, oracles: string[]): void {
 }
 
 describe('SC-9 reservations under hostile providers', () => {
-  it('passes on the shipped engine, every iteration reaching the seven dangerous states', async () => {
+  it('passes on the shipped engine, every iteration reaching the eight dangerous states', async () => {
     // Proves the shipped engine keeps reservations, bookings and money together under SC-9's chaos, and that each opening attack reached its state in each iteration.
     const db = await simulationDatabase();
     const result = await run(db, 'sc9-fixed-1', 2);
@@ -73,6 +74,7 @@ describe('SC-9 reservations under hostile providers', () => {
       lateMoneyReleased: 2,
       offSessionFailedAndReleased: 2,
       rescheduleRefused: 2,
+      commitFinishedPastAnotherFailure: 2,
     });
   });
 

@@ -19,6 +19,7 @@ const REACHED: Record<string, Record<string, unknown>> = {
   same_key_race: { raced: true, outcome: 'IDEMPOTENCY_MISMATCH', replayedOtherRequest: false },
   three_ds_off_session: { state: 'FAILED_REQUESTER_AUTH', intentStatus: 'canceled' },
   reschedule_outside_reservation: { refused: true, code: 'INVALID_TRANSITION' },
+  commit_resume_one_fails: { keptState: 'COMMITTED', lostError: 'PAYMENT_FAILED' },
 };
 
 function okEvent(action: string, value: Record<string, unknown>): HistoryEvent {

@@ -58,3 +58,26 @@ export function installOnSessionServerConfirm(): () => void {
     PaymentGateway.prototype.confirmIntentOffSession = shipped;
   };
 }
+
+/**
+ * Review finding 2: reconcile's commit resumption before the fix finished the
+ * commits one after the other and stopped at the first that failed (the rest
+ * stayed in progress until a later run got past it). Built on the shipped
+ * module's own commitReservation, which finishes a commit in progress.
+ */
+export function unsafeResumeCommitsStoppingAtFirstFailure(shipped: typeof import('../../src/reservations/index.js')): typeof shipped.resumeCommits {
+  return async (pool, gateway, actor) => {
+    const open = await pool.query(`SELECT id, state FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at, id`);
+    const resumed: Awaited<ReturnType<typeof shipped.resumeCommits>> = [];
+    for (const row of open.rows as Array<{ id: string; state: 'COMMIT_IN_PROGRESS' }>) {
+      try {
+        const after = await shipped.commitReservation(pool, gateway, row.id, actor);
+        resumed.push({ reservationId: after.id, state: after.state, error: null });
+      } catch (error) {
+        resumed.push({ reservationId: row.id, state: row.state, error: error as never });
+        break;
+      }
+    }
+    return resumed;
+  };
+}

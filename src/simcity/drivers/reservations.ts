@@ -36,8 +36,8 @@ import {
   partnerActor,
   RECONCILE_ACTOR,
   reserve,
-  rescheduleTargetSlot,
   runOpeningAttack,
+  secondSlotOf,
   vendorActor,
   type OpeningAttack,
   type ProviderServices,
@@ -189,7 +189,7 @@ export const reservations: Driver<Sc9Fixture> = {
     const slotNames = [
       ...Array.from({ length: plan.fixtures.slots as number }, (_, i) => `S${i + 1}`),
       ...attacks.map((_, i) => `A${i + 1}`),
-      ...attacks.flatMap((kind, i) => (kind === 'reschedule_outside_reservation' ? [rescheduleTargetSlot(`A${i + 1}`)] : [])),
+      ...attacks.flatMap((kind, i) => secondSlotOf(kind, `A${i + 1}`) ?? []),
     ];
     for (const [index, name] of slotNames.entries()) {
       // The late-commit attack's slot starts soon after now (its commit must outlive the start); every other slot is days away.

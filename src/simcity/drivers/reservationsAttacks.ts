@@ -28,6 +28,11 @@
 //                            booking to another slot of the same price: it must
 //                            be refused, the booking keeping the reservation's
 //                            slot (R1)
+//   commit_resume_one_fails  two commits left in progress by a crash, the
+//                            first one's intents made under another provider
+//                            account (ours cannot return them); reconcile must
+//                            report that one on its row and still finish the
+//                            second (R2)
 
 import { cancelBooking, claimSlot, rescheduleBooking } from '../../engine/bookings.js';
 import { advanceClock } from '../../engine/clock.js';
@@ -35,10 +40,10 @@ import { BookijiError } from '../../errors.js';
 import type { Pool } from '../../db/pool.js';
 import type { Actor } from '../../engine/types.js';
 import { payAsCustomer, startCardCheckout, verifyBookingPayment } from '../../payments/checkout.js';
-import type { PaymentGateway } from '../../payments/gateway.js';
+import { PaymentGateway } from '../../payments/gateway.js';
 import { reconcile } from '../../reconcile/index.js';
 import { authorizeRequester, authorizeVendorDeposit, commitReservation, createReservation, vendorConfirmReservation } from '../../reservations/index.js';
-import type { FaultOptions, StripeSandbox } from '../../stripeSandbox/index.js';
+import { startStripeSandbox, type FaultOptions, type StripeSandbox } from '../../stripeSandbox/index.js';
 import type { Fixture, Services } from './driver.js';
 
 export const OPENING_ATTACKS = [
@@ -49,9 +54,16 @@ export const OPENING_ATTACKS = [
   'same_key_race',
   'three_ds_off_session',
   'reschedule_outside_reservation',
+  'commit_resume_one_fails',
 ] as const;
-/** The slot an attack's booking is moved to (same price, another time), created beside the attack's own. */
-export const rescheduleTargetSlot = (name: string): string => `${name}-target`;
+/** The attacks that need a second slot of the same price beside their own, and its name's suffix. */
+const SECOND_SLOT: Partial<Record<OpeningAttack, string>> = { reschedule_outside_reservation: 'target', commit_resume_one_fails: 'second' };
+/** The second slot's name of the attack `kind` run as `name`, or null when it needs none. */
+export function secondSlotOf(kind: OpeningAttack, name: string): string | null {
+  const suffix = SECOND_SLOT[kind];
+  return suffix ? `${name}-${suffix}` : null;
+}
+const OTHER_ACCOUNT_KEY = 'sk_test_sc9_other_account';
 export type OpeningAttack = (typeof OPENING_ATTACKS)[number];
 
 /** The attack whose slot starts soon: long enough to reach the commit, shorter than the commit stage's TTL (15 min). */
@@ -195,7 +207,7 @@ async function rescheduleOutsideReservation(fixture: ReservationFixture, pool: P
   const id = await reserve(fixture, pool, name, name, `C${name}`);
   const bookingId = (await pool.query('SELECT booking_id FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, id])).rows[0].booking_id as string;
   try {
-    const moved = await rescheduleBooking(pool, { booking: bookingId, slot: fixture.slotIds[rescheduleTargetSlot(name)] }, { kind: 'customer', id: `C${name}`, source: 'simcity' });
+    const moved = await rescheduleBooking(pool, { booking: bookingId, slot: fixture.slotIds[secondSlotOf('reschedule_outside_reservation', name)!] }, { kind: 'customer', id: `C${name}`, source: 'simcity' });
     return { reservation: id, refused: false, bookingSlot: moved.slotId };
   } catch (error) {
     if (error instanceof BookijiError) return { reservation: id, refused: true, code: error.code };
@@ -278,6 +290,37 @@ async function sameKeyRace(fixture: ReservationFixture, pool: Pool, name: string
   }
 }
 
+async function crashAfterCommitRecoveryPoint(pool: Pool, name: string, id: string): Promise<void> {
+  await pool.query(`SELECT reservation_begin_commit($1, 'partner', $2, 'simcity')`, [id, `${PARTNER_ID}:${name}`]);
+}
+
+async function authorizeBoth(fixture: ReservationFixture, pool: Pool, gateway: PaymentGateway, name: string, id: string): Promise<void> {
+  await vendorConfirmReservation(pool, id, vendorActor(fixture));
+  await authorizeVendorDeposit(pool, gateway, id, { paymentMethod: 'pm_card_visa' }, vendorActor(fixture));
+  await authorizeRequester(pool, gateway, id, { paymentMethod: 'pm_card_visa' }, partnerActor(name));
+}
+
+async function commitResumeOneFails(fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {
+  const elsewhere = await startStripeSandbox({ apiKey: OTHER_ACCOUNT_KEY, webhookSecret: 'whsec_sc9_other_account', seed: `${fixture.keyPrefix}${name}-elsewhere` });
+  try {
+    const otherAccount = new PaymentGateway({ secretKey: OTHER_ACCOUNT_KEY, apiBase: elsewhere.url, webhookSecrets: [], maxNetworkRetries: 0, attemptMax: 1 });
+    const lost = await reserve(fixture, pool, name, name, `C${name}`);
+    await authorizeBoth(fixture, pool, otherAccount, name, lost);
+    const keptName = `${name}b`;
+    const kept = await reserve(fixture, pool, keptName, secondSlotOf('commit_resume_one_fails', name)!, `C${name}`);
+    await authorizeBoth(fixture, pool, fixture.services.gateway, keptName, kept);
+    // The lost one's recovery point first: it is the first reconcile meets.
+    await crashAfterCommitRecoveryPoint(pool, name, lost);
+    await crashAfterCommitRecoveryPoint(pool, keptName, kept);
+    const report = await reconcile(pool, fixture.services.gateway, { dryRun: false, actor: RECONCILE_ACTOR });
+    const keptState = (await pool.query('SELECT state FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, kept])).rows[0].state as string;
+    const lostRow = report.commitsResumed.find((row) => row.reservationId === lost);
+    return { reservation: lost, kept, keptState, lostError: lostRow?.error?.code ?? null };
+  } finally {
+    await elsewhere.close();
+  }
+}
+
 const SCRIPTS: Record<OpeningAttack, (fixture: ReservationFixture, pool: Pool, name: string) => Promise<Record<string, unknown>>> = {
   cancel_after_commit: cancelAfterCommit,
   pay_outside_reservation: payOutsideReservation,
@@ -286,6 +329,7 @@ const SCRIPTS: Record<OpeningAttack, (fixture: ReservationFixture, pool: Pool, n
   same_key_race: sameKeyRace,
   three_ds_off_session: threeDsOffSession,
   reschedule_outside_reservation: rescheduleOutsideReservation,
+  commit_resume_one_fails: commitResumeOneFails,
 };
 
 export function runOpeningAttack(kind: OpeningAttack, fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {

@@ -28,6 +28,7 @@ export const RESERVATION_ORACLE_INVARIANTS = {
   'released-exactly-once': ['I9'],
   'replay-matches-request': ['I6'],
   'off-session-authorization-decided': ['R3'],
+  'each-commit-resumed-on-its-own': ['R2'],
 } as const satisfies Record<string, readonly string[]>;
 
 export const RESERVATION_ORACLES = Object.keys(RESERVATION_ORACLE_INVARIANTS) as ReadonlyArray<keyof typeof RESERVATION_ORACLE_INVARIANTS>;
@@ -175,6 +176,13 @@ export function instantReservationChecks(vendor: VendorTruth, truth: Reservation
     findings.push({
       oracle: 'off-session-authorization-decided',
       message: `${event.action} step ${event.step}: the server's off-session authorization left the reservation ${String(event.value?.state)} on an intent in requires_action, with no customer to finish it and nothing owed back`,
+      evidence: event.value,
+    });
+  }
+  for (const event of events.filter((e) => e.type === 'ok' && e.action === 'commit_resume_one_fails' && e.value?.keptState === 'COMMIT_IN_PROGRESS')) {
+    findings.push({
+      oracle: 'each-commit-resumed-on-its-own',
+      message: `${event.action} step ${event.step}: reconcile left reservation ${String(event.value?.kept)} in progress, its captures possible, because another reservation's commit failed`,
       evidence: event.value,
     });
   }
