@@ -8,13 +8,19 @@
 // committed recovery point, so a crash anywhere is finished by reconcile
 // (resumeCommits, and the owed calls of every payment).
 //
-// Rules the database adds (migrations 0030–0034, issue 12): every stage's
-// deadline ends at the slot's start at the latest, and a commit that cannot
-// finish before its deadline fails with both sides compensated; cancelling a
-// committed reservation (or its booking) refunds both captures; the
-// reservation's booking is paid only through the reservation; money that
+// Rules the database adds (migrations 0030–0035, issue 12 and the review
+// after it): every stage's deadline ends at the slot's start at the latest,
+// and a commit that cannot finish before its deadline fails with both sides
+// compensated; cancelling a committed reservation (or its booking) refunds
+// both captures; the reservation's booking is paid only through the
+// reservation and moves only with it (no reschedule outside it); money that
 // arrives after a reservation ended is owed back; a reused key with another
 // request is IDEMPOTENCY_MISMATCH, also when two requests race.
+//
+// Each side is authorized off-session (the party's saved card, nobody
+// present): a card that needs 3-D Secure fails that side at once. Reconcile
+// resumes each commit on its own (resumeCommits): one failure is reported on
+// its row and the others go on.
 
 import { date, dateOrNull } from '../engine/rows.js';
 import { BookijiError, fromDatabaseError, validationError } from '../errors.js';
