@@ -13,6 +13,7 @@ BEGIN
     SELECT r.id, r.state, b.state AS booking_state FROM reservations r JOIN bookings b ON b.vendor_id = r.vendor_id AND b.id = r.booking_id
     WHERE (r.state = 'COMMITTED' AND b.state <> 'confirmed')
        OR (b.state = 'confirmed' AND r.state <> 'COMMITTED')
+       OR b.slot_id <> r.slot_id
   ),
   r2 AS (
     SELECT r.id, r.state FROM reservations r
@@ -42,7 +43,7 @@ BEGIN
     JOIN machine_states m ON m.machine = 'reservation' AND m.state = r.state
     WHERE NOT m.terminal AND r.expires_at > r.starts_at
   )
-  SELECT 'R1', 'reservations: COMMITTED exactly when the booking is confirmed', (SELECT count(*) FROM r1), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM r1 LIMIT 5) x)
+  SELECT 'R1', 'reservations: COMMITTED exactly when the booking is confirmed, and the booking on the reservation''s slot', (SELECT count(*) FROM r1), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM r1 LIMIT 5) x)
   UNION ALL SELECT 'R2', 'reservations: a committed reservation has both payments captured', (SELECT count(*) FROM r2), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM r2 LIMIT 5) x)
   UNION ALL SELECT 'R3', 'reservations: a failed reservation keeps no money without owing it back', (SELECT count(*) FROM r3), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM r3 LIMIT 5) x)
   UNION ALL SELECT 'R4', 'reservations: every transition allowed and logged in order', (SELECT count(*) FROM r4), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM r4 LIMIT 5) x)

@@ -120,6 +120,16 @@ describe('a reservation booking rescheduled outside the reservation', () => {
     expect((await w.pool.query('SELECT slot_id FROM bookings WHERE id = $1', [after.bookingId])).rows[0].slot_id).toBe(after.slotId);
     expect(failing(await checksById(w))).toEqual([]);
   });
+
+  // Twin: without 0035's trigger the booking moves to the other slot while the reservation keeps the first; verify's R1 (0036) reports it.
+  it('twin: the unguarded engine moves the booking and R1 catches it', async () => {
+    const w = await world();
+    await w.pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_reservation_booking_not_moved_alone');
+    const { vendor, reservation } = await openReservation(w, { priceCents: 10_000 });
+    const other = await makeSlot(w.pool, vendor, { priceCents: 10_000, startInMinutes: 48 * 60 });
+    expect((await rescheduleBooking(w.pool, { booking: reservation.bookingId, slot: other.id }, TEST_ACTOR)).slotId).toBe(other.id);
+    expect(failing(await checksById(w))).toEqual(['R1']);
+  });
 });
 
 describe('refusals that name a reservation', () => {
