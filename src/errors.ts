@@ -152,7 +152,7 @@ export function fromDatabaseError(error: unknown): BookijiError {
   const known = SQLSTATE_TO_CODE[sqlState];
   if (known) {
     const details = pgError.detail ? parseDetail(pgError.detail) : {};
-    return new BookijiError(known, message, { cause: error, details });
+    return new BookijiError(known, message, { cause: error, details, ...reservationHint(known, details) });
   }
   const constraintCode = CONSTRAINT_SQLSTATES[sqlState];
   if (constraintCode) {
@@ -169,6 +169,15 @@ export function fromDatabaseError(error: unknown): BookijiError {
     return new BookijiError('DEPENDENCY_UNAVAILABLE', `database unavailable: ${message}`, { cause: error });
   }
   return new BookijiError('INTERNAL_ERROR', message, { cause: error });
+}
+
+// A refusal that names a reservation (its booking is paid, confirmed and
+// moved only through it; a stage the machine does not allow) points at the
+// reservation, not at the booking's generic view.
+function reservationHint(code: ErrorCode, details: Record<string, unknown>): { hint?: string } {
+  const reservationId = details.reservation_id;
+  if (code !== 'INVALID_TRANSITION' || typeof reservationId !== 'string') return {};
+  return { hint: `See the reservation's state, payments and history: \`bookiji reservation show ${reservationId}\`.` };
 }
 
 function isConnectionLoss(message: string): boolean {

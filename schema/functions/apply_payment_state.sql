@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.apply_payment_state(p_vendor_id uuid, p_payment_id uuid, p_provider_status text, p_amount_capturable integer, p_amount_received integer, p_amount_refunded integer, p_failure_code text, p_failure_message text, p_provider_ref text, p_event_id text, p_actor_kind text, p_actor_id text, p_source text)
  RETURNS jsonb
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_payment payments%ROWTYPE;
@@ -13,7 +14,6 @@ DECLARE
   v_outcome text;
   v_pending text;
   v_new_booking uuid;
-  v_refund_delta integer;
   v_ref text;
 BEGIN
   PERFORM set_actor(p_actor_kind, p_actor_id, p_source, format('payment verified with the provider: %s%s', p_provider_status,
@@ -31,6 +31,20 @@ BEGIN
   END LOOP;
 
   v_new := payment_status_from_provider(p_provider_status, p_failure_code, p_amount_received, p_amount_refunded);
+  -- A refund made at the provider that leaves money captured (a partial
+  -- refund, or a further one) keeps the status but moves money: the ledger
+  -- and amount_refunded_cents follow it to the cent. Under the payment's lock,
+  -- so each cent is recorded once however often the fact arrives.
+  IF v_new = v_payment.status AND v_new = 'captured'
+     AND coalesce(p_amount_refunded, 0) > v_payment.amount_refunded_cents
+     AND p_amount_refunded <= v_payment.amount_captured_cents THEN
+    PERFORM record_refund_entry(v_payment, v_payment.booking_id, p_provider_ref, v_payment.amount_refunded_cents, p_amount_refunded, p_event_id, p_source);
+    UPDATE payments SET amount_refunded_cents = p_amount_refunded WHERE vendor_id = p_vendor_id AND id = p_payment_id;
+    INSERT INTO payment_applications (vendor_id, payment_id, event_id, source, provider_status, from_status, to_status, outcome)
+    VALUES (p_vendor_id, p_payment_id, p_event_id, p_source, p_provider_status, v_payment.status, v_new, 'refund_synced');
+    SELECT * INTO v_payment FROM payments WHERE vendor_id = p_vendor_id AND id = p_payment_id;
+    RETURN jsonb_build_object('outcome', 'refund_synced', 'payment', to_jsonb(v_payment), 'booking', to_jsonb(v_booking));
+  END IF;
   IF v_new = v_payment.status OR NOT EXISTS (
        SELECT 1 FROM machine_transitions WHERE machine = 'payment' AND from_state = v_payment.status AND to_state = v_new) THEN
     v_outcome := CASE WHEN v_new = v_payment.status THEN 'unchanged' ELSE 'stale' END;
@@ -54,11 +68,7 @@ BEGIN
     ON CONFLICT DO NOTHING;
   END IF;
   IF v_new = 'refunded' THEN
-    v_refund_delta := p_amount_refunded - v_payment.amount_refunded_cents;
-    INSERT INTO ledger_entries (vendor_id, payment_id, booking_id, kind, amount_cents, currency, provider_ref, event_id, source, at)
-    VALUES (p_vendor_id, p_payment_id, v_payment.booking_id, 'refund', v_refund_delta, v_payment.currency,
-            coalesce(p_provider_ref, v_ref), p_event_id, p_source, bookiji_now())
-    ON CONFLICT DO NOTHING;
+    PERFORM record_refund_entry(v_payment, v_payment.booking_id, p_provider_ref, v_payment.amount_refunded_cents, p_amount_refunded, p_event_id, p_source);
   END IF;
   IF v_new = 'canceled' THEN
     INSERT INTO ledger_entries (vendor_id, payment_id, booking_id, kind, amount_cents, currency, provider_ref, event_id, source, at)

@@ -4,20 +4,24 @@
 CREATE OR REPLACE FUNCTION public.bookings_end_reservation()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_res reservations%ROWTYPE;
 BEGIN
   IF booking_state_holds_capacity(OLD.state) AND NOT booking_state_holds_capacity(NEW.state) THEN
     FOR v_res IN SELECT * FROM reservations r WHERE r.vendor_id = NEW.vendor_id AND r.booking_id = NEW.id
-                 AND NOT (SELECT terminal FROM machine_states WHERE machine = 'reservation' AND state = r.state) FOR UPDATE
+                 AND (r.state = 'COMMITTED' OR NOT (SELECT terminal FROM machine_states WHERE machine = 'reservation' AND state = r.state)) FOR UPDATE
     LOOP
       UPDATE reservations SET state = CASE
           WHEN v_res.state = 'AWAITING_VENDOR_CONFIRMATION' THEN 'FAILED_VENDOR_TIMEOUT'
           WHEN v_res.state = 'COMMIT_IN_PROGRESS' THEN 'FAILED_COMMIT'
+          WHEN v_res.state = 'COMMITTED' THEN 'CANCELLED'
           WHEN NEW.state = 'expired' THEN 'EXPIRED'
           ELSE 'CANCELLED' END,
-        failure_reason = format('its booking was %s', NEW.state), expires_at = NULL
+        failure_reason = CASE WHEN v_res.state = 'COMMITTED' THEN format('its booking was %s after commit: both captures are owed a refund', NEW.state)
+                              ELSE format('its booking was %s', NEW.state) END,
+        expires_at = NULL
       WHERE vendor_id = v_res.vendor_id AND id = v_res.id;
       PERFORM reservation_release_payments(v_res.vendor_id, v_res.id);
     END LOOP;

@@ -4,23 +4,20 @@
 CREATE OR REPLACE FUNCTION public.create_reservation(p_vendor_id uuid, p_starts_at timestamp with time zone, p_ends_at timestamp with time zone, p_requester_id uuid, p_partner_id text, p_metadata jsonb, p_idempotency_key text, p_actor_kind text, p_actor_id text, p_source text)
  RETURNS TABLE(reservation jsonb, replayed boolean)
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
-  v_hash text := encode(sha256(convert_to(jsonb_build_object('vendor_id', p_vendor_id, 'starts_at', p_starts_at, 'ends_at', p_ends_at,
-                   'requester_id', p_requester_id, 'metadata', coalesce(p_metadata, '{}'))::text, 'UTF8')), 'hex');
+  v_hash text := reservation_request_hash(p_vendor_id, p_starts_at, p_ends_at, p_requester_id, p_metadata);
   v_existing reservations%ROWTYPE;
   v_slot slots%ROWTYPE;
   v_booking jsonb;
   v_res reservations%ROWTYPE;
+  v_expires timestamptz;
 BEGIN
   PERFORM set_actor(p_actor_kind, p_actor_id, p_source, 'reservation requested', NULL);
   SELECT * INTO v_existing FROM reservations WHERE partner_id = p_partner_id AND idempotency_key = p_idempotency_key LIMIT 1;
   IF FOUND THEN
-    IF v_existing.request_hash <> v_hash THEN
-      PERFORM raise_error('BK010', format('idempotency key %L was first used for a different reservation', p_idempotency_key),
-        jsonb_build_object('idempotency_key', p_idempotency_key, 'reservation_id', v_existing.id));
-    END IF;
-    RETURN QUERY SELECT to_jsonb(v_existing), true;
+    RETURN QUERY SELECT reservation_replay(v_existing, v_hash), true;
     RETURN;
   END IF;
   IF NOT EXISTS (SELECT 1 FROM vendors WHERE id = p_vendor_id) THEN
@@ -46,13 +43,18 @@ BEGIN
             coalesce(p_metadata, '{}'), p_idempotency_key, v_hash, bookiji_now(), bookiji_now())
     RETURNING * INTO v_res;
   EXCEPTION WHEN unique_violation THEN
-    -- A concurrent request with the same key committed first: its outcome is ours.
+    -- A concurrent request with the same key committed first: its outcome is
+    -- ours if it asked for the same thing.
     SELECT * INTO v_existing FROM reservations WHERE vendor_id = p_vendor_id AND partner_id = p_partner_id AND idempotency_key = p_idempotency_key;
-    RETURN QUERY SELECT to_jsonb(v_existing), true;
+    RETURN QUERY SELECT reservation_replay(v_existing, v_hash), true;
     RETURN;
   END;
+  -- The first stage's deadline, like every later one, never outlives the slot's start.
+  v_expires := least((v_booking->>'hold_expires_at')::timestamptz, v_slot.starts_at);
+  UPDATE bookings SET hold_expires_at = v_expires
+  WHERE vendor_id = p_vendor_id AND id = (v_booking->>'id')::uuid AND state = 'held' AND hold_expires_at > v_expires;
   PERFORM set_config('bookiji.reason', 'slot held', true);
-  UPDATE reservations SET state = 'HELD', booking_id = (v_booking->>'id')::uuid, expires_at = (v_booking->>'hold_expires_at')::timestamptz
+  UPDATE reservations SET state = 'HELD', booking_id = (v_booking->>'id')::uuid, expires_at = v_expires
   WHERE vendor_id = p_vendor_id AND id = v_res.id;
   PERFORM set_config('bookiji.reason', 'vendor asked to confirm', true);
   UPDATE reservations SET state = 'AWAITING_VENDOR_CONFIRMATION' WHERE vendor_id = p_vendor_id AND id = v_res.id;

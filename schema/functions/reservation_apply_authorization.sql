@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.reservation_apply_authorization(p_id uuid, p_role text, p_actor_kind text, p_actor_id text, p_source text)
  RETURNS jsonb
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_res reservations%ROWTYPE;
@@ -17,15 +18,17 @@ BEGIN
   END IF;
   SELECT * INTO v_payment FROM payments WHERE vendor_id = v_res.vendor_id AND reservation_id = p_id
     AND purpose = CASE p_role WHEN 'vendor_deposit' THEN 'reservation_vendor_deposit' ELSE 'reservation_requester' END;
-  IF v_payment.status = 'authorized' THEN
+  IF v_payment.status IN ('failed', 'canceled') OR (v_payment.status = 'authorized' AND v_payment.cancel_sent_at IS NOT NULL) THEN
+    PERFORM reservation_fail(v_res.vendor_id, p_id, CASE p_role WHEN 'vendor_deposit' THEN 'FAILED_VENDOR_AUTH' ELSE 'FAILED_REQUESTER_AUTH' END,
+      format('%s payment %s (%s)', p_role, v_payment.status, coalesce(v_payment.failure_code, CASE WHEN v_payment.cancel_sent_at IS NOT NULL THEN 'its cancel was already sent' ELSE 'no code' END)));
+  ELSIF v_payment.status = 'authorized' AND reservation_past_deadline(v_res) THEN
+    PERFORM reservation_fail(v_res.vendor_id, p_id, 'EXPIRED', format('the %s authorization arrived after the stage''s deadline (%s)', p_role, v_res.expires_at));
+  ELSIF v_payment.status = 'authorized' THEN
     IF p_role = 'vendor_deposit' THEN
       PERFORM reservation_set_stage(v_res, 'VENDOR_AUTHORIZED', NULL, 'vendor deposit authorized');
     ELSE
       PERFORM reservation_set_stage(v_res, 'AUTHORIZED_BOTH', 'reservation_ttl_seconds_commit', 'requester payment authorized');
     END IF;
-  ELSIF v_payment.status IN ('failed', 'canceled') THEN
-    PERFORM reservation_fail(v_res.vendor_id, p_id, CASE p_role WHEN 'vendor_deposit' THEN 'FAILED_VENDOR_AUTH' ELSE 'FAILED_REQUESTER_AUTH' END,
-      format('%s payment %s (%s)', p_role, v_payment.status, coalesce(v_payment.failure_code, 'no code')));
   END IF;
   RETURN reservation_json(v_res.vendor_id, p_id);
 END $function$;

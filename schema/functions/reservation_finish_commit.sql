@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.reservation_finish_commit(p_id uuid, p_actor_kind text, p_actor_id text, p_source text)
  RETURNS jsonb
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_res reservations%ROWTYPE;
@@ -14,6 +15,11 @@ BEGIN
   v_res := lock_reservation(p_id);
   IF v_res.state <> 'COMMIT_IN_PROGRESS' THEN
     RETURN to_jsonb(v_res);
+  END IF;
+  IF reservation_past_deadline(v_res) THEN
+    PERFORM reservation_fail(v_res.vendor_id, p_id, 'FAILED_COMMIT',
+      format('the commit did not finish before its deadline (hold until %s, slot at %s): both sides are compensated', v_res.expires_at, v_res.starts_at));
+    RETURN reservation_json(v_res.vendor_id, p_id);
   END IF;
   SELECT count(*) FILTER (WHERE status = 'captured'), count(*) FILTER (WHERE status IN ('failed', 'canceled', 'refunded'))
   INTO v_captured, v_failed

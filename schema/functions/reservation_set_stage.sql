@@ -4,9 +4,11 @@
 CREATE OR REPLACE FUNCTION public.reservation_set_stage(p_res reservations, p_state text, p_ttl_limit text, p_reason text)
  RETURNS void
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
-  v_expires timestamptz := CASE WHEN p_ttl_limit IS NULL THEN p_res.expires_at ELSE bookiji_now() + make_interval(secs => engine_limit(p_ttl_limit)) END;
+  v_expires timestamptz := CASE WHEN p_ttl_limit IS NULL THEN p_res.expires_at
+                                ELSE least(bookiji_now() + make_interval(secs => engine_limit(p_ttl_limit)), p_res.starts_at) END;
 BEGIN
   PERFORM set_config('bookiji.reason', p_reason, true);
   UPDATE reservations SET state = p_state, expires_at = v_expires WHERE vendor_id = p_res.vendor_id AND id = p_res.id;

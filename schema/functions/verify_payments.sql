@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.verify_payments()
  RETURNS TABLE(check_id text, description text, violations bigint, sample jsonb)
  LANGUAGE plpgsql
  STABLE
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 BEGIN
   RETURN QUERY
@@ -23,15 +24,18 @@ BEGIN
                       AND p.status IN ('authorized', 'captured') AND p.provider_intent_id IS NOT NULL)
   ),
   p2 AS (
-    SELECT p.id AS payment_id, p.booking_id, b.state AS booking_state, p.amount_captured_cents - p.amount_refunded_cents AS net_cents
+    SELECT p.id AS payment_id, p.purpose, p.booking_id, b.state AS booking_state, r.state AS reservation_state,
+           p.amount_captured_cents - p.amount_refunded_cents AS net_cents
     FROM payments p JOIN bookings b ON b.vendor_id = p.vendor_id AND b.id = p.booking_id
-    WHERE p.purpose = 'booking' AND p.amount_captured_cents > p.amount_refunded_cents
-      AND b.state <> 'confirmed' AND p.pending_action <> 'refund'
+    LEFT JOIN reservations r ON r.vendor_id = p.vendor_id AND r.id = p.reservation_id
+    WHERE p.amount_captured_cents > p.amount_refunded_cents AND p.pending_action <> 'refund'
+      AND (b.state <> 'confirmed' OR (r.id IS NOT NULL AND r.state <> 'COMMITTED'))
+      AND (r.id IS NULL OR r.state <> 'COMMIT_IN_PROGRESS')
   ),
   p3 AS (
-    SELECT p.id AS payment_id, p.booking_id, b.state AS booking_state FROM payments p
+    SELECT p.id AS payment_id, p.purpose, p.booking_id, b.state AS booking_state FROM payments p
     JOIN bookings b ON b.vendor_id = p.vendor_id AND b.id = p.booking_id
-    WHERE p.purpose = 'booking' AND p.status = 'authorized' AND NOT booking_state_holds_capacity(b.state) AND p.pending_action <> 'cancel'
+    WHERE p.status = 'authorized' AND NOT booking_state_holds_capacity(b.state) AND p.pending_action <> 'cancel'
   ),
   p4 AS (
     SELECT * FROM ledger
@@ -39,8 +43,8 @@ BEGIN
        OR (status IN ('authorized', 'captured', 'refunded') AND authorizations = 0)
   )
   SELECT 'P1', 'payments: every confirmed card booking is backed by authorized or captured money (I4)', (SELECT count(*) FROM p1), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM p1 LIMIT 5) x)
-  UNION ALL SELECT 'P2', 'payments: captured money belongs to a confirmed booking or is being refunded (I4)', (SELECT count(*) FROM p2), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM p2 LIMIT 5) x)
-  UNION ALL SELECT 'P3', 'payments: no authorization is left on a booking that holds nothing', (SELECT count(*) FROM p3), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM p3 LIMIT 5) x)
+  UNION ALL SELECT 'P2', 'payments: captured money (a booking''s or a reservation''s) belongs to a confirmed booking or is being refunded (I4)', (SELECT count(*) FROM p2), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM p2 LIMIT 5) x)
+  UNION ALL SELECT 'P3', 'payments: no authorization (a booking''s or a reservation''s) is left on a booking that holds nothing', (SELECT count(*) FROM p3), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM p3 LIMIT 5) x)
   UNION ALL SELECT 'P4', 'payments: the ledger agrees with every payment to the cent', (SELECT count(*) FROM p4), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM p4 LIMIT 5) x);
 END $function$;
 

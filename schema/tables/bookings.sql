@@ -49,4 +49,6 @@ CREATE TRIGGER bookings_no_truncate BEFORE TRUNCATE ON bookings FOR EACH STATEME
 CREATE TRIGGER bookings_partner_event AFTER UPDATE ON bookings FOR EACH ROW EXECUTE FUNCTION bookings_partner_event();
 CREATE TRIGGER bookings_payment_verified BEFORE INSERT OR UPDATE ON bookings FOR EACH ROW EXECUTE FUNCTION bookings_payment_verified();
 CREATE TRIGGER bookings_release_payment AFTER UPDATE OF state ON bookings FOR EACH ROW EXECUTE FUNCTION bookings_release_payment();
+CREATE TRIGGER bookings_reservation_booking_not_moved_alone BEFORE UPDATE OF slot_id ON bookings FOR EACH ROW WHEN (new.slot_id IS DISTINCT FROM old.slot_id) EXECUTE FUNCTION bookings_reservation_booking_not_moved_alone();
+CREATE TRIGGER bookings_reservation_confirms_on_commit BEFORE UPDATE OF state ON bookings FOR EACH ROW WHEN (new.state = 'confirmed'::text AND old.state IS DISTINCT FROM 'confirmed'::text) EXECUTE FUNCTION bookings_reservation_confirms_on_commit();
 CREATE TRIGGER bookings_state_machine BEFORE INSERT OR UPDATE ON bookings FOR EACH ROW EXECUTE FUNCTION bookings_state_machine();

@@ -51,4 +51,6 @@ CREATE TRIGGER payments_audit AFTER INSERT OR UPDATE ON payments FOR EACH ROW EX
 CREATE TRIGGER payments_cancel_sent_is_final BEFORE UPDATE OF cancel_sent_at ON payments FOR EACH ROW EXECUTE FUNCTION payments_cancel_sent_is_final();
 CREATE TRIGGER payments_no_delete BEFORE DELETE ON payments FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER payments_no_truncate BEFORE TRUNCATE ON payments FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER payments_reservation_booking_not_paid_alone BEFORE INSERT OR UPDATE OF booking_id ON payments FOR EACH ROW WHEN (new.purpose = 'booking'::text) EXECUTE FUNCTION payments_reservation_booking_not_paid_alone();
+CREATE TRIGGER payments_reservation_money_owed_back BEFORE INSERT OR UPDATE ON payments FOR EACH ROW WHEN (new.reservation_id IS NOT NULL) EXECUTE FUNCTION payments_reservation_money_owed_back();
 CREATE TRIGGER payments_state_machine BEFORE INSERT OR UPDATE ON payments FOR EACH ROW EXECUTE FUNCTION payments_state_machine();

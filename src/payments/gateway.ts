@@ -103,6 +103,16 @@ export class PaymentGateway {
     return this.call('retrieve payment intent', () => this.stripe.paymentIntents.retrieve(intentId, { expand: ['latest_charge'] }));
   }
 
+  /**
+   * Confirms an intent with a party's saved payment method while that party
+   * is not present (off-session). A card that would need 3-D Secure is then a
+   * 402 `authentication_required` decline (PAYMENT_FAILED) instead of an
+   * intent left in requires_action with no customer to finish it.
+   */
+  confirmIntentOffSession(intentId: string, paymentMethod: string): Promise<Stripe.PaymentIntent> {
+    return this.call('confirm payment intent off-session', () => this.stripe.paymentIntents.confirm(intentId, { payment_method: paymentMethod, off_session: true }));
+  }
+
   captureIntent(intentId: string, idempotencyKey: string): Promise<Stripe.PaymentIntent> {
     return this.call('capture payment intent', () => this.stripe.paymentIntents.capture(intentId, {}, { idempotencyKey }));
   }

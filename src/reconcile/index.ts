@@ -85,7 +85,7 @@ export async function reconcile(pool: Pool, gateway: PaymentGateway | null, opti
   // 3 and 4. Owed calls, then open payments read from the provider.
   report.repairs = await repairPayments(pool, provider, options, batchMax);
   // Reservation commits a crash or an outage left in progress.
-  report.commitsResumed = await resumeReservationCommits(pool, provider, options, batchMax, report);
+  report.commitsResumed = await resumeReservationCommits(pool, provider, options, batchMax);
   // 5. Drift, to the cent.
   if (provider) report.drift = await driftReport(pool, provider, { batchMax, ...(options.dryRun ? {} : { syncAs: options.actor }) });
   for (const row of report.drift) {
@@ -178,24 +178,21 @@ async function repairPayment(pool: Pool, gateway: PaymentGateway, payment: Payme
   }
 }
 
-// Capture what is owed with the same keys, then commit or compensate.
+// Capture what is owed with the same keys, then commit or compensate; each
+// reservation on its own, a failure reported on its row (like a payment's
+// repair or drift row) while the others go on.
 async function resumeReservationCommits(
   pool: Pool,
   gateway: PaymentGateway | null,
   options: ReconcileOptions,
   batchMax: number,
-  report: ReconcileReport,
 ): Promise<ReconcileReport['commitsResumed']> {
-  const inProgress = await queryWithRetry(pool, `SELECT id, state FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at LIMIT $1`, [batchMax]);
-  const listed = inProgress.rows.map((r) => ({ reservationId: String(r.id), state: String(r.state) }));
-  if (options.dryRun || !gateway || listed.length === 0) return listed;
-  try {
-    return (await resumeCommits(pool, gateway, options.actor)).map((r) => ({ reservationId: r.id, state: r.state }));
-  } catch (error) {
-    const failure = stepError(error);
-    report.skipped.push({ step: 'reservation commits', reason: failure.message, hint: 'The commits stay in progress; run reconcile again.', error: failure });
-    return listed;
+  if (options.dryRun || !gateway) {
+    const inProgress = await queryWithRetry(pool, `SELECT id, state FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at, id LIMIT $1`, [batchMax]);
+    return inProgress.rows.map((r) => ({ reservationId: String(r.id), state: String(r.state), error: null }));
   }
+  const resumed = await resumeCommits(pool, gateway, options.actor, { batchMax });
+  return resumed.map((r) => ({ reservationId: r.reservationId, state: r.state, error: r.error ? stepError(r.error) : null }));
 }
 
 // Reconcile is the path that must make progress: when a webhook worker holds

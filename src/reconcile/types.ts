@@ -62,8 +62,8 @@ export interface ReconcileReport {
   eventsRecovered: string[];
   eventsReapplied: string[];
   repairs: PaymentRepair[];
-  /** Reservations whose commit was left in progress, and where they ended. */
-  commitsResumed: Array<{ reservationId: string; state: string }>;
+  /** Reservations whose commit was left in progress, and where they ended; `error` when this one could not be finished (the others went on). */
+  commitsResumed: Array<{ reservationId: string; state: string; error: StepError | null }>;
   drift: DriftRow[];
   /** Parts not done, with why and what to do. */
   skipped: SkippedStep[];
@@ -75,10 +75,11 @@ export function stepError(error: unknown): StepError {
   return { code: typeof e.code === 'string' ? e.code : 'INTERNAL_ERROR', message: String(e.message ?? error), retryable: e.retryable === true };
 }
 
-/** What makes `bookiji reconcile` exit 1: a payment not repaired, drift, a payment or step the provider could not serve. */
+/** What makes `bookiji reconcile` exit 1: a payment not repaired, a commit not finished, drift, a payment or step the provider could not serve. */
 export function reconcileFailureCount(report: ReconcileReport): number {
   return (
     report.repairs.filter((r) => r.error !== null).length +
+    report.commitsResumed.filter((c) => c.error !== null).length +
     report.totals.driftCount +
     report.totals.unreadCount +
     report.skipped.filter((s) => s.error !== null).length

@@ -8,16 +8,22 @@
 // committed recovery point, so a crash anywhere is finished by reconcile
 // (resumeCommits, and the owed calls of every payment).
 //
-// Rules the database adds (migrations 0030–0034, issue 12): every stage's
-// deadline ends at the slot's start at the latest, and a commit that cannot
-// finish before its deadline fails with both sides compensated; cancelling a
-// committed reservation (or its booking) refunds both captures; the
-// reservation's booking is paid only through the reservation; money that
+// Rules the database adds (migrations 0030–0035, issue 12 and the review
+// after it): every stage's deadline ends at the slot's start at the latest,
+// and a commit that cannot finish before its deadline fails with both sides
+// compensated; cancelling a committed reservation (or its booking) refunds
+// both captures; the reservation's booking is paid only through the
+// reservation and moves only with it (no reschedule outside it); money that
 // arrives after a reservation ended is owed back; a reused key with another
 // request is IDEMPOTENCY_MISMATCH, also when two requests race.
+//
+// Each side is authorized off-session (the party's saved card, nobody
+// present): a card that needs 3-D Secure fails that side at once. Reconcile
+// resumes each commit on its own (resumeCommits): one failure is reported on
+// its row and the others go on.
 
 import { date, dateOrNull } from '../engine/rows.js';
-import { BookijiError, validationError } from '../errors.js';
+import { BookijiError, fromDatabaseError, validationError } from '../errors.js';
 import { queryWithRetry, type Pool } from '../db/pool.js';
 import type { Actor } from '../engine/types.js';
 import { requireUuid } from '../engine/validate.js';
@@ -169,11 +175,14 @@ async function authorize(pool: Pool, gateway: PaymentGateway, id: string, role: 
   let payment = toPayment(begun.rows[0]!.p);
   if (payment.pendingAction === 'create') payment = (await settlePayment(pool, gateway, payment.id, actor)).payment;
   if (!payment.providerIntentId) throw new BookijiError('DEPENDENCY_UNAVAILABLE', `the ${role} payment intent is being created; retry`, { details: { paymentId: payment.id } });
-  // The server confirms with the party's saved payment method (off-session);
-  // only the provider's state of the intent, read back, moves the reservation.
+  // The server confirms with the party's saved payment method, off-session:
+  // nobody is there to finish 3-D Secure, so a card that needs it is declined
+  // (authentication_required) and this side's authorization fails, its money
+  // owed back (the compensation matrix). Only the provider's state of the
+  // intent, read back, moves the reservation.
   if (payment.status === 'requires_payment') {
     try {
-      await gateway.call('confirm payment intent', () => gateway.stripe.paymentIntents.confirm(payment.providerIntentId!, { payment_method: paymentMethod }));
+      await gateway.confirmIntentOffSession(payment.providerIntentId, paymentMethod);
     } catch (error) {
       if (!(error instanceof BookijiError) || error.code !== 'PAYMENT_FAILED') throw error;
     }
@@ -233,11 +242,44 @@ async function finishCommit(pool: Pool, gateway: PaymentGateway, reservation: Re
   return after;
 }
 
-/** Reconcile's part: finish every commit a crash or an outage left in progress. */
-export async function resumeCommits(pool: Pool, gateway: PaymentGateway, actor: Actor): Promise<Reservation[]> {
-  const open = await queryWithRetry(pool, `SELECT * FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at LIMIT 500`);
-  const done: Reservation[] = [];
-  for (const row of open.rows) done.push(await finishCommit(pool, gateway, toReservation(row), actor));
-  return done;
+/** A commit reconcile tried to finish: where it ended, or why it could not (the commit stays in progress for the next run). */
+export interface ResumedCommit {
+  reservationId: string;
+  state: ReservationState;
+  error: BookijiError | null;
 }
 
+const RESUME_BATCH_MAX_DEFAULT = 500;
+
+/**
+ * Reconcile's part: finish every commit a crash or an outage left in
+ * progress. Each reservation on its own: one that fails (an intent the
+ * provider cannot return, a refused call) is reported on its row with the
+ * state it is left in, and the others go on.
+ */
+export async function resumeCommits(pool: Pool, gateway: PaymentGateway, actor: Actor, options: { batchMax?: number } = {}): Promise<ResumedCommit[]> {
+  const open = await queryWithRetry(pool, `SELECT * FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at, id LIMIT $1`, [
+    options.batchMax ?? RESUME_BATCH_MAX_DEFAULT,
+  ]);
+  const resumed: ResumedCommit[] = [];
+  for (const row of open.rows) {
+    const reservation = toReservation(row);
+    try {
+      const after = await finishCommit(pool, gateway, reservation, actor);
+      resumed.push({ reservationId: after.id, state: after.state, error: null });
+    } catch (error) {
+      resumed.push({ reservationId: reservation.id, state: await stateAfterFailure(pool, reservation), error: fromDatabaseError(error) });
+    }
+  }
+  return resumed;
+}
+
+/** The state a failed resumption left (it may have moved before the failure); the listed one if even that read fails. */
+async function stateAfterFailure(pool: Pool, reservation: Reservation): Promise<ReservationState> {
+  try {
+    const found = await queryWithRetry(pool, 'SELECT state FROM reservations WHERE vendor_id = $1 AND id = $2', [reservation.vendorId, reservation.id]);
+    return String(found.rows[0]!.state) as ReservationState;
+  } catch {
+    return reservation.state;
+  }
+}

@@ -214,15 +214,21 @@ describe('defect 5: a late authorization on a failed reservation', () => {
   });
 
   // Proves the same for an expired reservation: 3-D Secure finished after the stage's TTL released the slot.
+  // (The server confirms off-session, where 3-D Secure is a decline; the challenge comes from the
+  // customer's own browser confirming the intent while the server's confirm was lost to an outage.)
   it('owes back an authorization that arrives after the reservation expired', async () => {
     const w = await world();
     const { reservation } = await vendorAuthorized(w);
     const { authorizeRequester } = await import('../../src/reservations/index.js');
-    expect((await authorizeRequester(w.pool, w.gateway, reservation.id, { paymentMethod: 'pm_card_threeDSecureRequired' }, PARTNER)).state).toBe('AWAITING_REQUESTER_AUTH');
+    w.sandbox.setFaults({ apiErrorRate: 1, apiErrorPaths: ['POST /v1/payment_intents/*/confirm'] });
+    expect(await codeOf(authorizeRequester(w.pool, w.gateway, reservation.id, { paymentMethod: 'pm_card_visa' }, PARTNER))).toBe('DEPENDENCY_UNAVAILABLE');
+    w.sandbox.setFaults({});
+    expect(await reservationState(w, reservation.id)).toBe('AWAITING_REQUESTER_AUTH');
+    const { requester } = await paymentsByRole(w, reservation.id);
+    expect((await payAsCustomer(w.gateway, requester.provider_intent_id, 'pm_card_threeDSecureRequired')).status).toBe('requires_action');
     await advanceClock(w.pool, 1_801_000);
     await expireHolds(w.pool, { dryRun: false, actor: TEST_ACTOR });
     expect(await reservationState(w, reservation.id)).toBe('EXPIRED');
-    const { requester } = await paymentsByRole(w, reservation.id);
     w.sandbox.completeAction(requester.provider_intent_id, 'succeed');
     await reconcile(w.pool, w.gateway, { dryRun: false, actor: RECONCILE_ACTOR });
     expect(w.sandbox.paymentIntents().find((pi) => pi.id === requester.provider_intent_id)!.status).toBe('canceled');

@@ -53,7 +53,7 @@ describe('reservation commit recovery', () => {
     const both = await authorizedBoth(w, 'crash-1');
     await w.pool.query(`SELECT reservation_begin_commit($1, 'partner', 'partner-2', 'api')`, [both.id]);
     const report = await reconcile(w.pool, w.gateway, { dryRun: false, actor: RECONCILE_ACTOR });
-    expect(report.commitsResumed).toEqual([{ reservationId: both.id, state: 'COMMITTED' }]);
+    expect(report.commitsResumed).toEqual([{ reservationId: both.id, state: 'COMMITTED', error: null }]);
     expect((await getReservation(w.pool, both.id)).state).toBe('COMMITTED');
     expect(capturesAtProvider(w, both.bookingId)).toBe(2);
     expect(noViolations(await allChecks(w))).toBe(true);

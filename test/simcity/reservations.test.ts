@@ -5,7 +5,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/db/pool.js';
 import { formatSnapshot, runScenario, type ScenarioResult } from '../../src/simcity/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { installBookingPaidOutsideReservation, installCancelAfterCommitKeepsMoney, installLateMoneyKept, installRaceReplaysAnyRequest, installUncappedDeadlines } from './reservationsUnsafe.js';
+import {
+  installBookingPaidOutsideReservation,
+  installCancelAfterCommitKeepsMoney,
+  installLateMoneyKept,
+  installOnSessionServerConfirm,
+  installRaceReplaysAnyRequest,
+  installRescheduleOutsideReservation,
+  installUncappedDeadlines,
+} from './reservationsUnsafe.js';
 
 const databases: TestDatabase[] = [];
 async function simulationDatabase(): Promise<TestDatabase> {
@@ -32,6 +40,11 @@ async function attackOutcomes(pool: Pool) {
     lateMoneyReleased: await count(`SELECT count(*) AS n FROM payments p JOIN reservations r ON r.id = p.reservation_id
                                     WHERE r.metadata->>'name' = 'A4' AND r.state = 'EXPIRED' AND p.purpose = 'reservation_requester' AND p.status = 'canceled'
                                       AND EXISTS (SELECT 1 FROM ledger_entries l WHERE l.payment_id = p.id AND l.kind = 'authorization')`),
+    offSessionFailedAndReleased: await count(`SELECT count(*) AS n FROM reservations r WHERE r.metadata->>'name' = 'A6' AND r.state = 'FAILED_REQUESTER_AUTH'
+                                              AND (SELECT count(*) FROM payments p WHERE p.reservation_id = r.id AND p.status = 'canceled') = 2`),
+    commitFinishedPastAnotherFailure: await count(`SELECT count(*) AS n FROM reservations WHERE metadata->>'name' = 'A8b' AND state = 'COMMITTED'`),
+    rescheduleRefused: await count(`SELECT count(*) AS n FROM reservations r JOIN bookings b ON b.id = r.booking_id WHERE r.metadata->>'name' = 'A7' AND b.slot_id = r.slot_id
+                                      AND NOT EXISTS (SELECT 1 FROM booking_transitions t WHERE t.booking_id = b.id AND t.to_slot_id IS DISTINCT FROM r.slot_id)`),
   };
 }
 
@@ -46,14 +59,23 @@ function expectCaught(result: ScenarioResult, oracles: string[]): void {
 }
 
 describe('SC-9 reservations under hostile providers', () => {
-  it('passes on the shipped engine, every iteration reaching the five dangerous states', async () => {
+  it('passes on the shipped engine, every iteration reaching the eight dangerous states', async () => {
     // Proves the shipped engine keeps reservations, bookings and money together under SC-9's chaos, and that each opening attack reached its state in each iteration.
     const db = await simulationDatabase();
     const result = await run(db, 'sc9-fixed-1', 2);
     expect(result.violations, JSON.stringify(result.violations).slice(0, 2000)).toEqual([]);
     expect(result.passed).toBe(true);
     expect(result.stats.ok).toBeGreaterThan(0);
-    expect(await attackOutcomes(db.pool)).toEqual({ cancelledAfterCommit: 2, refusedOutsidePayment: 2, commitRefusedPastDeadline: 2, raceFirstKept: 2, lateMoneyReleased: 2 });
+    expect(await attackOutcomes(db.pool)).toEqual({
+      cancelledAfterCommit: 2,
+      refusedOutsidePayment: 2,
+      commitRefusedPastDeadline: 2,
+      raceFirstKept: 2,
+      lateMoneyReleased: 2,
+      offSessionFailedAndReleased: 2,
+      rescheduleRefused: 2,
+      commitFinishedPastAnotherFailure: 2,
+    });
   });
 
   it('twin: an engine that keeps the captures of a cancelled committed booking fails', async () => {
@@ -89,5 +111,23 @@ describe('SC-9 reservations under hostile providers', () => {
     const db = await simulationDatabase();
     await installRaceReplaysAnyRequest(db.pool);
     expectCaught(await run(db, 'sc9-broken-7', 1), ['replay-matches-request']);
+  });
+
+  it('twin: an engine that confirms the saved card on-session fails', async () => {
+    // Proves SC-9 catches review finding 1's class: an off-session authorization left waiting for a customer's 3-D Secure.
+    const db = await simulationDatabase();
+    const restore = installOnSessionServerConfirm();
+    try {
+      expectCaught(await run(db, 'sc9-broken-offsession', 1), ['off-session-authorization-decided']);
+    } finally {
+      restore();
+    }
+  });
+
+  it('twin: an engine that lets a reservation booking be rescheduled on its own fails', async () => {
+    // Proves SC-9 catches review finding 3's class: a reservation's booking moved to a slot the reservation never reserved.
+    const db = await simulationDatabase();
+    await installRescheduleOutsideReservation(db.pool);
+    expectCaught(await run(db, 'sc9-broken-reschedule', 1), ['reservation-booking-agree']);
   });
 });

@@ -17,6 +17,9 @@ const REACHED: Record<string, Record<string, unknown>> = {
   commit_resumed_late: { during: 'COMMIT_IN_PROGRESS', after: 'FAILED_COMMIT' },
   late_authorization: { before: 'AWAITING_REQUESTER_AUTH', competitor: { expiredHoldsBefore: 1 }, lateIntent: 'requires_capture' },
   same_key_race: { raced: true, outcome: 'IDEMPOTENCY_MISMATCH', replayedOtherRequest: false },
+  three_ds_off_session: { state: 'FAILED_REQUESTER_AUTH', intentStatus: 'canceled' },
+  reschedule_outside_reservation: { refused: true, code: 'INVALID_TRANSITION' },
+  commit_resume_one_fails: { keptState: 'COMMITTED', lostError: 'PAYMENT_FAILED' },
 };
 
 function okEvent(action: string, value: Record<string, unknown>): HistoryEvent {

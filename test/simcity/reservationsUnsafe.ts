@@ -4,6 +4,7 @@
 // own, minus the fix), so the twin shows SC-9 catches that class of defect.
 
 import type { Pool } from '../../src/db/pool.js';
+import { PaymentGateway } from '../../src/payments/gateway.js';
 import { installPatched } from '../payments/fixtures/broken.js';
 
 /** Defect 2: cancelling a committed reservation's booking leaves the reservation COMMITTED and keeps both captures. */
@@ -34,4 +35,49 @@ export async function installRaceReplaysAnyRequest(pool: Pool): Promise<void> {
   await installPatched(pool, 'create_reservation(uuid, timestamptz, timestamptz, uuid, text, jsonb, text, text, text, text)', [
     ['idempotency_key = p_idempotency_key;\n    RETURN QUERY SELECT reservation_replay(v_existing, v_hash), true;', 'idempotency_key = p_idempotency_key;\n    RETURN QUERY SELECT to_jsonb(v_existing), true;'],
   ]);
+}
+
+/** Review finding 3: a reservation's booking can be moved to another slot outside the reservation (before migration 0035). */
+export async function installRescheduleOutsideReservation(pool: Pool): Promise<void> {
+  await pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_reservation_booking_not_moved_alone');
+}
+
+/**
+ * Review finding 1: the engine before it confirmed a party's saved card
+ * without `off_session` (the one provider call the fix changed), so a card
+ * needing 3-D Secure waited in requires_action for a customer who is not
+ * there. Swapped into the gateway class of this test process only; the
+ * returned function puts the shipped method back.
+ */
+export function installOnSessionServerConfirm(): () => void {
+  const shipped = PaymentGateway.prototype.confirmIntentOffSession;
+  PaymentGateway.prototype.confirmIntentOffSession = function confirmWithoutOffSession(this: PaymentGateway, intentId: string, paymentMethod: string) {
+    return this.call('confirm payment intent', () => this.stripe.paymentIntents.confirm(intentId, { payment_method: paymentMethod }));
+  };
+  return () => {
+    PaymentGateway.prototype.confirmIntentOffSession = shipped;
+  };
+}
+
+/**
+ * Review finding 2: reconcile's commit resumption before the fix finished the
+ * commits one after the other and stopped at the first that failed (the rest
+ * stayed in progress until a later run got past it). Built on the shipped
+ * module's own commitReservation, which finishes a commit in progress.
+ */
+export function unsafeResumeCommitsStoppingAtFirstFailure(shipped: typeof import('../../src/reservations/index.js')): typeof shipped.resumeCommits {
+  return async (pool, gateway, actor) => {
+    const open = await pool.query(`SELECT id, state FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at, id`);
+    const resumed: Awaited<ReturnType<typeof shipped.resumeCommits>> = [];
+    for (const row of open.rows as Array<{ id: string; state: 'COMMIT_IN_PROGRESS' }>) {
+      try {
+        const after = await shipped.commitReservation(pool, gateway, row.id, actor);
+        resumed.push({ reservationId: after.id, state: after.state, error: null });
+      } catch (error) {
+        resumed.push({ reservationId: row.id, state: row.state, error: error as never });
+        break;
+      }
+    }
+    return resumed;
+  };
 }

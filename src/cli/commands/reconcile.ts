@@ -70,7 +70,7 @@ Example:
 /** What a run would change: the provider's parts only when they are not skipped. */
 function plannedCount(plan: ReconcileReport): number {
   const providerSkipped = plan.skipped.some((s) => s.step === 'owed provider calls and open payments');
-  return plan.expiredHolds.length + plan.eventsRecovered.length + plan.eventsReapplied.length + (providerSkipped ? 0 : plan.repairs.length);
+  return plan.expiredHolds.length + plan.eventsRecovered.length + plan.eventsReapplied.length + (providerSkipped ? 0 : plan.repairs.length + plan.commitsResumed.length);
 }
 
 async function withHoldDetails(pool: Pool, report: ReconcileReport) {
@@ -87,6 +87,7 @@ async function printSummary(pool: Pool, report: ReconcileReport): Promise<void> 
       ['events never delivered', report.eventsRecovered.length],
       ['events stored, not applied', report.eventsReapplied.length],
       ['payments owing a provider call or open', report.repairs.length],
+      ['reservation commits in progress', report.commitsResumed.length],
       ['payments drifting from the provider', report.totals.driftCount],
       ['payments the provider could not return', report.totals.unreadCount],
     ],
@@ -99,6 +100,10 @@ async function printSummary(pool: Pool, report: ReconcileReport): Promise<void> 
       ['payment', 'before', 'after', 'error'],
       repairs.map((r) => [r.paymentId, `${r.before.status}/${r.before.pendingAction}`, r.after ? `${r.after.status}/${r.after.pendingAction}` : '', r.error ?? '']),
     );
+  }
+  const commits = report.commitsResumed.filter((c) => c.error || c.state !== 'COMMIT_IN_PROGRESS');
+  if (commits.length > 0) {
+    printTable(['reservation', 'state', 'error'], commits.map((c) => [c.reservationId, c.state, c.error ? `${c.error.code}: ${c.error.message}` : '']));
   }
   const drift = report.drift.filter((d) => !d.agrees || d.synced);
   if (drift.length > 0) {

@@ -30,7 +30,9 @@ Flow (each step refuses what the state machine does not allow):
   bookiji reservation cancel R --reason "..."       # before or after commit: money owed back
 Every stage's TTL ends at the slot's start at the latest; a commit that cannot
 finish before then fails and both sides are compensated. The reservation's
-booking is paid only through the reservation (\`payment pay\` refuses it).
+booking is paid only through the reservation (\`payment pay\` refuses it) and
+moves only with it (\`booking reschedule\` refuses it). Cards are charged
+off-session: one that needs 3-D Secure fails that side's authorization.
 The payment steps need STRIPE_SECRET_KEY (and STRIPE_API_BASE for \`bookiji stripe-sandbox\`).`,
     );
 

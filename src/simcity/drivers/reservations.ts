@@ -10,8 +10,11 @@
 // webhooks, failed and timed-out calls), its webhooks delivered to the real
 // handler; SC-2's driver opens those services.
 //
-// Four scripted attacks open every iteration (reservationsAttacks.ts) so the
-// dangerous states of issue 12 are reached on purpose, not by luck. Oracles
+// Scripted attacks open every iteration (reservationsAttacks.ts) so the
+// dangerous states of issue 12 and of the review after it are reached on
+// purpose, not by luck. The server authorizes each side off-session (its
+// saved card, nobody present): a 3-D Secure card fails that side; only the
+// customer's own browser (retry_requester) can leave a challenge to finish. Oracles
 // after every action and at the end: reservationsOracles.ts.
 
 import { cancelBooking } from '../../engine/bookings.js';
@@ -27,12 +30,14 @@ import { insertCustomer, type Driver } from './driver.js';
 import { paymentConsistency } from './paymentConsistency.js';
 import {
   competingClaim,
+  intentStatusOf,
   LATE_ATTACK_SLOT_START_MINUTES,
   OPENING_ATTACKS,
   partnerActor,
   RECONCILE_ACTOR,
   reserve,
   runOpeningAttack,
+  secondSlotOf,
   vendorActor,
   type OpeningAttack,
   type ProviderServices,
@@ -80,19 +85,27 @@ async function performReservationStep(action: PlannedAction, fixture: Sc9Fixture
   switch (action.kind) {
     case 'vendor_confirm':
       return { state: (await vendorConfirmReservation(pool, reservationId(fixture, name), vendorActor(fixture))).state };
-    case 'authorize_vendor':
-      return { state: (await authorizeVendorDeposit(pool, gateway, reservationId(fixture, name), { paymentMethod: String(action.args.card) }, vendorActor(fixture))).state };
-    case 'authorize_requester':
-      return { state: (await authorizeRequester(pool, gateway, reservationId(fixture, name), { paymentMethod: String(action.args.card) }, partner)).state };
+    case 'authorize_vendor': {
+      const after = await authorizeVendorDeposit(pool, gateway, reservationId(fixture, name), { paymentMethod: String(action.args.card) }, vendorActor(fixture));
+      return { state: after.state, intentStatus: await intentStatusOf(pool, fixture, after.id, 'reservation_vendor_deposit') };
+    }
+    case 'authorize_requester': {
+      const after = await authorizeRequester(pool, gateway, reservationId(fixture, name), { paymentMethod: String(action.args.card) }, partner);
+      return { state: after.state, intentStatus: await intentStatusOf(pool, fixture, after.id, 'reservation_requester') };
+    }
     case 'complete_3ds': {
       // The customer finishes (or fails) 3-D Secure whenever they get to it: the stage may be over.
+      // Only an intent their browser left in requires_action has a challenge to finish.
       const intent = await intentOf(pool, fixture, name, String(action.args.purpose));
+      const current = sandbox.paymentIntents().find((pi) => pi.id === intent)?.status;
+      if (current !== 'requires_action') return { intent, status: current ?? null, noChallenge: true };
       return { intent, status: sandbox.completeAction(intent, action.args.outcome === 'fail' ? 'fail' : 'succeed').status };
     }
     case 'retry_requester': {
-      // The customer's browser confirms the requester intent again (decline, then retry): late money.
+      // The customer's browser confirms the requester intent again (decline, then retry; with a
+      // 3-D Secure card the challenge waits for complete_3ds): late money.
       const intent = await intentOf(pool, fixture, name, 'reservation_requester');
-      return { intent, ...(await payAsCustomer(gateway, intent, 'pm_card_visa')) };
+      return { intent, ...(await payAsCustomer(gateway, intent, String(action.args.card ?? 'pm_card_visa'))) };
     }
     case 'commit':
       return { state: (await commitReservation(pool, gateway, reservationId(fixture, name), partner)).state };
@@ -123,6 +136,7 @@ function planReservationStep(random: Parameters<Driver['plan']>[0], drawn: strin
   const kind = PIPELINE.includes(drawn) && done < PIPELINE.length ? PIPELINE[done]! : drawn;
   if (PIPELINE.includes(kind) || kind === 'commit_provider_down') progress.set(reservation, Math.max(done + 1, kind === 'commit_provider_down' ? PIPELINE.length : 0));
   if (kind === 'authorize_vendor' || kind === 'authorize_requester') return { kind, args: { reservation, card: random.pick(CARDS) } };
+  if (kind === 'retry_requester') return { kind, args: { reservation, card: random.pick(['pm_card_visa', 'pm_card_threeDSecureRequired']) } };
   if (kind === 'complete_3ds') return { kind, args: { reservation, purpose: random.pick(['reservation_vendor_deposit', 'reservation_requester']), outcome: random.pick(['succeed', 'succeed', 'fail']) } };
   return { kind, args: { reservation } };
 }
@@ -172,7 +186,11 @@ export const reservations: Driver<Sc9Fixture> = {
     const vendorId = (vendor.rows[0] as { id: string }).id;
     const attacks = plan.fixtures.openingAttacks as OpeningAttack[];
     const slotIds: Record<string, string> = {};
-    const slotNames = [...Array.from({ length: plan.fixtures.slots as number }, (_, i) => `S${i + 1}`), ...attacks.map((_, i) => `A${i + 1}`)];
+    const slotNames = [
+      ...Array.from({ length: plan.fixtures.slots as number }, (_, i) => `S${i + 1}`),
+      ...attacks.map((_, i) => `A${i + 1}`),
+      ...attacks.flatMap((kind, i) => secondSlotOf(kind, `A${i + 1}`) ?? []),
+    ];
     for (const [index, name] of slotNames.entries()) {
       // The late-commit attack's slot starts soon after now (its commit must outlive the start); every other slot is days away.
       const soon = attacks[index - (plan.fixtures.slots as number)] === 'commit_resumed_late';

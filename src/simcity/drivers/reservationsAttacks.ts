@@ -9,29 +9,61 @@
 //                            booking while the vendor has not answered (R1, I4)
 //   commit_resumed_late      captures down during commit; the slot starts;
 //                            reconcile resumes the commit (I5, R1)
-//   late_authorization       3-D Secure pending; the stage's TTL passes; a
-//                            competitor claims the slot (the expired hold must
-//                            not block it, I9); the customer then finishes 3-D
-//                            Secure: the late money must be owed back (R3)
+//   late_authorization       the server's confirm of the requester's intent
+//                            lost to a provider outage while the customer's
+//                            browser confirms it on-session (3-D Secure
+//                            pending); the stage's TTL passes; a competitor
+//                            claims the slot (the expired hold must not block
+//                            it, I9); the customer then finishes 3-D Secure:
+//                            the late money must be owed back (R3)
 //   same_key_race            two requests with one key and different
 //                            metadata; the second waits on the first's slot
 //                            lock and meets it committed: it must be refused,
 //                            never "replayed" as the other request (I6)
+//   three_ds_off_session     the requester's saved card needs 3-D Secure and
+//                            nobody is there: the server's off-session confirm
+//                            must fail that side (and release the deposit),
+//                            never leave it waiting for a customer (R3)
+//   reschedule_outside_reservation  `booking reschedule` of the reservation's
+//                            booking to another slot of the same price: it must
+//                            be refused, the booking keeping the reservation's
+//                            slot (R1)
+//   commit_resume_one_fails  two commits left in progress by a crash, the
+//                            first one's intents made under another provider
+//                            account (ours cannot return them); reconcile must
+//                            report that one on its row and still finish the
+//                            second (R2)
 
-import { claimSlot } from '../../engine/bookings.js';
+import { cancelBooking, claimSlot, rescheduleBooking } from '../../engine/bookings.js';
 import { advanceClock } from '../../engine/clock.js';
-import { cancelBooking } from '../../engine/bookings.js';
 import { BookijiError } from '../../errors.js';
 import type { Pool } from '../../db/pool.js';
 import type { Actor } from '../../engine/types.js';
 import { payAsCustomer, startCardCheckout, verifyBookingPayment } from '../../payments/checkout.js';
-import type { PaymentGateway } from '../../payments/gateway.js';
+import { PaymentGateway } from '../../payments/gateway.js';
 import { reconcile } from '../../reconcile/index.js';
 import { authorizeRequester, authorizeVendorDeposit, commitReservation, createReservation, vendorConfirmReservation } from '../../reservations/index.js';
-import type { FaultOptions, StripeSandbox } from '../../stripeSandbox/index.js';
+import { startStripeSandbox, type FaultOptions, type StripeSandbox } from '../../stripeSandbox/index.js';
 import type { Fixture, Services } from './driver.js';
 
-export const OPENING_ATTACKS = ['cancel_after_commit', 'pay_outside_reservation', 'commit_resumed_late', 'late_authorization', 'same_key_race'] as const;
+export const OPENING_ATTACKS = [
+  'cancel_after_commit',
+  'pay_outside_reservation',
+  'commit_resumed_late',
+  'late_authorization',
+  'same_key_race',
+  'three_ds_off_session',
+  'reschedule_outside_reservation',
+  'commit_resume_one_fails',
+] as const;
+/** The attacks that need a second slot of the same price beside their own, and its name's suffix. */
+const SECOND_SLOT: Partial<Record<OpeningAttack, string>> = { reschedule_outside_reservation: 'target', commit_resume_one_fails: 'second' };
+/** The second slot's name of the attack `kind` run as `name`, or null when it needs none. */
+export function secondSlotOf(kind: OpeningAttack, name: string): string | null {
+  const suffix = SECOND_SLOT[kind];
+  return suffix ? `${name}-${suffix}` : null;
+}
+const OTHER_ACCOUNT_KEY = 'sk_test_sc9_other_account';
 export type OpeningAttack = (typeof OPENING_ATTACKS)[number];
 
 /** The attack whose slot starts soon: long enough to reach the commit, shorter than the commit stage's TTL (15 min). */
@@ -40,6 +72,7 @@ const LATE_ATTACK_CLOCK_STEP_MS = 13 * 60_000;
 /** Past the authorization stage's TTL (30 min). */
 const AUTH_STAGE_PASSED_MS = 31 * 60_000;
 const CAPTURES_DOWN: FaultOptions = { apiErrorRate: 1, apiErrorPaths: ['POST /v1/payment_intents/*/capture'] };
+const CONFIRMS_DOWN: FaultOptions = { apiErrorRate: 1, apiErrorPaths: ['POST /v1/payment_intents/*/confirm'] };
 
 export const PARTNER_ID = 'simcity-sc9';
 export const RECONCILE_ACTOR: Actor = { kind: 'system', id: 'simcity-reconcile', source: 'reconcile' };
@@ -134,13 +167,52 @@ async function lateAuthorization(fixture: ReservationFixture, pool: Pool, name: 
   const { sandbox, gateway } = fixture.services;
   await vendorConfirmReservation(pool, id, vendorActor(fixture));
   await authorizeVendorDeposit(pool, gateway, id, { paymentMethod: 'pm_card_visa' }, vendorActor(fixture));
-  const pending = await authorizeRequester(pool, gateway, id, { paymentMethod: 'pm_card_threeDSecureRequired' }, partnerActor(name));
+  // The server's confirm is lost to an outage: the stage waits on an intent nobody confirmed.
+  sandbox.setFaults(CONFIRMS_DOWN);
+  const lost = await authorizeRequester(pool, gateway, id, { paymentMethod: 'pm_card_visa' }, partnerActor(name)).then(
+    (r) => r.state,
+    (error: unknown) => (error instanceof BookijiError ? error.code : Promise.reject(error)),
+  );
+  sandbox.setFaults({});
+  // Meanwhile the customer's browser confirms the same intent and starts 3-D Secure.
+  const intent = (await pool.query(`SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND purpose = 'reservation_requester'`, [fixture.vendorId, id])).rows[0].provider_intent_id as string;
+  await payAsCustomer(gateway, intent, 'pm_card_threeDSecureRequired');
+  await sandbox.flushWebhooks();
+  const before = (await pool.query('SELECT state FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, id])).rows[0].state as string;
   await advanceClock(pool, AUTH_STAGE_PASSED_MS);
   const competitor = await competingClaim(fixture, pool, name, `K${name}`, { judgeExpiredHold: true });
-  const intent = (await pool.query(`SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND purpose = 'reservation_requester'`, [fixture.vendorId, id])).rows[0].provider_intent_id as string;
+  // The customer finishes 3-D Secure after the stage ended: late money.
   const late = sandbox.completeAction(intent, 'succeed');
   await sandbox.flushWebhooks();
-  return { reservation: id, before: pending.state, competitor, lateIntent: late.status };
+  return { reservation: id, lost, before, competitor, lateIntent: late.status };
+}
+
+/** The provider's status of the reservation's intent for `purpose`, or null before it exists. */
+export async function intentStatusOf(pool: Pool, fixture: ReservationFixture, reservationId: string, purpose: string): Promise<string | null> {
+  const found = await pool.query('SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND purpose = $3', [fixture.vendorId, reservationId, purpose]);
+  const intentId = (found.rows[0] as { provider_intent_id: string | null } | undefined)?.provider_intent_id;
+  return intentId ? (fixture.services.sandbox.paymentIntents().find((pi) => pi.id === intentId)?.status ?? null) : null;
+}
+
+async function threeDsOffSession(fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {
+  const id = await reserve(fixture, pool, name, name, `C${name}`);
+  const { gateway } = fixture.services;
+  await vendorConfirmReservation(pool, id, vendorActor(fixture));
+  await authorizeVendorDeposit(pool, gateway, id, { paymentMethod: 'pm_card_visa' }, vendorActor(fixture));
+  const after = await authorizeRequester(pool, gateway, id, { paymentMethod: 'pm_card_authenticationRequired' }, partnerActor(name));
+  return { reservation: id, state: after.state, intentStatus: await intentStatusOf(pool, fixture, id, 'reservation_requester') };
+}
+
+async function rescheduleOutsideReservation(fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {
+  const id = await reserve(fixture, pool, name, name, `C${name}`);
+  const bookingId = (await pool.query('SELECT booking_id FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, id])).rows[0].booking_id as string;
+  try {
+    const moved = await rescheduleBooking(pool, { booking: bookingId, slot: fixture.slotIds[secondSlotOf('reschedule_outside_reservation', name)!] }, { kind: 'customer', id: `C${name}`, source: 'simcity' });
+    return { reservation: id, refused: false, bookingSlot: moved.slotId };
+  } catch (error) {
+    if (error instanceof BookijiError) return { reservation: id, refused: true, code: error.code };
+    throw error;
+  }
 }
 
 /**
@@ -218,12 +290,46 @@ async function sameKeyRace(fixture: ReservationFixture, pool: Pool, name: string
   }
 }
 
+async function crashAfterCommitRecoveryPoint(pool: Pool, name: string, id: string): Promise<void> {
+  await pool.query(`SELECT reservation_begin_commit($1, 'partner', $2, 'simcity')`, [id, `${PARTNER_ID}:${name}`]);
+}
+
+async function authorizeBoth(fixture: ReservationFixture, pool: Pool, gateway: PaymentGateway, name: string, id: string): Promise<void> {
+  await vendorConfirmReservation(pool, id, vendorActor(fixture));
+  await authorizeVendorDeposit(pool, gateway, id, { paymentMethod: 'pm_card_visa' }, vendorActor(fixture));
+  await authorizeRequester(pool, gateway, id, { paymentMethod: 'pm_card_visa' }, partnerActor(name));
+}
+
+async function commitResumeOneFails(fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {
+  const elsewhere = await startStripeSandbox({ apiKey: OTHER_ACCOUNT_KEY, webhookSecret: 'whsec_sc9_other_account', seed: `${fixture.keyPrefix}${name}-elsewhere` });
+  try {
+    const otherAccount = new PaymentGateway({ secretKey: OTHER_ACCOUNT_KEY, apiBase: elsewhere.url, webhookSecrets: [], maxNetworkRetries: 0, attemptMax: 1 });
+    const lost = await reserve(fixture, pool, name, name, `C${name}`);
+    await authorizeBoth(fixture, pool, otherAccount, name, lost);
+    const keptName = `${name}b`;
+    const kept = await reserve(fixture, pool, keptName, secondSlotOf('commit_resume_one_fails', name)!, `C${name}`);
+    await authorizeBoth(fixture, pool, fixture.services.gateway, keptName, kept);
+    // The lost one's recovery point first: it is the first reconcile meets.
+    await crashAfterCommitRecoveryPoint(pool, name, lost);
+    await crashAfterCommitRecoveryPoint(pool, keptName, kept);
+    const report = await reconcile(pool, fixture.services.gateway, { dryRun: false, actor: RECONCILE_ACTOR });
+    const keptState = (await pool.query('SELECT state FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, kept])).rows[0].state as string;
+    const lostRow = report.commitsResumed.find((row) => row.reservationId === lost);
+    return { reservation: lost, kept, keptState, lostError: lostRow?.error?.code ?? null };
+  } finally {
+    await elsewhere.close();
+  }
+}
+
 const SCRIPTS: Record<OpeningAttack, (fixture: ReservationFixture, pool: Pool, name: string) => Promise<Record<string, unknown>>> = {
   cancel_after_commit: cancelAfterCommit,
   pay_outside_reservation: payOutsideReservation,
   commit_resumed_late: commitResumedLate,
   late_authorization: lateAuthorization,
   same_key_race: sameKeyRace,
+  three_ds_off_session: threeDsOffSession,
+  reschedule_outside_reservation: rescheduleOutsideReservation,
+  commit_resume_one_fails: commitResumeOneFails,
 };
 
 export function runOpeningAttack(kind: OpeningAttack, fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {

@@ -24,6 +24,15 @@ function attackExercised(action: string, value: Value): string[] {
     }
     case 'same_key_race':
       return value.raced === true ? ['I6'] : [];
+    // A confirm with a card that needs 3-D Secure reached the provider: an engine confirming on-session leaves it waiting.
+    case 'three_ds_off_session':
+      return value.intentStatus !== null && value.intentStatus !== undefined ? ['R3'] : [];
+    // The reschedule reached the engine with a free slot of the same price: an unguarded engine moves the booking.
+    // One commit's resumption failed before another's: a reconcile without a per-reservation boundary stops there.
+    case 'commit_resume_one_fails':
+      return value.lostError !== null && value.lostError !== undefined ? ['R2'] : [];
+    case 'reschedule_outside_reservation':
+      return value.refused === false || value.code === 'INVALID_TRANSITION' ? ['R1'] : [];
     default:
       return [];
   }

@@ -27,6 +27,8 @@ export const RESERVATION_ORACLE_INVARIANTS = {
   'expired-hold-never-blocks': ['I9'],
   'released-exactly-once': ['I9'],
   'replay-matches-request': ['I6'],
+  'off-session-authorization-decided': ['R3'],
+  'each-commit-resumed-on-its-own': ['R2'],
 } as const satisfies Record<string, readonly string[]>;
 
 export const RESERVATION_ORACLES = Object.keys(RESERVATION_ORACLE_INVARIANTS) as ReadonlyArray<keyof typeof RESERVATION_ORACLE_INVARIANTS>;
@@ -35,6 +37,7 @@ export interface ReservationRow {
   id: string;
   state: string;
   bookingId: string;
+  slotId: string;
   startsAt: string;
   expiresAt: string | null;
   terminal: boolean;
@@ -64,7 +67,7 @@ export interface ReservationTruth {
 
 const TRUTH_SQL = `
 SELECT
-  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'state', r.state, 'bookingId', r.booking_id, 'startsAt', r.starts_at, 'expiresAt', r.expires_at,
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'state', r.state, 'bookingId', r.booking_id, 'slotId', r.slot_id, 'startsAt', r.starts_at, 'expiresAt', r.expires_at,
       'terminal', m.terminal) ORDER BY r.created_at, r.id), '[]')
    FROM reservations r JOIN machine_states m ON m.machine = 'reservation' AND m.state = r.state WHERE r.vendor_id = $1) AS reservations,
   (SELECT coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'reservationId', p.reservation_id, 'bookingId', p.booking_id, 'purpose', p.purpose,
@@ -126,6 +129,10 @@ function machineChecks(vendor: VendorTruth, truth: ReservationTruth): Finding[] 
     if ((reservation.state === 'COMMITTED') !== (booking?.state === 'confirmed')) {
       findings.push({ oracle: 'reservation-booking-agree', message: `reservation ${reservation.id} is ${reservation.state} while its booking is ${booking?.state ?? 'missing'}`, evidence: { reservation, booking } });
     }
+    // The booking holds the reservation's slot, never another (a reschedule outside the reservation).
+    if (booking && booking.slotId !== reservation.slotId) {
+      findings.push({ oracle: 'reservation-booking-agree', message: `reservation ${reservation.id} reserved slot ${reservation.slotId} but its booking holds slot ${booking.slotId}`, evidence: { reservation, booking } });
+    }
     if (reservation.state === 'COMMITTED' && own.filter((p) => p.status === 'captured').length !== 2) {
       findings.push({ oracle: 'committed-has-both-captures', message: `reservation ${reservation.id} is COMMITTED with payments ${own.map((p) => p.status).join(', ')}`, evidence: own });
     }
@@ -165,10 +172,38 @@ export function instantReservationChecks(vendor: VendorTruth, truth: Reservation
   for (const event of events.filter((e) => e.type === 'ok' && e.value?.replayedOtherRequest === true)) {
     findings.push({ oracle: 'replay-matches-request', message: `${event.action} step ${event.step}: a request with a reused key and other metadata was answered with the first request's reservation`, evidence: event.value });
   }
+  for (const event of events.filter(leftAwaitingCustomer)) {
+    findings.push({
+      oracle: 'off-session-authorization-decided',
+      message: `${event.action} step ${event.step}: the server's off-session authorization left the reservation ${String(event.value?.state)} on an intent in requires_action, with no customer to finish it and nothing owed back`,
+      evidence: event.value,
+    });
+  }
+  for (const event of events.filter((e) => e.type === 'ok' && e.action === 'commit_resume_one_fails' && e.value?.keptState === 'COMMIT_IN_PROGRESS')) {
+    findings.push({
+      oracle: 'each-commit-resumed-on-its-own',
+      message: `${event.action} step ${event.step}: reconcile left reservation ${String(event.value?.kept)} in progress, its captures possible, because another reservation's commit failed`,
+      evidence: event.value,
+    });
+  }
   for (const event of events.filter((e) => e.type === 'ok' && e.value?.blockedByExpiredHold === true)) {
     findings.push({ oracle: 'expired-hold-never-blocks', message: `${event.action} step ${event.step}: a claim was refused by a hold whose TTL had passed`, evidence: event.value });
   }
   return findings;
+}
+
+const OFF_SESSION_AUTHORIZATIONS = ['authorize_vendor', 'authorize_requester', 'three_ds_off_session'];
+
+/**
+ * The server confirms a side's saved card with nobody present: the answer is
+ * authorized or failed (a 3-D Secure card is declined off-session, its side
+ * fails and the other's money is owed back). Still awaiting that side on an
+ * intent that waits for a customer's challenge means nobody will ever finish
+ * it: the slot and the other side's money stay held until a TTL.
+ */
+function leftAwaitingCustomer(event: HistoryEvent): boolean {
+  if (event.type !== 'ok' || !OFF_SESSION_AUTHORIZATIONS.includes(event.action)) return false;
+  return String(event.value?.state ?? '').startsWith('AWAITING_') && event.value?.intentStatus === 'requires_action';
 }
 
 function refundedAtProvider(sandbox: StripeSandbox, intentId: string): number {
