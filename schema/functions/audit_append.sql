@@ -10,13 +10,12 @@ DECLARE
   v_prev_hash text;
   v_seq bigint;
   v_hash text;
-  -- The engine's clock, so a simulation's audit trail reads in simulated time.
   v_at timestamptz := bookiji_now();
-  v_actor_kind text := coalesce(actor_setting('actor_kind'), 'system');
-  v_actor_id text := actor_setting('actor_id');
-  v_source text := coalesce(actor_setting('source'), 'system');
-  v_reason text := actor_setting('reason');
-  v_request_id text := actor_setting('request_id');
+  v_actor_kind text := coalesce(nullif(current_setting('bookiji.actor_kind', true), ''), 'system');
+  v_actor_id text := nullif(current_setting('bookiji.actor_id', true), '');
+  v_source text := coalesce(nullif(current_setting('bookiji.source', true), ''), 'system');
+  v_reason text := nullif(current_setting('bookiji.reason', true), '');
+  v_request_id text := nullif(current_setting('bookiji.request_id', true), '');
 BEGIN
   SELECT seq + 1, hash INTO v_seq, v_prev_hash FROM audit_chain_heads WHERE vendor_id = p_vendor_id FOR UPDATE;
   IF NOT FOUND THEN

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.begin_card_payment(p_booking_id uuid, p_actor_kind text, p_actor_id text, p_source text, p_request_id text DEFAULT NULL::text)
  RETURNS jsonb
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_booking bookings%ROWTYPE;

@@ -12,9 +12,9 @@ BEGIN
     VALUES (NEW.vendor_id, NEW.id,
             CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.state END, NEW.state,
             CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.slot_id END, NEW.slot_id,
-            coalesce(actor_setting('reason'), CASE WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END),
-            coalesce(actor_setting('actor_kind'), 'system'), actor_setting('actor_id'),
-            coalesce(actor_setting('source'), 'system'), actor_setting('request_id'), NEW.updated_at);
+            coalesce(nullif(current_setting('bookiji.reason', true), ''), CASE WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END),
+            coalesce(nullif(current_setting('bookiji.actor_kind', true), ''), 'system'), nullif(current_setting('bookiji.actor_id', true), ''),
+            coalesce(nullif(current_setting('bookiji.source', true), ''), 'system'), nullif(current_setting('bookiji.request_id', true), ''), NEW.updated_at);
   END IF;
   RETURN NULL;
 END $function$;

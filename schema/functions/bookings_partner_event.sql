@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.bookings_partner_event()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_partner uuid;

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.bookings_payment_verified()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 BEGIN
   IF NEW.payment_method = 'card' AND NEW.payment_status IN ('authorized', 'captured')

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.bookings_release_payment()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 BEGIN
   IF booking_state_holds_capacity(OLD.state) AND NOT booking_state_holds_capacity(NEW.state) THEN

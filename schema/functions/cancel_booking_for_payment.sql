@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.cancel_booking_for_payment(p_vendor_id uuid, p_booking_id uuid, p_reason text)
  RETURNS void
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_booking bookings%ROWTYPE;
@@ -21,6 +22,7 @@ END $function$;
 CREATE OR REPLACE FUNCTION public.cancel_booking_for_payment(p_vendor_id uuid, p_booking_id uuid, p_reason text, p_payment_status text)
  RETURNS void
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_booking bookings%ROWTYPE;

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.claim_owed_cancel(p_vendor_id uuid, p_payment_id uuid, p_actor_kind text, p_actor_id text, p_source text)
  RETURNS jsonb
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_payment payments%ROWTYPE;

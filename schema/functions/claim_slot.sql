@@ -10,10 +10,11 @@ DECLARE
   v_now timestamptz := bookiji_now();
   v_slot slots%ROWTYPE;
   v_method text;
-  v_ttl integer := coalesce(p_hold_ttl_seconds, engine_limit('hold_ttl_seconds_default'));
+  -- The default TTL is looked up only for a hold (a booking has none).
+  v_ttl integer := CASE WHEN p_hold THEN coalesce(p_hold_ttl_seconds, engine_limit('hold_ttl_seconds_default')) END;
   v_hash text;
-  v_existing bookings%ROWTYPE;
-  v_booking_id uuid;
+  v_replay jsonb;
+  v_new bookings%ROWTYPE;
 BEGIN
   PERFORM set_actor(p_actor_kind, p_actor_id, p_source, CASE WHEN p_hold THEN 'hold placed' ELSE 'booked' END, p_request_id);
 
@@ -23,17 +24,13 @@ BEGIN
   END IF;
 
   v_method := coalesce(p_payment_method, CASE WHEN v_slot.price_cents = 0 THEN 'free' ELSE 'pay_on_arrival' END);
-  v_hash := claim_request_hash(p_slot_id, p_customer_id, p_hold, v_method);
 
   -- A retry returns the first outcome; the key with another request is a mismatch.
   IF p_idempotency_key IS NOT NULL THEN
-    SELECT * INTO v_existing FROM bookings WHERE idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-      IF v_existing.request_hash <> v_hash THEN
-        PERFORM raise_error('BK010', format('idempotency key %L was first used for a different request', p_idempotency_key),
-          jsonb_build_object('idempotency_key', p_idempotency_key, 'booking_id', v_existing.id));
-      END IF;
-      RETURN QUERY SELECT to_jsonb(v_existing), true;
+    v_hash := claim_request_hash(p_slot_id, p_customer_id, p_hold, v_ttl, v_method);
+    v_replay := claim_replay(p_idempotency_key, v_hash, p_slot_id, p_customer_id, p_hold, v_method, false);
+    IF v_replay IS NOT NULL THEN
+      RETURN QUERY SELECT v_replay, true;
       RETURN;
     END IF;
   END IF;
@@ -97,13 +94,9 @@ BEGIN
   -- M1: a concurrent request with the same key may have committed while we
   -- waited; its outcome is ours, whatever the capacity now says.
   IF p_idempotency_key IS NOT NULL THEN
-    SELECT * INTO v_existing FROM bookings WHERE idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-      IF v_existing.request_hash <> v_hash THEN
-        PERFORM raise_error('BK010', format('idempotency key %L was first used for a different request', p_idempotency_key),
-          jsonb_build_object('idempotency_key', p_idempotency_key, 'booking_id', v_existing.id));
-      END IF;
-      RETURN QUERY SELECT to_jsonb(v_existing), true;
+    v_replay := claim_replay(p_idempotency_key, v_hash, p_slot_id, p_customer_id, p_hold, v_method, false);
+    IF v_replay IS NOT NULL THEN
+      RETURN QUERY SELECT v_replay, true;
       RETURN;
     END IF;
   END IF;
@@ -138,23 +131,19 @@ BEGIN
             p_idempotency_key, CASE WHEN p_idempotency_key IS NOT NULL THEN v_hash END,
             v_method, CASE WHEN v_method = 'card' THEN 'requires_payment' ELSE 'none' END,
             CASE WHEN v_method = 'free' THEN 0 ELSE v_slot.price_cents END, v_slot.currency, v_now, v_now)
-    RETURNING id INTO v_booking_id;
+    -- RETURNING gives the row as the BEFORE triggers wrote it: no second read to return it.
+    RETURNING * INTO v_new;
   EXCEPTION
     WHEN exclusion_violation THEN
       PERFORM raise_error('BK001', format('vendor %s already has a booking overlapping %s – %s', v_slot.vendor_id, v_slot.starts_at, v_slot.ends_at),
         jsonb_build_object('slot_id', p_slot_id, 'vendor_id', v_slot.vendor_id));
     WHEN unique_violation THEN
       -- A concurrent request with the same key (at any vendor) committed first: its outcome is ours.
-      SELECT * INTO v_existing FROM bookings WHERE idempotency_key = p_idempotency_key;
-      IF NOT FOUND OR v_existing.request_hash <> v_hash THEN
-        PERFORM raise_error('BK010', format('idempotency key %L was first used for a different request', p_idempotency_key),
-          jsonb_build_object('idempotency_key', p_idempotency_key));
-      END IF;
-      RETURN QUERY SELECT to_jsonb(v_existing), true;
+      RETURN QUERY SELECT claim_replay(p_idempotency_key, v_hash, p_slot_id, p_customer_id, p_hold, v_method, true), true;
       RETURN;
   END;
 
   UPDATE slots SET booked_count = booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;
-  RETURN QUERY SELECT booking_json(v_slot.vendor_id, v_booking_id), false;
+  RETURN QUERY SELECT to_jsonb(v_new), false;
 END $function$;
 

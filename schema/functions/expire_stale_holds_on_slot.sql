@@ -7,19 +7,24 @@ CREATE OR REPLACE FUNCTION public.expire_stale_holds_on_slot(p_vendor_id uuid, p
  SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
-  v_saved_kind text := actor_setting('actor_kind');
-  v_saved_id text := actor_setting('actor_id');
-  v_saved_source text := actor_setting('source');
-  v_saved_reason text := actor_setting('reason');
-  v_saved_request text := actor_setting('request_id');
-  v_as_system boolean := coalesce(v_saved_kind, 'system') NOT IN ('operator', 'system');
+  v_saved_kind text;
+  v_saved_id text;
+  v_saved_source text;
+  v_saved_reason text;
+  v_saved_request text;
   v_expired uuid[];
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM bookings WHERE vendor_id = p_vendor_id AND slot_id = p_slot_id
                  AND state = 'held' AND hold_expires_at <= bookiji_now()) THEN
     RETURN;
   END IF;
-  IF v_as_system THEN
+  v_saved_kind := actor_setting('actor_kind');
+  v_saved_id := actor_setting('actor_id');
+  v_saved_source := actor_setting('source');
+  v_saved_reason := actor_setting('reason');
+  v_saved_request := actor_setting('request_id');
+  -- L2 (0006): expired inside somebody's claim is the system's doing; by an operator's sweep, the operator's.
+  IF coalesce(v_saved_kind, 'system') NOT IN ('operator', 'system') THEN
     PERFORM set_actor('system', NULL, coalesce(v_saved_source, 'system'), 'hold expired: its TTL passed', v_saved_request);
   ELSE
     PERFORM set_actor(coalesce(v_saved_kind, 'system'), v_saved_id, coalesce(v_saved_source, 'system'), 'hold expired: its TTL passed', v_saved_request);

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.lock_reservation(p_id uuid)
  RETURNS reservations
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_res reservations%ROWTYPE;

@@ -9,10 +9,12 @@ AS $function$
 BEGIN
   PERFORM 1 FROM slots s
   WHERE s.vendor_id = p_vendor_id
-    AND (s.id = ANY (p_slot_ids) OR s.id IN (
+    AND s.id IN (
+      SELECT unnest(p_slot_ids)
+      UNION ALL
       SELECT b.slot_id FROM bookings b
       WHERE b.vendor_id = p_vendor_id AND b.state = 'held' AND b.hold_expires_at <= bookiji_now()
-        AND tstzrange(b.starts_at, b.ends_at) && tstzrange(p_starts_at, p_ends_at)))
+        AND tstzrange(b.starts_at, b.ends_at) && tstzrange(p_starts_at, p_ends_at))
   ORDER BY s.id
   FOR UPDATE;
 END $function$;

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.partner_booking_event(p_booking bookings, p_partner_id uuid, p_type text)
  RETURNS void
  LANGUAGE sql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
   INSERT INTO webhook_outbox (partner_id, event_type, payload)
   SELECT p_partner_id, p_type, jsonb_build_object(

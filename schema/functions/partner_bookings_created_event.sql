@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.partner_bookings_created_event()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_booking bookings%ROWTYPE;

@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.payment_json(p_vendor_id uuid, p_payment_id uu
  RETURNS jsonb
  LANGUAGE sql
  STABLE
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
   SELECT to_jsonb(p) FROM payments p WHERE p.vendor_id = p_vendor_id AND p.id = p_payment_id
 $function$;

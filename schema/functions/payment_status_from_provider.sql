@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.payment_status_from_provider(p_provider_status
  RETURNS text
  LANGUAGE sql
  IMMUTABLE
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
   SELECT CASE
     WHEN p_provider_status = 'succeeded' AND p_amount_received > 0 AND coalesce(p_amount_refunded, 0) >= p_amount_received THEN 'refunded'

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.payments_cancel_sent_is_final()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 BEGIN
   IF OLD.cancel_sent_at IS NOT NULL AND NEW.cancel_sent_at IS DISTINCT FROM OLD.cancel_sent_at THEN

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.payments_state_machine()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_now timestamptz := bookiji_now();

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.rate_limit_take(p_api_key_id uuid, p_limit integer, p_window_seconds integer)
  RETURNS TABLE(allowed boolean, hits integer, retry_after_seconds integer)
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_now timestamptz := clock_timestamp();

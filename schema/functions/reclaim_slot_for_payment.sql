@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.reclaim_slot_for_payment(p_vendor_id uuid, p_old_booking_id uuid)
  RETURNS uuid
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_old bookings%ROWTYPE;

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.reservation_begin_commit(p_id uuid, p_actor_kind text, p_actor_id text, p_source text)
  RETURNS jsonb
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_res reservations%ROWTYPE;

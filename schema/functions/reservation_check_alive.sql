@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.reservation_check_alive(p_res reservations)
  RETURNS void
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 BEGIN
   IF p_res.expires_at IS NOT NULL AND p_res.expires_at <= bookiji_now() THEN

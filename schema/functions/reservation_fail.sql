@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.reservation_fail(p_vendor_id uuid, p_id uuid, p_state text, p_reason text)
  RETURNS void
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_booking_id uuid;

@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.reservation_json(p_vendor_id uuid, p_id uuid)
  RETURNS jsonb
  LANGUAGE sql
  STABLE
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
   SELECT to_jsonb(r) FROM reservations r WHERE r.vendor_id = p_vendor_id AND r.id = p_id
 $function$;

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.reservation_release_payments(p_vendor_id uuid, p_reservation_id uuid)
  RETURNS void
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 BEGIN
   UPDATE payments p SET pending_action = CASE

@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.reservation_transitions_partner_event()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 BEGIN
   INSERT INTO webhook_outbox (partner_id, event_type, payload)

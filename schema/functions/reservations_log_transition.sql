@@ -4,6 +4,7 @@
 CREATE OR REPLACE FUNCTION public.reservations_log_transition()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 BEGIN
   IF TG_OP = 'INSERT' OR NEW.state <> OLD.state THEN

@@ -37,6 +37,7 @@ CREATE TABLE bookings (
 );
 
 CREATE INDEX bookings_customer ON public.bookings USING btree (customer_id);
+CREATE INDEX bookings_held_by_vendor ON public.bookings USING btree (vendor_id, hold_expires_at) WHERE (state = 'held'::text);
 CREATE INDEX bookings_holds_by_expiry ON public.bookings USING btree (hold_expires_at) WHERE (state = 'held'::text);
 CREATE INDEX bookings_id ON public.bookings USING btree (id);
 CREATE UNIQUE INDEX bookings_idempotency_key_unique ON public.bookings USING btree (idempotency_key) WHERE (idempotency_key IS NOT NULL);
@@ -47,7 +48,7 @@ CREATE TRIGGER bookings_log_transition AFTER INSERT OR UPDATE ON bookings FOR EA
 CREATE TRIGGER bookings_no_delete BEFORE DELETE ON bookings FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER bookings_no_truncate BEFORE TRUNCATE ON bookings FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER bookings_partner_event AFTER UPDATE ON bookings FOR EACH ROW EXECUTE FUNCTION bookings_partner_event();
-CREATE TRIGGER bookings_payment_verified BEFORE INSERT OR UPDATE ON bookings FOR EACH ROW EXECUTE FUNCTION bookings_payment_verified();
+CREATE TRIGGER bookings_payment_verified BEFORE INSERT OR UPDATE ON bookings FOR EACH ROW WHEN (new.payment_method = 'card'::text AND (new.payment_status = ANY (ARRAY['authorized'::text, 'captured'::text]))) EXECUTE FUNCTION bookings_payment_verified();
 CREATE TRIGGER bookings_release_payment AFTER UPDATE OF state ON bookings FOR EACH ROW EXECUTE FUNCTION bookings_release_payment();
 CREATE TRIGGER bookings_reservation_booking_not_moved_alone BEFORE UPDATE OF slot_id ON bookings FOR EACH ROW WHEN (new.slot_id IS DISTINCT FROM old.slot_id) EXECUTE FUNCTION bookings_reservation_booking_not_moved_alone();
 CREATE TRIGGER bookings_reservation_confirms_on_commit BEFORE UPDATE OF state ON bookings FOR EACH ROW WHEN (new.state = 'confirmed'::text AND old.state IS DISTINCT FROM 'confirmed'::text) EXECUTE FUNCTION bookings_reservation_confirms_on_commit();
