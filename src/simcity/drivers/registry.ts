@@ -4,9 +4,11 @@ import type { AnyDriver } from './driver.js';
 import { doubleBooking } from './doubleBooking.js';
 import { paymentConsistency } from './paymentConsistency.js';
 import { rescheduleAtomicity } from './rescheduleAtomicity.js';
+import { timeHostility } from './timeHostility.js';
 
 export const drivers: Record<string, AnyDriver> = {
   'double-booking': doubleBooking,
   'reschedule-atomicity': rescheduleAtomicity,
   'payment-consistency': paymentConsistency,
+  'time-hostility': timeHostility,
 };
