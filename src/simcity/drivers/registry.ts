@@ -1,6 +1,7 @@
 // Drivers by the name scenario files use in their "driver" field.
 
 import type { AnyDriver } from './driver.js';
+import { abuseProbing } from './abuseProbing.js';
 import { doubleBooking } from './doubleBooking.js';
 import { paymentConsistency } from './paymentConsistency.js';
 import { rescheduleAtomicity } from './rescheduleAtomicity.js';
@@ -11,4 +12,5 @@ export const drivers: Record<string, AnyDriver> = {
   'reschedule-atomicity': rescheduleAtomicity,
   'payment-consistency': paymentConsistency,
   'time-hostility': timeHostility,
+  'abuse-probing': abuseProbing,
 };
