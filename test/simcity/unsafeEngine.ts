@@ -157,3 +157,12 @@ export async function installExpiredHoldBlocks(pool: Pool): Promise<void> {
     ['PERFORM expire_stale_holds_on_slot(v_slot.vendor_id, p_slot_id);', ''],
   ]);
 }
+
+/** expire_holds that finds nothing to do: a process that dies leaves its holds held until a claim happens to free them. */
+export const RECONCILE_FORGETS_HOLDS_SQL = `
+CREATE OR REPLACE FUNCTION expire_holds(p_batch_max integer, p_dry_run boolean, p_actor_kind text, p_actor_id text, p_source text)
+RETURNS TABLE (booking_id uuid, vendor_id uuid, slot_id uuid, customer_id uuid, hold_expires_at timestamptz, expired boolean)
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  RETURN;
+END $$;`;

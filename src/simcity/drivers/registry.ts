@@ -2,6 +2,7 @@
 
 import type { AnyDriver } from './driver.js';
 import { abuseProbing } from './abuseProbing.js';
+import { degradedReality } from './degradedReality.js';
 import { doubleBooking } from './doubleBooking.js';
 import { paymentConsistency } from './paymentConsistency.js';
 import { rescheduleAtomicity } from './rescheduleAtomicity.js';
@@ -13,4 +14,5 @@ export const drivers: Record<string, AnyDriver> = {
   'payment-consistency': paymentConsistency,
   'time-hostility': timeHostility,
   'abuse-probing': abuseProbing,
+  'degraded-reality': degradedReality,
 };
