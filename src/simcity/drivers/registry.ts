@@ -6,6 +6,7 @@ import { degradedReality } from './degradedReality.js';
 import { doubleBooking } from './doubleBooking.js';
 import { paymentConsistency } from './paymentConsistency.js';
 import { rescheduleAtomicity } from './rescheduleAtomicity.js';
+import { soakDecay } from './soakDecay.js';
 import { timeHostility } from './timeHostility.js';
 
 export const drivers: Record<string, AnyDriver> = {
@@ -15,4 +16,5 @@ export const drivers: Record<string, AnyDriver> = {
   'time-hostility': timeHostility,
   'abuse-probing': abuseProbing,
   'degraded-reality': degradedReality,
+  'soak-decay': soakDecay,
 };
