@@ -4,6 +4,7 @@ import type { AnyDriver } from './driver.js';
 import { abuseProbing } from './abuseProbing.js';
 import { degradedReality } from './degradedReality.js';
 import { doubleBooking } from './doubleBooking.js';
+import { forensicReplay } from './forensicReplay.js';
 import { paymentConsistency } from './paymentConsistency.js';
 import { rescheduleAtomicity } from './rescheduleAtomicity.js';
 import { soakDecay } from './soakDecay.js';
@@ -17,4 +18,5 @@ export const drivers: Record<string, AnyDriver> = {
   'abuse-probing': abuseProbing,
   'degraded-reality': degradedReality,
   'soak-decay': soakDecay,
+  'forensic-replay': forensicReplay,
 };
