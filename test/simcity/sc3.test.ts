@@ -4,23 +4,14 @@
 // by .ci/run): without it the scenario refuses to run and these tests fail.
 
 import { existsSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
 import { FAKETIME_LIBRARY } from '../../src/simcity/servedProcess.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { scenarioDatabases } from './scenarioDatabases.js';
 import { buildDist } from '../api/build.js';
 import { installClaimIntoThePast, installExpiredHoldBlocks } from './unsafeEngine.js';
 
-const databases: TestDatabase[] = [];
-async function simulation(): Promise<TestDatabase> {
-  const db = await createTestDatabase({ simulation: true, poolMax: 4 });
-  databases.push(db);
-  return db;
-}
-
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const simulation = scenarioDatabases();
 
 describe('SC-3 time hostility and clock skew', () => {
   it('has libfaketime to skew the application hosts\' clocks', () => {

@@ -1,21 +1,13 @@
 // SC-5, abuse and probing over HTTP: passes on the shipped engine and API,
 // and reports a violation on an engine that confirms on the client's word.
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { scenarioDatabases } from './scenarioDatabases.js';
 import { CLIENT_WORD_CONFIRM_SQL } from './unsafeEngine.js';
 
-const databases: TestDatabase[] = [];
-async function database(): Promise<TestDatabase> {
-  const db = await createTestDatabase({ poolMax: 4 });
-  databases.push(db);
-  return db;
-}
-
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const newDatabase = scenarioDatabases();
+const database = (): ReturnType<typeof newDatabase> => newDatabase({ simulation: false });
 
 describe('SC-5 abuse and probing over HTTP', () => {
   it('passes on the real engine: every attack refused with a code, nothing written, the server up', async () => {

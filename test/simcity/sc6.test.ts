@@ -2,22 +2,13 @@
 // process killed, paused and restarted, backends killed and a faulty
 // provider; reports a violation when reconcile does not recover.
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { scenarioDatabases } from './scenarioDatabases.js';
 import { buildDist } from '../api/build.js';
 import { RECONCILE_FORGETS_HOLDS_SQL } from './unsafeEngine.js';
 
-const databases: TestDatabase[] = [];
-async function simulation(): Promise<TestDatabase> {
-  const db = await createTestDatabase({ simulation: true, poolMax: 4 });
-  databases.push(db);
-  return db;
-}
-
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const simulation = scenarioDatabases();
 
 describe('SC-6 degraded reality', () => {
   it('passes on the real engine: kills mid-transaction, a crash between payment steps, serve killed and paused, reconcile recovers', async () => {

@@ -2,21 +2,12 @@
 // and a tampered audit log detected; reports a violation when the audit
 // verifier is blind.
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { scenarioDatabases } from './scenarioDatabases.js';
 import { BLIND_AUDIT_VERIFY_SQL } from './unsafeEngine.js';
 
-const databases: TestDatabase[] = [];
-async function simulation(): Promise<TestDatabase> {
-  const db = await createTestDatabase({ simulation: true, poolMax: 4 });
-  databases.push(db);
-  return db;
-}
-
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const simulation = scenarioDatabases();
 
 describe('SC-7 forensics', () => {
   it('passes on the real engine: picked bookings explained, every tampering reported', async () => {

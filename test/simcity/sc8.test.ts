@@ -2,21 +2,12 @@
 // engine with no drift and no build-up; a reconcile that stops releasing
 // holds is reported as a build-up.
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { scenarioDatabases } from './scenarioDatabases.js';
 import { RECONCILE_FORGETS_HOLDS_SQL } from './unsafeEngine.js';
 
-const databases: TestDatabase[] = [];
-async function simulation(): Promise<TestDatabase> {
-  const db = await createTestDatabase({ simulation: true, poolMax: 4 });
-  databases.push(db);
-  return db;
-}
-
-afterAll(async () => {
-  await Promise.all(databases.map((db) => db.drop()));
-});
+const simulation = scenarioDatabases();
 
 describe('SC-8 soak and time decay', () => {
   it('passes on the real engine over four simulated days: same answers, no holds left, schedule steady', async () => {
