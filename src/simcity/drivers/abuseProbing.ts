@@ -148,11 +148,18 @@ async function holdFlood(fixture: AbuseFixture): Promise<Answer[]> {
   );
 }
 
-async function feeBypass(fixture: AbuseFixture): Promise<Answer[]> {
+async function feeBypass(fixture: AbuseFixture, pool: Pool): Promise<Answer[]> {
   const card = await createBooking(fixture, 'PRICED', `${fixture.keyPrefix}card-hold`, { hold: true, paymentMethod: 'card' });
   const answers: Answer[] = [card];
   if (card.id) answers.push(await send(fixture.url, post(`/v1/bookings/${card.id}/confirm`, fixture.apiKey, {}), 'confirm an unpaid card hold', true));
   answers.push(await send(fixture.url, post('/v1/bookings', fixture.apiKey, { slotId: fixture.slotIds.PRICED2, customerId: fixture.customerIds.C1, idempotencyKey: `${fixture.keyPrefix}free`, paymentMethod: 'free' }), 'free booking on a priced slot', true));
+  if (card.id) {
+    // Around the API: a direct write marking the unpaid hold confirmed must be refused by the database itself.
+    const direct = await pool
+      .query(`UPDATE bookings SET state = 'confirmed', hold_expires_at = NULL WHERE vendor_id = $1 AND id = $2`, [fixture.vendorId, card.id])
+      .then(() => 'ACCEPTED', (error: { code?: string }) => `refused ${String(error.code)}`);
+    answers.push({ what: 'direct UPDATE of an unpaid card hold to confirmed', status: direct === 'ACCEPTED' ? 200 : 400, code: direct === 'ACCEPTED' ? null : 'VALIDATION_ERROR', text: direct, hostile: true });
+  }
   answers.push(await send(fixture.url, post('/v1/bookings', fixture.apiKey, { slotId: fixture.slotIds.PRICED2, customerId: fixture.customerIds.C1, idempotencyKey: `${fixture.keyPrefix}card-no-hold`, paymentMethod: 'card' }), 'card booking without a hold', true));
   return answers;
 }
@@ -348,7 +355,7 @@ export const abuseProbing: Driver<AbuseFixture> = {
       case 'hold_flood':
         return bracketed(pool, fixture, () => holdFlood(fixture));
       case 'fee_bypass':
-        return bracketed(pool, fixture, () => feeBypass(fixture));
+        return bracketed(pool, fixture, () => feeBypass(fixture, pool));
       case 'foreign_ids':
         return bracketed(pool, fixture, () => foreignIds(fixture));
       case 'id_probe':

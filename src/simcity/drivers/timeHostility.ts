@@ -37,7 +37,7 @@ import { readVendorTruth } from '../truth.js';
 const CUSTOMERS = ['C1', 'C2', 'C3', 'C4'];
 /** Near-future slots the seeded mix fights over: the clock's jumps carry them into the past during the iteration. */
 const NEAR_SLOTS = ['F1', 'F2', 'F3', 'F4'];
-const OPENINGS = ['past_claims', 'now_boundary', 'boundary_race', 'expired_hold_claim', 'skewed_clients', 'dst_weeks', 'app_skew'] as const;
+const OPENINGS = ['no_client_time', 'past_claims', 'now_boundary', 'boundary_race', 'expired_hold_claim', 'skewed_clients', 'dst_weeks', 'app_skew'] as const;
 /** Session zones of clients whose clocks are hours off (the request never carries their time). */
 const CLIENT_ZONES = ['Pacific/Kiritimati', 'America/Adak', 'Asia/Kathmandu', 'Pacific/Chatham', 'UTC'];
 const APP_HOLD_TTL_SECONDS = 120;
@@ -97,6 +97,24 @@ const codeOf = async (attempt: () => Promise<unknown>): Promise<string> =>
     () => 'OK',
     (error: unknown) => (error instanceof BookijiError ? error.code : (error as { code?: string }).code ?? 'UNEXPECTED'),
   );
+
+/** The engine functions a client reaches: none may take a time from the client; every rule reads bookiji_now(). */
+const ENGINE_FUNCTIONS = ['claim_slot', 'confirm_booking', 'cancel_booking', 'reschedule_booking', 'expire_holds'];
+
+async function noClientTime(pool: Pool): Promise<Record<string, string>> {
+  const result = await pool.query(
+    `SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args,
+            EXISTS (SELECT 1 FROM unnest(p.proargtypes) t WHERE t IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype, 'time'::regtype, 'timetz'::regtype, 'interval'::regtype)) AS takes_time
+     FROM pg_proc p WHERE p.proname = ANY($1) AND p.pronamespace = 'public'::regnamespace`,
+    [ENGINE_FUNCTIONS],
+  );
+  const rows = result.rows as Array<{ proname: string; args: string; takes_time: boolean }>;
+  const found = new Set(rows.map((r) => r.proname));
+  return {
+    takingTime: rows.filter((r) => r.takes_time).map((r) => `${r.proname}(${r.args})`).join('; '),
+    missing: ENGINE_FUNCTIONS.filter((name) => !found.has(name)).join(', '),
+  };
+}
 
 /** Book, hold and reschedule into a slot that started two hours ago. */
 async function pastClaims(fixture: TimeFixture, pool: Pool): Promise<Record<string, string>> {
@@ -251,6 +269,9 @@ function pastRefusalChecks(truth: VendorTruth, fixture: TimeFixture, events: His
     if (start !== undefined && start > Date.parse(fixture.time.now)) findings.push({ oracle: 'past-slot-only-when-past', message: `claim on ${String(event.args.slot)} was refused PAST_SLOT, but the slot starts at ${new Date(start).toISOString()}, after the database's now ${fixture.time.now}`, evidence: event });
   }
   for (const event of events) {
+    if (event.action === 'no_client_time' && event.type === 'ok' && (event.value?.takingTime || event.value?.missing)) {
+      findings.push({ oracle: 'nothing-into-the-past', message: `engine functions taking a time from the client: ${String(event.value.takingTime) || 'none'}; missing: ${String(event.value.missing) || 'none'}`, evidence: event.value });
+    }
     if (event.action === 'expired_hold_claim' && event.type === 'fail') findings.push({ oracle: 'expired-hold-never-blocks', message: `a claim on a slot held only by an expired hold was refused: ${event.error}: ${event.message ?? ''}`, evidence: event });
     // An opening that did not run through did not reach its dangerous state: the run proves nothing about it.
     else if ((OPENINGS as readonly string[]).includes(event.action) && (event.type === 'fail' || event.type === 'unknown')) {
@@ -355,6 +376,8 @@ export const timeHostility: Driver<TimeFixture> = {
   async perform(action, fixture, session) {
     const pool = session.pool;
     switch (action.kind) {
+      case 'no_client_time':
+        return noClientTime(pool);
       case 'past_claims':
         return pastClaims(fixture, pool);
       case 'now_boundary':
