@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
 import { FAKETIME_LIBRARY } from '../../src/simcity/servedProcess.js';
+import { unexercisedInvariants } from './exercised.js';
 import { scenarioDatabases } from './scenarioDatabases.js';
 import { buildDist } from '../api/build.js';
 import { installClaimIntoThePast, installExpiredHoldBlocks } from './unsafeEngine.js';
@@ -26,6 +27,8 @@ describe('SC-3 time hostility and clock skew', () => {
     const result = await runScenario({ scenarioId: 'SC-3', seed: 'pr-1', iterations: 2, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 3000)).toEqual([]);
     expect(result.passed).toBe(true);
+    // Every invariant the scenario file declares was brought to its dangerous state at least once.
+    expect(unexercisedInvariants(result)).toEqual([]);
     const openings = result.historyTail.filter((e) => e.type === 'ok' && e.process === 'nemesis');
     const pastClaims = openings.filter((e) => e.action === 'past_claims').map((e) => e.value);
     expect(pastClaims).toEqual([{ book: 'PAST_SLOT', hold: 'PAST_SLOT', reschedule: 'PAST_SLOT' }, { book: 'PAST_SLOT', hold: 'PAST_SLOT', reschedule: 'PAST_SLOT' }]);

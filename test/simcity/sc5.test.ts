@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
+import { unexercisedInvariants } from './exercised.js';
 import { scenarioDatabases } from './scenarioDatabases.js';
 import { CLIENT_WORD_CONFIRM_SQL } from './unsafeEngine.js';
 
@@ -16,6 +17,8 @@ describe('SC-5 abuse and probing over HTTP', () => {
     const result = await runScenario({ scenarioId: 'SC-5', seed: 'pr-1', iterations: 2, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 3000)).toEqual([]);
     expect(result.passed).toBe(true);
+    // Every invariant the scenario file declares was brought to its dangerous state at least once.
+    expect(unexercisedInvariants(result)).toEqual([]);
     const layers = new Set(result.historyTail.filter((e) => e.action === 'malformed' && e.type === 'ok').map((e) => e.args.layer));
     expect(layers.size).toBe(11);
     expect(result.stats.requestsByPath.http).toBeGreaterThan(30);

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
+import { unexercisedInvariants } from './exercised.js';
 import { scenarioDatabases } from './scenarioDatabases.js';
 import { BLIND_AUDIT_VERIFY_SQL } from './unsafeEngine.js';
 
@@ -16,6 +17,8 @@ describe('SC-7 forensics', () => {
     const result = await runScenario({ scenarioId: 'SC-7', seed: 'pr-1', iterations: 2, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 3000)).toEqual([]);
     expect(result.passed).toBe(true);
+    // Every invariant the scenario file declares was brought to its dangerous state at least once.
+    expect(unexercisedInvariants(result)).toEqual([]);
     const tampering = result.historyTail.filter((e) => e.action === 'tamper_audit' && e.type === 'ok');
     expect(tampering).toHaveLength(2);
     for (const event of tampering) expect(String(event.value!.update)).toMatch(/^refused /);

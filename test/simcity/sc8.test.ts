@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
+import { unexercisedInvariants } from './exercised.js';
 import { scenarioDatabases } from './scenarioDatabases.js';
 import { RECONCILE_FORGETS_HOLDS_SQL } from './unsafeEngine.js';
 
@@ -16,6 +17,8 @@ describe('SC-8 soak and time decay', () => {
     const result = await runScenario({ scenarioId: 'SC-8', seed: 'pr-1', iterations: 4, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 3000)).toEqual([]);
     expect(result.passed).toBe(true);
+    // Every invariant the scenario file declares was brought to its dangerous state at least once.
+    expect(unexercisedInvariants(result)).toEqual([]);
     const nights = result.historyTail.filter((e) => e.action === 'nightly' && e.type === 'ok');
     expect(nights).toHaveLength(4);
     // Holds were placed and released: the nightly reconcile met expired holds.

@@ -252,6 +252,7 @@ export const degradedReality: Driver<DegradedFixture> = {
     'ledger-reconciles': ['P3'],
   },
   faultKinds: [...OPENINGS, ...FAULTS],
+  terminalOracles: ['no-orphan-payment', 'ledger-reconciles'],
 
   fixtureParameters(definition, random) {
     const fixtures = definition.fixtures as { faults: Record<string, { min: number; max: number }> };

@@ -57,6 +57,8 @@ export interface Driver<F extends Fixture = Fixture> {
   oracleInvariants?: Record<string, readonly string[]>;
   /** Invariants whose dangerous state this completed action reached (e.g. a claim on a full slot → I1): counted as `exercised`. */
   exercised?(event: HistoryEvent, fixture: F): readonly string[];
+  /** Oracles judged only by `terminal` (after the chaos settled): counted as checks there alone. */
+  terminalOracles?: readonly string[];
 }
 
 export interface Services {
