@@ -20,6 +20,10 @@ export interface ScenarioDefinition {
   title: string;
   proves: string;
   driver: string;
+  /** The certification phase (SPEC §4) the scenario is evidence for. */
+  phase?: number;
+  /** The invariants its oracles check (SPEC §1). */
+  invariants?: string[];
   /** "simulation": the scenario moves the clock, so it runs in a database created for simulation. */
   database?: 'target' | 'simulation';
   iterationsDefault: number;
