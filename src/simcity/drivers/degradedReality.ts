@@ -29,7 +29,7 @@ import type { Actor } from '../../engine/types.js';
 import { BookijiError, fromDatabaseError } from '../../errors.js';
 import { payAsCustomer, startCardCheckout } from '../../payments/checkout.js';
 import { PaymentGateway } from '../../payments/gateway.js';
-import { reconcile } from '../../payments/reconcile.js';
+import { reconcile } from '../../reconcile/index.js';
 import { startStripeSandbox, type FaultOptions, type StripeSandbox } from '../../stripeSandbox/index.js';
 import { ServedProcess } from '../servedProcess.js';
 import { readVendorTruth, slotAndBookingChecks, type VendorTruth } from '../truth.js';

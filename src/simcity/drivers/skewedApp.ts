@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from '../../db/pool.js';
 import { BookijiError } from '../../errors.js';
-import { WEBHOOK_FUTURE_TOLERANCE_SECONDS_DEFAULT, WEBHOOK_TOLERANCE_SECONDS_DEFAULT } from '../../payments/webhookHandler.js';
+import { WEBHOOK_FUTURE_TOLERANCE_SECONDS_DEFAULT, WEBHOOK_TOLERANCE_SECONDS_DEFAULT } from '../../api/stripeWebhook.js';
 import { startStripeSandbox } from '../../stripeSandbox/index.js';
 import { signatureHeader } from '../../stripeSandbox/signature.js';
 import { runBookijiCommand, ServedProcess } from '../servedProcess.js';
