@@ -1,19 +1,18 @@
 // A real `bookiji serve` (or any other bookiji command) in a child process,
 // for scenarios that fault the application process itself: SIGKILL and a
 // restart, SIGSTOP/SIGCONT, and a clock that runs minutes ahead of or behind
-// the database's. The clock is skewed with libfaketime (Debian `faketime`)
-// preloaded into the child: every Date.now() and new Date() of that process
-// reads the skewed clock, as on a host whose NTP drifted. Without the
-// library the scenario refuses to run: a skew test that silently runs
-// unskewed would prove nothing.
+// the database's. The clock is skewed by preloading skewClock.js into the
+// child (`node --import`): every Date.now() and new Date() of that process
+// reads the skewed clock, as on a host whose NTP drifted; timers keep the
+// real monotonic clock.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BookijiError } from '../errors.js';
 
-export const FAKETIME_LIBRARY = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+/** The preload that skews a child's wall clock (compiled beside this file). */
+export const SKEW_CLOCK_MODULE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'skewClock.js');
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'bookiji');
 const LISTEN_WAIT_MS_MAX = 30_000;
 const COMMAND_WAIT_MS_MAX = 60_000;
@@ -29,14 +28,8 @@ function environment(options: ProcessOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', DATABASE_URL: options.connectionString, ...options.env };
   const offset = options.clockOffsetSeconds ?? 0;
   if (offset !== 0) {
-    if (!existsSync(FAKETIME_LIBRARY)) {
-      throw new BookijiError('DEPENDENCY_UNAVAILABLE', `libfaketime is not installed (${FAKETIME_LIBRARY}): a skewed application clock cannot be simulated`, { hint: 'apt-get install faketime' });
-    }
-    env.LD_PRELOAD = FAKETIME_LIBRARY;
-    env.FAKETIME = `${offset >= 0 ? '+' : ''}${offset}s`;
-    // Timers and the event loop keep the real monotonic clock: only wall time is skewed.
-    env.FAKETIME_DONT_FAKE_MONOTONIC = '1';
-    env.FAKETIME_DONT_RESET = '1';
+    env.BOOKIJI_CLOCK_SKEW_SECONDS = String(offset);
+    env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(SKEW_CLOCK_MODULE).href}`.trim();
   }
   return env;
 }

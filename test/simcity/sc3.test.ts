@@ -1,12 +1,13 @@
 // SC-3, time hostility and clock skew: passes on the shipped engine, and
 // reports a violation on an engine that books into the past or lets an
-// expired hold block a claim. Needs libfaketime (Debian `faketime`, installed
-// by .ci/run): without it the scenario refuses to run and these tests fail.
+// expired hold block a claim. The skewed hosts are real child processes whose
+// wall clock is shifted by a preload (src/simcity/skewClock.ts).
 
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
-import { FAKETIME_LIBRARY } from '../../src/simcity/servedProcess.js';
+import { SKEW_CLOCK_MODULE } from '../../src/simcity/servedProcess.js';
 import { unexercisedInvariants } from './exercised.js';
 import { scenarioDatabases } from './scenarioDatabases.js';
 import { buildDist } from '../api/build.js';
@@ -15,9 +16,15 @@ import { installClaimIntoThePast, installExpiredHoldBlocks } from './unsafeEngin
 const simulation = scenarioDatabases();
 
 describe('SC-3 time hostility and clock skew', () => {
-  it('has libfaketime to skew the application hosts\' clocks', () => {
-    // Proves the skew is real: without the library the scenario cannot run, and this says why.
-    expect(existsSync(FAKETIME_LIBRARY), `${FAKETIME_LIBRARY} is missing: apt-get install faketime`).toBe(true);
+  it('skews a child process\'s wall clock by the offset asked, and only when asked', () => {
+    // Proves the skew is real: a child started with the preload reads a clock ten minutes behind; without the offset it reads ours.
+    buildDist();
+    const childNow = (skewSeconds: string): number => {
+      const env = { ...process.env, BOOKIJI_CLOCK_SKEW_SECONDS: skewSeconds, NODE_OPTIONS: `--import ${pathToFileURL(SKEW_CLOCK_MODULE.replace('/src/', '/dist/')).href}` };
+      return Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(Math.max(Date.now(), new Date().getTime())))'], { env, encoding: 'utf8' }));
+    };
+    expect(Math.round((childNow('-600') - Date.now()) / 60_000)).toBe(-10);
+    expect(Math.round((childNow('0') - Date.now()) / 60_000)).toBe(0);
   });
 
   it('passes on the real engine, reaching the past-slot and expired-hold states every iteration, with skewed hosts', async () => {

@@ -1,5 +1,5 @@
 // SC-3's skewed application hosts: two `bookiji serve` processes whose
-// clocks run minutes ahead of and behind the database's (libfaketime, see
+// clocks run minutes ahead of and behind the database's (a preloaded clock offset, see
 // servedProcess.ts), and `bookiji reconcile` run under the same skews. What
 // the skew may and may not change:
 // - a hold's TTL is the database's: the expiry a client is shown over HTTP
