@@ -11,6 +11,7 @@ export function registerDb(program: Command): void {
 
   db.command('start')
     .description('Start the embedded PostgreSQL (it stays up between commands, like a local development database).')
+    .addHelpText('after', '\nExample:\n  bookiji db start --json\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       assertEmbedded('start');
@@ -27,6 +28,7 @@ export function registerDb(program: Command): void {
 
   db.command('stop')
     .description('Stop the embedded PostgreSQL.')
+    .addHelpText('after', '\nExample:\n  bookiji db stop\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       assertEmbedded('stop');
@@ -39,6 +41,7 @@ export function registerDb(program: Command): void {
 
   db.command('status')
     .description('Show the server, the schema version, and pending or edited migrations.')
+    .addHelpText('after', '\nExample:\n  bookiji db status --json\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { bookijiHome } = await import('../../db/database.js');
@@ -82,6 +85,7 @@ export function registerDb(program: Command): void {
 
   db.command('migrate')
     .description('Apply pending migrations (every command also does this on its own).')
+    .addHelpText('after', '\nExample:\n  bookiji db migrate\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
@@ -95,6 +99,7 @@ export function registerDb(program: Command): void {
 
   db.command('reset')
     .description('Drop every table and function, then migrate again. Destroys all data.')
+    .addHelpText('after', '\nExample:\n  bookiji db reset --yes\n')
     .option('--yes', 'really destroy all data')
     .option('--json', 'print JSON')
     .action(async (options: { yes?: boolean; json?: boolean }) => {
