@@ -34,7 +34,15 @@ finish before then fails and both sides are compensated. The reservation's
 booking is paid only through the reservation (\`payment pay\` refuses it).
 The payment steps need STRIPE_SECRET_KEY (and STRIPE_API_BASE for \`bookiji stripe-sandbox\`).`,
     );
+  registerReservationCreate(reservation);
+  registerReservationShow(reservation);
+  registerReservationConfirm(reservation);
+  registerReservationAuthorize(reservation);
+  registerReservationCommit(reservation);
+  registerReservationCancel(reservation);
+}
 
+function registerReservationCreate(reservation: Command): void {
   reservation
     .command('create')
     .description('Hold a vendor\'s slot for a partner\'s requester and ask the vendor to confirm.')
@@ -62,7 +70,9 @@ The payment steps need STRIPE_SECRET_KEY (and STRIPE_API_BASE for \`bookiji stri
       );
       printReservation(result.reservation, options.json);
     });
+}
 
+function registerReservationShow(reservation: Command): void {
   reservation
     .command('show')
     .argument('<reservation>', 'reservation id')
@@ -80,7 +90,9 @@ The payment steps need STRIPE_SECRET_KEY (and STRIPE_API_BASE for \`bookiji stri
         printTable(['from', 'to', 'cause', 'actor', 'at'], detail.history.map((h) => [h.fromState, h.toState, h.cause, `${h.actorKind}${h.actorId ? `:${h.actorId}` : ''}`, h.at.toISOString()]));
       }
     });
+}
 
+function registerReservationConfirm(reservation: Command): void {
   reservation
     .command('confirm')
     .argument('<reservation>', 'reservation id')
@@ -92,7 +104,9 @@ The payment steps need STRIPE_SECRET_KEY (and STRIPE_API_BASE for \`bookiji stri
       const { vendorConfirmReservation } = await import('../../reservations/index.js');
       printReservation(await withDatabase(({ pool }) => vendorConfirmReservation(pool, id, CLI_OPERATOR)), options.json);
     });
+}
 
+function registerReservationAuthorize(reservation: Command): void {
   reservation
     .command('authorize')
     .argument('<reservation>', 'reservation id')
@@ -110,7 +124,9 @@ The payment steps need STRIPE_SECRET_KEY (and STRIPE_API_BASE for \`bookiji stri
       const step = options.role === 'vendor_deposit' ? authorizeVendorDeposit : authorizeRequester;
       printReservation(await withDatabase(({ pool }) => step(pool, g, id, { paymentMethod: options.card }, CLI_OPERATOR)), options.json);
     });
+}
 
+function registerReservationCommit(reservation: Command): void {
   reservation
     .command('commit')
     .argument('<reservation>', 'reservation id')
@@ -123,7 +139,9 @@ The payment steps need STRIPE_SECRET_KEY (and STRIPE_API_BASE for \`bookiji stri
       const g = await gateway();
       printReservation(await withDatabase(({ pool }) => commitReservation(pool, g, id, CLI_OPERATOR)), options.json);
     });
+}
 
+function registerReservationCancel(reservation: Command): void {
   reservation
     .command('cancel')
     .argument('<reservation>', 'reservation id')
