@@ -59,8 +59,22 @@ export async function findBookings(db: Queryable, id: string): Promise<string[]>
   throw new BookijiError('BOOKING_NOT_FOUND', `no booking, slot or payment intent has the id ${JSON.stringify(trimmed)}`, { details: { id: trimmed } });
 }
 
-export async function reconstructBooking(db: Queryable, bookingIdInput: string): Promise<ForensicReport> {
-  const bookingId = requireUuid('booking', bookingIdInput);
+/** Everything the database keeps about one booking, read at once. */
+interface Evidence {
+  bookingId: string;
+  vendorId: string;
+  booking: Row;
+  vendor: Row;
+  customer: Row;
+  slot: Row;
+  transitions: Row[];
+  audits: Row[];
+  chainProblems: Row[];
+  related: Awaited<ReturnType<typeof relatedRows>>;
+  relatedAudits: Row[];
+}
+
+async function loadEvidence(db: Queryable, bookingId: string): Promise<Evidence> {
   const bookingResult = await db.query('SELECT * FROM bookings WHERE id = $1', [bookingId]);
   if (!bookingResult.rowCount) throw new BookijiError('BOOKING_NOT_FOUND', `booking ${bookingId} not found`, { details: { bookingId } });
   const booking = bookingResult.rows[0] as Row;
@@ -80,16 +94,19 @@ export async function reconstructBooking(db: Queryable, bookingIdInput: string):
   const relatedAudits = relatedIds.length
     ? ((await db.query(`SELECT * FROM audit_log WHERE vendor_id = $1 AND entity_id = ANY($2::uuid[]) ORDER BY seq`, [vendorId, relatedIds])).rows as Row[])
     : [];
+  return { bookingId, vendorId, booking, vendor, customer, slot, transitions, audits, chainProblems, related, relatedAudits };
+}
 
+// The vendor's chain: a gap or broken hash anywhere in it means a row of
+// this booking could be the one missing or altered.
+function chainUnknowns({ vendorId, chainProblems }: Evidence): Unknown[] {
+  return chainProblems.map((p) => ({ kind: 'audit_chain', detail: `audit chain of vendor ${vendorId} at seq ${String(p.seq)}: ${String(p.problem)}`, ref: `audit_log#${vendorId}/${String(p.seq)}` }));
+}
+
+// Every version of the booking (1 … current) must have its audit row, and the
+// current row must be the last audited one.
+function versionUnknowns({ bookingId, booking, audits }: Evidence): Unknown[] {
   const unknowns: Unknown[] = [];
-
-  // The vendor's chain: a gap or broken hash anywhere in it means a row of
-  // this booking could be the one missing or altered.
-  for (const p of chainProblems) {
-    unknowns.push({ kind: 'audit_chain', detail: `audit chain of vendor ${vendorId} at seq ${String(p.seq)}: ${String(p.problem)}`, ref: `audit_log#${vendorId}/${String(p.seq)}` });
-  }
-
-  // Every version of the booking (1 … current) must have its audit row.
   const auditedVersions = new Set(audits.map((a) => Number((a.after as Row | null)?.version)));
   const currentVersion = Number(booking.version);
   for (let v = 1; v <= currentVersion; v++) {
@@ -97,8 +114,6 @@ export async function reconstructBooking(db: Queryable, bookingIdInput: string):
       unknowns.push({ kind: 'missing_audit_row', detail: `version ${v} of the booking has no audit row: that change cannot be attributed`, ref: `bookings#${bookingId}@v${v}` });
     }
   }
-
-  // The current row must be the last audited one.
   const lastAfter = audits.at(-1)?.after as Row | undefined;
   if (lastAfter && (Number(lastAfter.version) !== currentVersion || lastAfter.state !== booking.state || lastAfter.slot_id !== booking.slot_id || lastAfter.payment_status !== booking.payment_status)) {
     unknowns.push({
@@ -107,8 +122,12 @@ export async function reconstructBooking(db: Queryable, bookingIdInput: string):
       ref: `bookings#${bookingId}`,
     });
   }
+  return unknowns;
+}
 
-  // Transitions chain from creation to the current state.
+// Transitions chain from creation to the current state, each with a cause.
+function transitionChainUnknowns({ bookingId, booking, transitions }: Evidence): Unknown[] {
+  const unknowns: Unknown[] = [];
   let previous: unknown = null;
   for (const t of transitions) {
     if ((t.from_state ?? null) !== previous) {
@@ -122,8 +141,12 @@ export async function reconstructBooking(db: Queryable, bookingIdInput: string):
   if (previous !== booking.state) {
     unknowns.push({ kind: 'transition_chain', detail: `the booking is ${String(booking.state)} but its last logged transition ends in ${String(previous)}`, ref: `bookings#${bookingId}` });
   }
+  return unknowns;
+}
 
-  // Each transition matches an audited change of state or slot, in order, and the reverse.
+// Each transition matches an audited change of state or slot, in order, and the reverse.
+function transitionAuditUnknowns({ vendorId, transitions, audits }: Evidence): Unknown[] {
+  const unknowns: Unknown[] = [];
   const auditedMoves = audits.filter((a) => {
     const before = a.before as Row | null;
     const after = a.after as Row | null;
@@ -132,49 +155,45 @@ export async function reconstructBooking(db: Queryable, bookingIdInput: string):
   const matched = new Set<Row>();
   let cursor = 0;
   for (const t of transitions) {
-    let found: Row | undefined;
-    for (let i = cursor; i < auditedMoves.length; i++) {
-      const a = auditedMoves[i]!;
-      const before = a.before as Row | null;
-      const after = a.after as Row;
-      if (after.state === t.to_state && after.slot_id === t.to_slot_id && (before?.state ?? null) === (t.from_state ?? null)) {
-        found = a;
-        cursor = i + 1;
-        break;
-      }
-    }
-    if (found) matched.add(found);
-    else unknowns.push({ kind: 'unmatched_transition', detail: `transition ${String(t.id)} (${String(t.from_state)} → ${String(t.to_state)}) has no audit row recording it`, ref: `booking_transitions#${String(t.id)}` });
+    const index = auditedMoves.findIndex((a, i) => i >= cursor && (a.after as Row).state === t.to_state && (a.after as Row).slot_id === t.to_slot_id && ((a.before as Row | null)?.state ?? null) === (t.from_state ?? null));
+    if (index >= 0) {
+      matched.add(auditedMoves[index]!);
+      cursor = index + 1;
+    } else unknowns.push({ kind: 'unmatched_transition', detail: `transition ${String(t.id)} (${String(t.from_state)} → ${String(t.to_state)}) has no audit row recording it`, ref: `booking_transitions#${String(t.id)}` });
   }
   for (const a of auditedMoves) {
     if (!matched.has(a)) {
       unknowns.push({ kind: 'unlogged_transition', detail: `audit row ${String(a.seq)} records a change of state or slot that no transition logs`, ref: `audit_log#${vendorId}/${String(a.seq)}` });
     }
   }
-  for (const a of [...audits, ...relatedAudits]) {
-    if (!text(a.reason)) {
-      unknowns.push({ kind: 'no_cause', detail: `audit row ${String(a.seq)} (${String(a.entity)} ${String(a.action)}) was written without a reason`, ref: `audit_log#${vendorId}/${String(a.seq)}` });
-    }
-  }
+  return unknowns;
+}
 
-  const timeline: TimelineEntry[] = [];
-  for (const t of transitions) {
-    timeline.push({
-      at: iso(t.at),
-      kind: 'transition',
-      summary: `${t.from_state ? `${String(t.from_state)} → ` : 'created as '}${String(t.to_state)}${t.from_slot_id && t.from_slot_id !== t.to_slot_id ? ` (moved from slot ${String(t.from_slot_id)} to ${String(t.to_slot_id)})` : ''}`,
-      actor: actorOf(t),
-      source: text(t.source),
-      cause: text(t.cause),
-      requestId: text(t.request_id),
-      ref: `booking_transitions#${String(t.id)}`,
-    });
-  }
-  for (const a of [...audits, ...relatedAudits]) {
+function auditReasonUnknowns({ vendorId, audits, relatedAudits }: Evidence): Unknown[] {
+  return [...audits, ...relatedAudits]
+    .filter((a) => !text(a.reason))
+    .map((a) => ({ kind: 'no_cause', detail: `audit row ${String(a.seq)} (${String(a.entity)} ${String(a.action)}) was written without a reason`, ref: `audit_log#${vendorId}/${String(a.seq)}` }));
+}
+
+function transitionEntries({ transitions }: Evidence): TimelineEntry[] {
+  return transitions.map((t) => ({
+    at: iso(t.at),
+    kind: 'transition',
+    summary: `${t.from_state ? `${String(t.from_state)} → ` : 'created as '}${String(t.to_state)}${t.from_slot_id && t.from_slot_id !== t.to_slot_id ? ` (moved from slot ${String(t.from_slot_id)} to ${String(t.to_slot_id)})` : ''}`,
+    actor: actorOf(t),
+    source: text(t.source),
+    cause: text(t.cause),
+    requestId: text(t.request_id),
+    ref: `booking_transitions#${String(t.id)}`,
+  }));
+}
+
+function auditEntries({ vendorId, audits, relatedAudits }: Evidence): TimelineEntry[] {
+  return [...audits, ...relatedAudits].map((a) => {
     const before = a.before as Row | null;
     const after = a.after as Row | null;
     const changed = before && after ? Object.keys(after).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]) && k !== 'updated_at' && k !== 'version') : [];
-    timeline.push({
+    return {
       at: iso(a.at),
       kind: 'audit',
       summary: `${String(a.entity)} ${String(a.action)}${changed.length ? ` (${changed.map((k) => `${k}: ${JSON.stringify(before?.[k])} → ${JSON.stringify(after?.[k])}`).join('; ')})` : ''}, seq ${String(a.seq)}`,
@@ -183,60 +202,75 @@ export async function reconstructBooking(db: Queryable, bookingIdInput: string):
       cause: text(a.reason),
       requestId: text(a.request_id),
       ref: `audit_log#${vendorId}/${String(a.seq)}`,
-    });
-  }
-  if (booking.idempotency_key) {
-    timeline.push({
-      at: iso(booking.created_at),
-      kind: 'idempotency',
-      summary: `created under idempotency key ${JSON.stringify(booking.idempotency_key)}: retries with it return this booking`,
-      actor: null,
-      source: null,
-      cause: 'idempotent request',
-      requestId: null,
-      ref: `bookings#${bookingId}`,
-    });
-  }
-  for (const { table, row } of related.rows) {
-    const at = relatedRowTime(row);
-    timeline.push({
-      at: at ?? iso(booking.created_at),
-      kind: 'related',
-      summary: relatedRowSummary(table, row),
-      actor: row.actor_kind ? actorOf(row) : null,
-      source: text(row.source) ?? (table.includes('event') || table.includes('webhook') ? 'webhook' : null),
-      cause: text(row.reason) ?? text(row.cause) ?? text(row.type) ?? text(row.event_type),
-      requestId: text(row.request_id),
-      ref: `${table}#${String(row.id ?? '')}`,
-    });
-  }
+    };
+  });
+}
+
+function idempotencyEntries({ bookingId, booking }: Evidence): TimelineEntry[] {
+  if (!booking.idempotency_key) return [];
+  return [{
+    at: iso(booking.created_at),
+    kind: 'idempotency',
+    summary: `created under idempotency key ${JSON.stringify(booking.idempotency_key)}: retries with it return this booking`,
+    actor: null,
+    source: null,
+    cause: 'idempotent request',
+    requestId: null,
+    ref: `bookings#${bookingId}`,
+  }];
+}
+
+function relatedEntries({ booking, related }: Evidence): TimelineEntry[] {
+  return related.rows.map(({ table, row }) => ({
+    at: relatedRowTime(row) ?? iso(booking.created_at),
+    kind: 'related',
+    summary: relatedRowSummary(table, row),
+    actor: row.actor_kind ? actorOf(row) : null,
+    source: text(row.source) ?? (table.includes('event') || table.includes('webhook') ? 'webhook' : null),
+    cause: text(row.reason) ?? text(row.cause) ?? text(row.type) ?? text(row.event_type),
+    requestId: text(row.request_id),
+    ref: `${table}#${String(row.id ?? '')}`,
+  }));
+}
+
+/** One timeline from every source, in time order; at the same instant transitions first, then audit, idempotency, related rows. */
+function timelineOf(evidence: Evidence): TimelineEntry[] {
+  const timeline = [...transitionEntries(evidence), ...auditEntries(evidence), ...idempotencyEntries(evidence), ...relatedEntries(evidence)];
   const kindOrder: Record<string, number> = { transition: 0, audit: 1, idempotency: 2, related: 3 };
-  timeline.sort((x, y) => x.at.localeCompare(y.at) || kindOrder[x.kind]! - kindOrder[y.kind]! || x.ref.localeCompare(y.ref, undefined, { numeric: true }));
+  return timeline.sort((x, y) => x.at.localeCompare(y.at) || kindOrder[x.kind]! - kindOrder[y.kind]! || x.ref.localeCompare(y.ref, undefined, { numeric: true }));
+}
 
+function slotOf(slot: Row, zone: string): ForensicReport['slot'] {
+  return {
+    id: String(slot.id),
+    startsAt: iso(slot.starts_at),
+    endsAt: iso(slot.ends_at),
+    startsAtVendorTime: timeInZone(iso(slot.starts_at), zone),
+    endsAtVendorTime: timeInZone(iso(slot.ends_at), zone),
+    capacity: Number(slot.capacity),
+    bookedCount: Number(slot.booked_count),
+    priceCents: Number(slot.price_cents),
+    currency: String(slot.currency),
+    legacy: Boolean(slot.legacy),
+  };
+}
+
+export async function reconstructBooking(db: Queryable, bookingIdInput: string): Promise<ForensicReport> {
+  const evidence = await loadEvidence(db, requireUuid('booking', bookingIdInput));
+  const { bookingId, vendorId, booking, vendor, customer, transitions, related } = evidence;
+  const unknowns = [...chainUnknowns(evidence), ...versionUnknowns(evidence), ...transitionChainUnknowns(evidence), ...transitionAuditUnknowns(evidence), ...auditReasonUnknowns(evidence)];
   const previousSlotIds = transitions.filter((t) => t.from_slot_id && t.from_slot_id !== t.to_slot_id).map((t) => String(t.from_slot_id));
-
   const zone = String(vendor.timezone);
   return {
     bookingId,
     vendor: { id: vendorId, name: String(vendor.name), timezone: zone },
     customer: redactCustomer({ id: String(customer.id), name: String(customer.name), email: String(customer.email) }),
-    slot: {
-      id: String(slot.id),
-      startsAt: iso(slot.starts_at),
-      endsAt: iso(slot.ends_at),
-      startsAtVendorTime: timeInZone(iso(slot.starts_at), zone),
-      endsAtVendorTime: timeInZone(iso(slot.ends_at), zone),
-      capacity: Number(slot.capacity),
-      bookedCount: Number(slot.booked_count),
-      priceCents: Number(slot.price_cents),
-      currency: String(slot.currency),
-      legacy: Boolean(slot.legacy),
-    },
+    slot: slotOf(evidence.slot, zone),
     previousSlotIds,
     state: String(booking.state),
     payment: { method: String(booking.payment_method), status: String(booking.payment_status), amountCents: Number(booking.amount_cents), currency: String(booking.currency) },
     idempotencyKey: text(booking.idempotency_key),
-    timeline: timeline.map((entry) => ({ ...entry, atVendorTime: timeInZone(entry.at, zone) })),
+    timeline: timelineOf(evidence).map((entry) => ({ ...entry, atVendorTime: timeInZone(entry.at, zone) })),
     resolution: resolutionOf(booking, transitions.at(-1), zone),
     unknowns,
     explained: unknowns.length === 0,

@@ -57,53 +57,11 @@ export function createCharge(
     livemode: false,
     metadata: { ...pi.metadata },
     on_behalf_of: null,
-    outcome: declined
-      ? {
-          advice_code: null,
-          network_advice_code: null,
-          network_decline_code: null,
-          network_status: 'declined_by_network',
-          reason: decline.declineCode,
-          risk_level: 'normal',
-          seller_message: 'The bank did not return any further details with this decline.',
-          type: 'issuer_declined',
-        }
-      : {
-          advice_code: null,
-          network_advice_code: null,
-          network_decline_code: null,
-          network_status: 'approved_by_network',
-          reason: null,
-          risk_level: 'normal',
-          seller_message: 'Payment complete.',
-          type: 'authorized',
-        },
+    outcome: chargeOutcome(declined ? decline.declineCode : null),
     paid: !declined,
     payment_intent: pi.id,
     payment_method: paymentMethodId,
-    payment_method_details: {
-      type: 'card',
-      card: {
-        amount_authorized: declined ? null : pi.amount,
-        authorization_code: declined ? null : randomToken(6),
-        brand: method.brand,
-        checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
-        country: method.country,
-        electronic_commerce_indicator: null,
-        exp_month: 12,
-        exp_year: new Date(store.now() * 1000).getUTCFullYear() + 3,
-        funding: method.funding,
-        installments: null,
-        last4: method.last4,
-        mandate: null,
-        network: method.brand,
-        network_transaction_id: declined ? null : randomToken(15),
-        regulated_status: 'unregulated',
-        three_d_secure: null,
-        transaction_link_id: null,
-        wallet: null,
-      },
-    },
+    payment_method_details: cardDetails(store, pi, method, declined),
     receipt_email: pi.receipt_email,
     receipt_number: null,
     receipt_url: null,
@@ -120,6 +78,57 @@ export function createCharge(
   };
   store.charges.set(id, { seq: store.nextSeq(), charge });
   return charge;
+}
+
+/** The network's verdict: declined with the test card's decline code, or authorized. */
+function chargeOutcome(declineCode: string | null): Stripe.Charge.Outcome {
+  return declineCode !== null
+    ? {
+        advice_code: null,
+        network_advice_code: null,
+        network_decline_code: null,
+        network_status: 'declined_by_network',
+        reason: declineCode,
+        risk_level: 'normal',
+        seller_message: 'The bank did not return any further details with this decline.',
+        type: 'issuer_declined',
+      }
+    : {
+        advice_code: null,
+        network_advice_code: null,
+        network_decline_code: null,
+        network_status: 'approved_by_network',
+        reason: null,
+        risk_level: 'normal',
+        seller_message: 'Payment complete.',
+        type: 'authorized',
+      };
+}
+
+function cardDetails(store: Store, pi: Stripe.PaymentIntent, method: TestPaymentMethod, declined: boolean): Stripe.Charge.PaymentMethodDetails {
+  return {
+    type: 'card',
+    card: {
+      amount_authorized: declined ? null : pi.amount,
+      authorization_code: declined ? null : randomToken(6),
+      brand: method.brand,
+      checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
+      country: method.country,
+      electronic_commerce_indicator: null,
+      exp_month: 12,
+      exp_year: new Date(store.now() * 1000).getUTCFullYear() + 3,
+      funding: method.funding,
+      installments: null,
+      last4: method.last4,
+      mandate: null,
+      network: method.brand,
+      network_transaction_id: declined ? null : randomToken(15),
+      regulated_status: 'unregulated',
+      three_d_secure: null,
+      transaction_link_id: null,
+      wallet: null,
+    },
+  };
 }
 
 export function getCharge(store: Store, id: string): Stripe.Charge {

@@ -27,6 +27,27 @@ function render(store: Store, rec: RefundRecord, expand: string[]): Stripe.Refun
   return refund;
 }
 
+/** The charge a refund names, by its payment intent (which must have a successful charge) or by id. */
+function chargeToRefund(store: Store, piId: string | undefined, chargeId: string | undefined): { charge: Stripe.Charge; paymentIntentId: string } {
+  if (piId !== undefined) {
+    const rec = getIntent(store, piId, 'payment_intent');
+    if (rec.pi.status !== 'succeeded' || typeof rec.pi.latest_charge !== 'string') {
+      throw errors.unexpectedState(
+        structuredClone(rec.pi),
+        `This PaymentIntent (${piId}) does not have a successful charge to refund (status: ${rec.pi.status}).`,
+      );
+    }
+    const charge = getCharge(store, rec.pi.latest_charge);
+    if (chargeId !== undefined && chargeId !== charge.id) {
+      throw errors.parameterInvalid('charge', `Charge ${chargeId} does not belong to PaymentIntent ${piId}.`);
+    }
+    return { charge, paymentIntentId: piId };
+  }
+  const found = store.charges.get(chargeId!);
+  if (!found) throw errors.parameterInvalid('charge', `No such charge: '${chargeId}'`, 'resource_missing');
+  return { charge: found.charge, paymentIntentId: found.charge.payment_intent as string };
+}
+
 export function createRefund(store: Store, params: Params, ctx: OpContext): Stripe.Refund {
   params.allow(['payment_intent', 'charge', 'amount', 'reason', 'metadata', 'instructions_email']);
   const expand = checkExpand('refund', params.expand());
@@ -39,27 +60,7 @@ export function createRefund(store: Store, params: Params, ctx: OpContext): Stri
       'parameter_missing',
     );
   }
-  let charge: Stripe.Charge;
-  let paymentIntentId: string;
-  if (piId !== undefined) {
-    const rec = getIntent(store, piId, 'payment_intent');
-    if (rec.pi.status !== 'succeeded' || typeof rec.pi.latest_charge !== 'string') {
-      throw errors.unexpectedState(
-        structuredClone(rec.pi),
-        `This PaymentIntent (${piId}) does not have a successful charge to refund (status: ${rec.pi.status}).`,
-      );
-    }
-    charge = getCharge(store, rec.pi.latest_charge);
-    if (chargeId !== undefined && chargeId !== charge.id) {
-      throw errors.parameterInvalid('charge', `Charge ${chargeId} does not belong to PaymentIntent ${piId}.`);
-    }
-    paymentIntentId = piId;
-  } else {
-    const found = store.charges.get(chargeId!);
-    if (!found) throw errors.parameterInvalid('charge', `No such charge: '${chargeId}'`, 'resource_missing');
-    charge = found.charge;
-    paymentIntentId = charge.payment_intent as string;
-  }
+  const { charge, paymentIntentId } = chargeToRefund(store, piId, chargeId);
   if (charge.status !== 'succeeded' || !charge.captured) {
     throw errors.parameterInvalid('charge', `Charge ${charge.id} has not been captured and cannot be refunded.`, 'charge_not_refundable');
   }

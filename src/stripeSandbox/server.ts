@@ -192,43 +192,36 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-export async function startStripeSandbox(options: StripeSandboxOptions): Promise<StripeSandbox> {
-  const apiKeys = (Array.isArray(options.apiKey) ? options.apiKey : [options.apiKey]).filter((k) => k);
-  if (apiKeys.length === 0) throw validationError('apiKey', 'at least one API key is required');
-  if (!options.webhookSecret?.startsWith('whsec_')) {
-    throw validationError('webhookSecret', 'must start with whsec_');
-  }
-  if (typeof options.seed !== 'string') throw validationError('seed', 'a string seed is required');
-  const host = options.host ?? '127.0.0.1';
-  const clock = options.now ?? Date.now;
-  const defaultApiVersion = options.apiVersion ?? Stripe.API_VERSION;
-  const holdMs = options.apiTimeoutHoldMs ?? 5000;
+/** Everything one sandbox's requests share: its store, plans, logs and the answers held back. */
+interface SandboxState {
+  apiKeys: string[];
+  defaultApiVersion: string;
+  holdMs: number;
+  plan: FaultPlan;
+  idempotency: IdempotencyStore;
+  dispatcher: WebhookDispatcher;
+  store: Store;
+  intentOptions: IntentOptions;
+  routes: Route[];
+  requestLog: RequestLogEntry[];
+  holds: Set<{ timer: NodeJS.Timeout; res: http.ServerResponse }>;
+}
 
-  const plan = new FaultPlan(options.seed, options.faults);
-  const idempotency = new IdempotencyStore(Date.now);
-  const dispatcher = new WebhookDispatcher({
-    secret: options.webhookSecret,
-    ...(options.webhookUrl ? { url: options.webhookUrl } : {}),
-    autoDeliver: options.autoDeliver ?? true,
-    attemptMax: Math.max(1, options.deliveryAttemptMax ?? 4),
-    timeoutMs: options.deliveryTimeoutMs ?? 1000,
-    backoffMs: options.deliveryBackoffMs ?? 25,
-    backoffMaxMs: options.deliveryBackoffMaxMs ?? 1000,
-    onDelivered: (eventId) => store.markDelivered(eventId),
-  });
-  const store: Store = new Store(
-    clock,
-    (record) => {
-      const decision = plan.decideEvent(record.event.id, record.event.type);
-      dispatcher.enqueue(record, decision);
-    },
-    defaultApiVersion,
-  );
-  const intentOptions: IntentOptions = { baseUrl: '' };
-  const requestLog: RequestLogEntry[] = [];
-  const holds = new Set<{ timer: NodeJS.Timeout; res: http.ServerResponse }>();
+/** One request as the pipeline sees it, before its body is read. */
+interface Incoming {
+  requestId: string;
+  method: string;
+  url: URL;
+  path: string;
+  idempotencyKey: string | null;
+  apiVersion: string;
+  versionError: ApiError | undefined;
+  baseHeaders: Record<string, string>;
+  log: (status: number, routeTemplate: string | null, fault: ApiFault, replayed?: boolean) => void;
+}
 
-  const routes: Route[] = [
+function routeTable(store: Store, intentOptions: IntentOptions): Route[] {
+  return [
     route('POST', '/v1/payment_intents', ({ params, op }) => createIntent(store, params, intentOptions, op)),
     route('GET', '/v1/payment_intents', ({ params }) => listIntents(store, params)),
     route('GET', '/v1/payment_intents/:id', ({ params, id }) => retrieveIntent(store, id, params)),
@@ -249,190 +242,242 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     route('GET', '/v1/events', ({ params }) => listEvents(store, params)),
     route('GET', '/v1/events/:id', ({ params, id }) => retrieveEvent(store, id, params)),
   ];
+}
 
-  function send(
-    res: http.ServerResponse,
-    response: StoredResponse,
-    extra: Record<string, string>,
-  ): void {
-    if (res.destroyed || res.writableEnded) return;
-    res.writeHead(response.status, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(response.body),
-      'Cache-Control': 'no-cache, no-store',
-      'Request-Id': extra['Request-Id'] ?? response.requestId,
-      ...extra,
-    });
-    res.end(response.body);
+function validateOptions(options: StripeSandboxOptions): string[] {
+  const apiKeys = (Array.isArray(options.apiKey) ? options.apiKey : [options.apiKey]).filter((k) => k);
+  if (apiKeys.length === 0) throw validationError('apiKey', 'at least one API key is required');
+  if (!options.webhookSecret?.startsWith('whsec_')) {
+    throw validationError('webhookSecret', 'must start with whsec_');
   }
+  if (typeof options.seed !== 'string') throw validationError('seed', 'a string seed is required');
+  return apiKeys;
+}
 
-  // Stripe links every card error to the request in the Dashboard's log.
-  function errorResponse(e: ApiError, requestId: string): StoredResponse {
-    const body = e.body();
-    if (body.error.type === 'card_error') {
-      body.error = { ...body.error, request_log_url: `https://dashboard.stripe.com/test/logs/${requestId}?t=${Math.floor(Date.now() / 1000)}` };
-    }
-    return { status: e.status, body: JSON.stringify(body, null, 2), requestId };
+function createState(options: StripeSandboxOptions, apiKeys: string[]): SandboxState {
+  const defaultApiVersion = options.apiVersion ?? Stripe.API_VERSION;
+  const plan = new FaultPlan(options.seed, options.faults);
+  const dispatcher = new WebhookDispatcher({
+    secret: options.webhookSecret,
+    ...(options.webhookUrl ? { url: options.webhookUrl } : {}),
+    autoDeliver: options.autoDeliver ?? true,
+    attemptMax: Math.max(1, options.deliveryAttemptMax ?? 4),
+    timeoutMs: options.deliveryTimeoutMs ?? 1000,
+    backoffMs: options.deliveryBackoffMs ?? 25,
+    backoffMaxMs: options.deliveryBackoffMaxMs ?? 1000,
+    onDelivered: (eventId) => store.markDelivered(eventId),
+  });
+  const store: Store = new Store(
+    options.now ?? Date.now,
+    (record) => {
+      const decision = plan.decideEvent(record.event.id, record.event.type);
+      dispatcher.enqueue(record, decision);
+    },
+    defaultApiVersion,
+  );
+  const intentOptions: IntentOptions = { baseUrl: '' };
+  return {
+    apiKeys,
+    defaultApiVersion,
+    holdMs: options.apiTimeoutHoldMs ?? 5000,
+    plan,
+    idempotency: new IdempotencyStore(Date.now),
+    dispatcher,
+    store,
+    intentOptions,
+    routes: routeTable(store, intentOptions),
+    requestLog: [],
+    holds: new Set(),
+  };
+}
+
+function send(res: http.ServerResponse, response: StoredResponse, extra: Record<string, string>): void {
+  if (res.destroyed || res.writableEnded) return;
+  res.writeHead(response.status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(response.body),
+    'Cache-Control': 'no-cache, no-store',
+    'Request-Id': extra['Request-Id'] ?? response.requestId,
+    ...extra,
+  });
+  res.end(response.body);
+}
+
+// Stripe links every card error to the request in the Dashboard's log.
+function errorResponse(e: ApiError, requestId: string): StoredResponse {
+  const body = e.body();
+  if (body.error.type === 'card_error') {
+    body.error = { ...body.error, request_log_url: `https://dashboard.stripe.com/test/logs/${requestId}?t=${Math.floor(Date.now() / 1000)}` };
   }
+  return { status: e.status, body: JSON.stringify(body, null, 2), requestId };
+}
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const at = Date.now();
-    const requestId = `req_${newId('x').slice(2, 16)}`;
-    const method = (req.method ?? 'GET').toUpperCase();
-    const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
-    const path = url.pathname;
-    const idempotencyKey = method === 'POST' ? (header(req, 'idempotency-key') ?? null) : null;
-    const versionHeader = header(req, 'stripe-version');
-    let apiVersion = defaultApiVersion;
-    let versionError: ApiError | undefined;
+function incoming(state: SandboxState, req: http.IncomingMessage): Incoming {
+  const at = Date.now();
+  const requestId = `req_${newId('x').slice(2, 16)}`;
+  const method = (req.method ?? 'GET').toUpperCase();
+  const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
+  const path = url.pathname;
+  const idempotencyKey = method === 'POST' ? (header(req, 'idempotency-key') ?? null) : null;
+  let apiVersion = state.defaultApiVersion;
+  let versionError: ApiError | undefined;
+  try {
+    apiVersion = requestApiVersion(header(req, 'stripe-version'), state.defaultApiVersion);
+  } catch (e) {
+    versionError = e as ApiError;
+  }
+  const baseHeaders: Record<string, string> = { 'Request-Id': requestId, 'Stripe-Version': apiVersion };
+  if (idempotencyKey) baseHeaders['Idempotency-Key'] = idempotencyKey;
+  const log = (status: number, routeTemplate: string | null, fault: ApiFault, replayed = false) =>
+    state.requestLog.push({ requestId, method, path, route: routeTemplate, status, idempotencyKey, replayed, fault, at });
+  return { requestId, method, url, path, idempotencyKey, apiVersion, versionError, baseHeaders, log };
+}
+
+// The customer's side of 3-D Secure (the `next_action` link): no API key,
+// as a browser has none. POST with `outcome=succeed|fail`.
+function handleThreeDs(state: SandboxState, request: Incoming, intentId: string, body: string, res: http.ServerResponse): void {
+  const outcome = new URLSearchParams(body).get('outcome');
+  let response: StoredResponse;
+  if (outcome !== 'succeed' && outcome !== 'fail') {
+    response = errorResponse(errors.parameterInvalid('outcome', 'outcome must be succeed or fail'), request.requestId);
+  } else {
     try {
-      apiVersion = requestApiVersion(versionHeader, defaultApiVersion);
+      const pi = completeAction(state.store, intentId, outcome);
+      response = { status: 200, body: JSON.stringify(pi, null, 2), requestId: request.requestId };
     } catch (e) {
-      versionError = e as ApiError;
+      const message = e instanceof Error ? e.message : String(e);
+      response = errorResponse(errors.parameterInvalid('payment_intent', message), request.requestId);
     }
-    const baseHeaders: Record<string, string> = { 'Request-Id': requestId, 'Stripe-Version': apiVersion };
-    if (idempotencyKey) baseHeaders['Idempotency-Key'] = idempotencyKey;
-    const log = (status: number, routeTemplate: string | null, fault: ApiFault, replayed = false) =>
-      requestLog.push({ requestId, method, path, route: routeTemplate, status, idempotencyKey, replayed, fault, at });
-
-    let body: string;
-    try {
-      body = await readBody(req);
-    } catch {
-      return;
-    }
-
-    // The customer's side of 3-D Secure (the `next_action` link): no API key,
-    // as a browser has none. POST with `outcome=succeed|fail`.
-    const threeDs = /^\/sandbox\/three_d_secure\/([^/]+)$/.exec(path);
-    if (threeDs && method === 'POST') {
-      const outcome = new URLSearchParams(body).get('outcome');
-      let response: StoredResponse;
-      if (outcome !== 'succeed' && outcome !== 'fail') {
-        response = errorResponse(errors.parameterInvalid('outcome', 'outcome must be succeed or fail'), requestId);
-      } else {
-        try {
-          const pi = completeAction(store, decodeURIComponent(threeDs[1]!), outcome);
-          response = { status: 200, body: JSON.stringify(pi, null, 2), requestId };
-        } catch (e) {
-          const message = e instanceof Error ? e.message : String(e);
-          response = errorResponse(errors.parameterInvalid('payment_intent', message), requestId);
-        }
-      }
-      send(res, response, baseHeaders);
-      log(response.status, '/sandbox/three_d_secure/:id', 'none');
-      return;
-    }
-
-    const key = apiKeyOf(req);
-    if (!key || !apiKeys.includes(key)) {
-      const e = key ? errors.invalidApiKey(key) : errors.missingApiKey();
-      send(res, errorResponse(e, requestId), { ...baseHeaders, 'WWW-Authenticate': 'Bearer realm="Stripe"' });
-      log(e.status, null, 'none');
-      return;
-    }
-
-    if (versionError) {
-      send(res, errorResponse(versionError, requestId), baseHeaders);
-      log(versionError.status, null, 'none');
-      return;
-    }
-
-    let match: { route: Route; id: string } | undefined;
-    for (const r of routes) {
-      if (r.method !== method) continue;
-      const m = r.regex.exec(path);
-      if (m) {
-        match = { route: r, id: decodeURIComponent(m[1] ?? '') };
-        break;
-      }
-    }
-    if (!match) {
-      const e = errors.unrecognizedUrl(method, path);
-      send(res, errorResponse(e, requestId), baseHeaders);
-      log(e.status, null, 'none');
-      return;
-    }
-
-    const decision = plan.decideApi(method, path, match.route.template);
-    if (decision.fault === 'api_error') {
-      const e = errors.apiError();
-      send(res, errorResponse(e, requestId), baseHeaders);
-      log(e.status, match.route.template, decision.fault);
-      return;
-    }
-
-    let raw: FormObject;
-    try {
-      raw = parseForm(method === 'GET' ? url.search.slice(1) : body);
-    } catch {
-      const e = errors.invalidForm();
-      send(res, errorResponse(e, requestId), baseHeaders);
-      log(e.status, match.route.template, decision.fault);
-      return;
-    }
-
-    let response: StoredResponse | undefined;
-    let replayed = false;
-    const fingerprint = IdempotencyStore.fingerprint(method, path, raw);
-    const extra: Record<string, string> = { ...baseHeaders };
-    if (idempotencyKey) {
-      const found = idempotency.lookup(key, idempotencyKey, fingerprint);
-      if (found.kind === 'replay') {
-        response = found.response;
-        replayed = true;
-        extra['Idempotent-Replayed'] = 'true';
-        extra['Original-Request'] = found.response.requestId;
-      } else if (found.kind === 'mismatch') {
-        response = errorResponse(errors.idempotencyMismatch(idempotencyKey), requestId);
-      }
-    }
-
-    if (!response) {
-      const op: OpContext = { requestId, idempotencyKey, apiVersion };
-      let stored = false;
-      try {
-        const result = match.route.handler({ params: new Params(raw), id: match.id, op, fault: decision.fault });
-        response = { status: 200, body: JSON.stringify(result, null, 2), requestId };
-        stored = true;
-      } catch (e) {
-        if (e instanceof ApiError) {
-          response = errorResponse(e, requestId);
-          stored = e.stored;
-        } else {
-          // A sandbox bug: answer like Stripe's internal error, keep nothing.
-          console.error('[stripe-sandbox] internal error', e);
-          response = errorResponse(
-            new ApiError(500, { type: 'api_error', message: `Stripe sandbox internal error: ${(e as Error).message}` }),
-            requestId,
-          );
-        }
-      }
-      if (idempotencyKey && stored) idempotency.store(key, idempotencyKey, fingerprint, response);
-    }
-
-    log(response.status, match.route.template, decision.fault, replayed);
-    if (decision.fault === 'api_timeout') {
-      const final = response;
-      const hold = {
-        res,
-        timer: setTimeout(() => {
-          holds.delete(hold);
-          send(res, final, extra);
-        }, holdMs),
-      };
-      holds.add(hold);
-      res.on('close', () => {
-        clearTimeout(hold.timer);
-        holds.delete(hold);
-      });
-      return;
-    }
-    send(res, response, extra);
   }
+  send(res, response, request.baseHeaders);
+  request.log(response.status, '/sandbox/three_d_secure/:id', 'none');
+}
 
+function matchRoute(routes: Route[], method: string, path: string): { route: Route; id: string } | undefined {
+  for (const r of routes) {
+    if (r.method !== method) continue;
+    const m = r.regex.exec(path);
+    if (m) return { route: r, id: decodeURIComponent(m[1] ?? '') };
+  }
+  return undefined;
+}
+
+/** Steps 1–3: authentication, version, route, fault and form; an error answer ends the request here. */
+function admit(state: SandboxState, request: Incoming, req: http.IncomingMessage, body: string, res: http.ServerResponse):
+  | { key: string; match: { route: Route; id: string }; fault: ApiFault; raw: FormObject }
+  | undefined {
+  const { requestId, method, path, baseHeaders } = request;
+  const refuse = (e: ApiError, routeTemplate: string | null, fault: ApiFault, headers = baseHeaders): undefined => {
+    send(res, errorResponse(e, requestId), headers);
+    request.log(e.status, routeTemplate, fault);
+    return undefined;
+  };
+  const key = apiKeyOf(req);
+  if (!key || !state.apiKeys.includes(key)) {
+    return refuse(key ? errors.invalidApiKey(key) : errors.missingApiKey(), null, 'none', { ...baseHeaders, 'WWW-Authenticate': 'Bearer realm="Stripe"' });
+  }
+  if (request.versionError) return refuse(request.versionError, null, 'none');
+  const match = matchRoute(state.routes, method, path);
+  if (!match) return refuse(errors.unrecognizedUrl(method, path), null, 'none');
+  const decision = state.plan.decideApi(method, path, match.route.template);
+  if (decision.fault === 'api_error') return refuse(errors.apiError(), match.route.template, decision.fault);
+  try {
+    return { key, match, fault: decision.fault, raw: parseForm(method === 'GET' ? request.url.search.slice(1) : body) };
+  } catch {
+    return refuse(errors.invalidForm(), match.route.template, decision.fault);
+  }
+}
+
+/** Steps 5: run the route's operation; the answer and whether Stripe would keep it for the idempotency key. */
+function execute(request: Incoming, match: { route: Route; id: string }, fault: ApiFault, raw: FormObject): { response: StoredResponse; stored: boolean } {
+  const { requestId, idempotencyKey, apiVersion } = request;
+  const op: OpContext = { requestId, idempotencyKey, apiVersion };
+  try {
+    const result = match.route.handler({ params: new Params(raw), id: match.id, op, fault });
+    return { response: { status: 200, body: JSON.stringify(result, null, 2), requestId }, stored: true };
+  } catch (e) {
+    if (e instanceof ApiError) return { response: errorResponse(e, requestId), stored: e.stored };
+    // A sandbox bug: answer like Stripe's internal error, keep nothing.
+    console.error('[stripe-sandbox] internal error', e);
+    const internal = new ApiError(500, { type: 'api_error', message: `Stripe sandbox internal error: ${(e as Error).message}` });
+    return { response: errorResponse(internal, requestId), stored: false };
+  }
+}
+
+/** Steps 4–5: a replay or a refused reuse of the idempotency key, otherwise the operation's answer. */
+function answer(state: SandboxState, request: Incoming, key: string, match: { route: Route; id: string }, fault: ApiFault, raw: FormObject) {
+  const { method, path, idempotencyKey, requestId } = request;
+  const extra: Record<string, string> = { ...request.baseHeaders };
+  const fingerprint = IdempotencyStore.fingerprint(method, path, raw);
+  if (idempotencyKey) {
+    const found = state.idempotency.lookup(key, idempotencyKey, fingerprint);
+    if (found.kind === 'replay') {
+      extra['Idempotent-Replayed'] = 'true';
+      extra['Original-Request'] = found.response.requestId;
+      return { response: found.response, replayed: true, extra };
+    }
+    if (found.kind === 'mismatch') return { response: errorResponse(errors.idempotencyMismatch(idempotencyKey), requestId), replayed: false, extra };
+  }
+  const { response, stored } = execute(request, match, fault, raw);
+  if (idempotencyKey && stored) state.idempotency.store(key, idempotencyKey, fingerprint, response);
+  return { response, replayed: false, extra };
+}
+
+/** Step 6: an api_timeout holds the answer back until the client gave up (or `holdMs` passed). */
+function holdBack(state: SandboxState, res: http.ServerResponse, response: StoredResponse, extra: Record<string, string>): void {
+  const hold = {
+    res,
+    timer: setTimeout(() => {
+      state.holds.delete(hold);
+      send(res, response, extra);
+    }, state.holdMs),
+  };
+  state.holds.add(hold);
+  res.on('close', () => {
+    clearTimeout(hold.timer);
+    state.holds.delete(hold);
+  });
+}
+
+async function handle(state: SandboxState, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const request = incoming(state, req);
+  let body: string;
+  try {
+    body = await readBody(req);
+  } catch {
+    return;
+  }
+  const threeDs = /^\/sandbox\/three_d_secure\/([^/]+)$/.exec(request.path);
+  if (threeDs && request.method === 'POST') {
+    handleThreeDs(state, request, decodeURIComponent(threeDs[1]!), body, res);
+    return;
+  }
+  const accepted = admit(state, request, req, body, res);
+  if (!accepted) return;
+  const { key, match, fault, raw } = accepted;
+  const { response, replayed, extra } = answer(state, request, key, match, fault, raw);
+  request.log(response.status, match.route.template, fault, replayed);
+  if (fault === 'api_timeout') holdBack(state, res, response, extra);
+  else send(res, response, extra);
+}
+
+async function listen(server: http.Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+export async function startStripeSandbox(options: StripeSandboxOptions): Promise<StripeSandbox> {
+  const apiKeys = validateOptions(options);
+  const host = options.host ?? '127.0.0.1';
+  const state = createState(options, apiKeys);
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
+    handle(state, req, res).catch((e: unknown) => {
       console.error('[stripe-sandbox] request failed', e);
       if (!res.headersSent) {
         res.writeHead(500, { 'Content-Type': 'application/json' });
@@ -441,39 +486,35 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     });
   });
   server.keepAliveTimeout = 5000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port ?? 0, host);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  intentOptions.baseUrl = url;
-  let closed: Promise<void> | undefined;
+  state.intentOptions.baseUrl = url;
+  return sandboxHandle(state, server, { url, port, host, webhookSecret: options.webhookSecret, seed: options.seed });
+}
 
-  const sandbox: StripeSandbox = {
-    url,
-    port,
-    host,
-    apiKey: apiKeys[0]!,
-    webhookSecret: options.webhookSecret,
-    seed: options.seed,
+function closeSandbox(state: SandboxState, server: http.Server): Promise<void> {
+  return (async () => {
+    for (const h of state.holds) {
+      clearTimeout(h.timer);
+      h.res.destroy();
+    }
+    state.holds.clear();
+    await state.dispatcher.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  })();
+}
+
+function sandboxHandle(state: SandboxState, server: http.Server, at: { url: string; port: number; host: string; webhookSecret: string; seed: string }): StripeSandbox {
+  const { store, dispatcher, plan } = state;
+  let closed: Promise<void> | undefined;
+  return {
+    ...at,
+    apiKey: state.apiKeys[0]!,
     close() {
-      closed ??= (async () => {
-        for (const h of holds) {
-          clearTimeout(h.timer);
-          h.res.destroy();
-        }
-        holds.clear();
-        await dispatcher.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-      })();
+      closed ??= closeSandbox(state, server);
       return closed;
     },
     setWebhookUrl(webhookUrl) {
@@ -507,7 +548,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
       return plan.digest();
     },
     requestLog() {
-      return requestLog.map((r) => ({ ...r }));
+      return state.requestLog.map((r) => ({ ...r }));
     },
     triggerWebhook(eventId) {
       const record = store.eventsById.get(eventId);
@@ -518,5 +559,4 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
       return completeAction(store, paymentIntentId, outcome);
     },
   };
-  return sandbox;
 }

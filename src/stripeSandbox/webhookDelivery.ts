@@ -266,14 +266,7 @@ export class WebhookDispatcher {
         req = http.request(url, {
           method: 'POST',
           agent: false,
-          headers: {
-            'Content-Type': 'application/json; charset=utf-8',
-            'Content-Length': Buffer.byteLength(payload),
-            'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-            Accept: '*/*; q=0.5, application/xml',
-            'Cache-Control': 'no-cache',
-            'Stripe-Signature': signatureHeader(payload, this.opts.secret, signatureTimestamp),
-          },
+          headers: webhookHeaders(payload, this.opts.secret, signatureTimestamp),
         });
       } catch (e) {
         resolve(finish({ status: null, outcome: 'network_error', error: (e as Error).message }));
@@ -285,15 +278,9 @@ export class WebhookDispatcher {
         req.destroy(new Error(`no answer within ${this.opts.timeoutMs}ms`));
       }, this.opts.timeoutMs);
       req.on('response', (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          if (body.length < 500) body += chunk;
-        });
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
+        readAnswer(res, (status, responseBody) => {
           const ok = status >= 200 && status < 300;
-          done(finish({ status, outcome: ok ? 'delivered' : 'http_error', responseBody: body.slice(0, 500) }));
+          done(finish({ status, outcome: ok ? 'delivered' : 'http_error', responseBody }));
         });
         res.on('error', (e) => done(finish({ status: null, outcome: timedOut ? 'timeout' : 'network_error', error: e.message })));
         res.on('close', () =>
@@ -304,4 +291,26 @@ export class WebhookDispatcher {
       req.end(payload);
     });
   }
+}
+
+/** The headers Stripe sends with every webhook, the signature over this payload included. */
+function webhookHeaders(payload: string, secret: string, signatureTimestamp: number): http.OutgoingHttpHeaders {
+  return {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(payload),
+    'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+    Accept: '*/*; q=0.5, application/xml',
+    'Cache-Control': 'no-cache',
+    'Stripe-Signature': signatureHeader(payload, secret, signatureTimestamp),
+  };
+}
+
+/** The receiver's status and the first 500 characters of its answer, once it has ended. */
+function readAnswer(res: http.IncomingMessage, onEnd: (status: number, responseBody: string) => void): void {
+  let body = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => {
+    if (body.length < 500) body += chunk;
+  });
+  res.on('end', () => onEnd(res.statusCode ?? 0, body.slice(0, 500)));
 }

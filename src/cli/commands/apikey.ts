@@ -5,7 +5,13 @@ import { formatValue, note, printJson, printRecord, printTable } from '../output
 
 export function registerApikey(program: Command): void {
   const apikey = program.command('apikey').description('API keys of partners for `bookiji serve`; only a hash of each key is stored.');
+  registerApikeyCreate(apikey);
+  registerApikeyList(apikey);
+  registerApikeyRevoke(apikey);
+  registerApikeyRotate(apikey);
+}
 
+function registerApikeyCreate(apikey: Command): void {
   apikey
     .command('create')
     .description('Create an API key for a partner (the partner is created on first use). The key is shown once.')
@@ -23,7 +29,9 @@ export function registerApikey(program: Command): void {
         note('The key is shown only now; Bookiji keeps only its hash.');
       }
     });
+}
 
+function registerApikeyList(apikey: Command): void {
   apikey
     .command('list')
     .description('List API keys (prefix and state, never the key).')
@@ -37,7 +45,9 @@ export function registerApikey(program: Command): void {
       if (options.json) printJson(keys);
       else printTable(['id', 'partner', 'prefix', 'created', 'revoked'], keys.map((k) => [k.id, k.partnerName, k.prefix, formatValue(k.createdAt), formatValue(k.revokedAt)]));
     });
+}
 
+function registerApikeyRevoke(apikey: Command): void {
   apikey
     .command('revoke <key>')
     .description('Revoke a key by id or prefix; requests with it get 401 from then on.')
@@ -50,7 +60,9 @@ export function registerApikey(program: Command): void {
       if (options.json) printJson(revoked);
       else printRecord({ id: revoked.id, partner: revoked.partnerName, prefix: revoked.prefix, revoked: revoked.revokedAt });
     });
+}
 
+function registerApikeyRotate(apikey: Command): void {
   apikey
     .command('rotate <key>')
     .description('Replace a key (by id or prefix) with a new one for the same partner; the old one is revoked at once. The new key is shown once.')

@@ -25,7 +25,14 @@ const VERSION_HELP = 'the version you read (from `booking show`); a stale one is
 
 export function registerBooking(program: Command): void {
   const booking = program.command('booking').description('Read and change bookings.');
+  registerBookingShow(booking);
+  registerBookingList(booking);
+  registerBookingConfirm(booking);
+  registerBookingCancel(booking);
+  registerBookingReschedule(booking);
+}
 
+function registerBookingShow(booking: Command): void {
   booking
     .command('show')
     .addHelpText('after', '\nExample:\n  bookiji booking show B --json\n')
@@ -46,7 +53,9 @@ export function registerBooking(program: Command): void {
       printBooking(found);
       printTable(['at', 'from', 'to', 'cause', 'actor', 'source'], transitions.map((t) => [t.at.toISOString(), t.fromState ?? '', t.toState, t.cause, `${t.actorKind}${t.actorId ? `:${t.actorId}` : ''}`, t.source]));
     });
+}
 
+function registerBookingList(booking: Command): void {
   booking
     .command('list')
     .addHelpText('after', '\nExample:\n  bookiji booking list --vendor V --state held\n')
@@ -63,7 +72,9 @@ export function registerBooking(program: Command): void {
       if (options.json) printJson(bookings);
       else printTable(['id', 'state', 'slot', 'customer', 'start', 'version'], bookings.map((b) => [b.id, stateColour(b.state), b.slotId, b.customerId, b.startsAt.toISOString(), b.version]));
     });
+}
 
+function registerBookingConfirm(booking: Command): void {
   booking
     .command('confirm')
     .addHelpText('after', '\nExample:\n  bookiji booking confirm B --expected-version 1\n')
@@ -78,7 +89,9 @@ export function registerBooking(program: Command): void {
       if (options.json) printJson(confirmed);
       else printBooking(confirmed);
     });
+}
 
+function registerBookingCancel(booking: Command): void {
   booking
     .command('cancel')
     .addHelpText('after', '\nExample:\n  bookiji booking cancel B --reason "customer called"\n')
@@ -94,7 +107,9 @@ export function registerBooking(program: Command): void {
       if (options.json) printJson(cancelled);
       else printBooking(cancelled);
     });
+}
 
+function registerBookingReschedule(booking: Command): void {
   booking
     .command('reschedule')
     .addHelpText('after', '\nExample:\n  bookiji booking reschedule B --slot S2\n')

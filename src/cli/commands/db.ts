@@ -8,9 +8,17 @@ export function registerDb(program: Command): void {
   const db = program
     .command('db')
     .description('Manage the database: the embedded PostgreSQL under BOOKIJI_HOME (default ./.bookiji), or DATABASE_URL when set.');
+  registerDbStart(db);
+  registerDbStop(db);
+  registerDbStatus(db);
+  registerDbMigrate(db);
+  registerDbReset(db);
+}
 
+function registerDbStart(db: Command): void {
   db.command('start')
     .description('Start the embedded PostgreSQL (it stays up between commands, like a local development database).')
+    .addHelpText('after', '\nExample:\n  bookiji db start --json\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       assertEmbedded('start');
@@ -24,9 +32,12 @@ export function registerDb(program: Command): void {
       if (options.json) printJson(result);
       else success(`PostgreSQL running on 127.0.0.1:${credentials.port} (data in ${dataDir})`);
     });
+}
 
+function registerDbStop(db: Command): void {
   db.command('stop')
     .description('Stop the embedded PostgreSQL.')
+    .addHelpText('after', '\nExample:\n  bookiji db stop\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       assertEmbedded('stop');
@@ -36,9 +47,12 @@ export function registerDb(program: Command): void {
       if (options.json) printJson({ stopped });
       else success(stopped ? 'PostgreSQL stopped' : 'PostgreSQL was not running');
     });
+}
 
+function registerDbStatus(db: Command): void {
   db.command('status')
     .description('Show the server, the schema version, and pending or edited migrations.')
+    .addHelpText('after', '\nExample:\n  bookiji db status --json\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { bookijiHome } = await import('../../db/database.js');
@@ -79,9 +93,12 @@ export function registerDb(program: Command): void {
       }
       printRecord({ ...server, ...schema });
     });
+}
 
+function registerDbMigrate(db: Command): void {
   db.command('migrate')
     .description('Apply pending migrations (every command also does this on its own).')
+    .addHelpText('after', '\nExample:\n  bookiji db migrate\n')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
@@ -92,9 +109,12 @@ export function registerDb(program: Command): void {
       else if (names.length === 0) success('schema is up to date');
       else printTable(['applied migration'], names.map((n) => [n]));
     });
+}
 
+function registerDbReset(db: Command): void {
   db.command('reset')
     .description('Drop every table and function, then migrate again. Destroys all data.')
+    .addHelpText('after', '\nExample:\n  bookiji db reset --yes\n')
     .option('--yes', 'really destroy all data')
     .option('--json', 'print JSON')
     .action(async (options: { yes?: boolean; json?: boolean }) => {

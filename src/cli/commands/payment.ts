@@ -13,7 +13,13 @@ export function registerPayment(program: Command): void {
   const payment = program
     .command('payment')
     .description('Card payments of held bookings, verified with the payment provider (STRIPE_SECRET_KEY, STRIPE_API_BASE).');
+  registerPaymentStart(payment);
+  registerPaymentPay(payment);
+  registerPaymentVerify(payment);
+  registerPaymentShow(payment);
+}
 
+function registerPaymentStart(payment: Command): void {
   payment
     .command('start')
     .argument('<booking>', 'a held card booking')
@@ -28,7 +34,9 @@ export function registerPayment(program: Command): void {
       if (options.json) printJson(result);
       else printRecord({ payment: result.payment.id, intent: result.payment.providerIntentId, status: result.payment.status, 'client secret': result.clientSecret });
     });
+}
 
+function registerPaymentPay(payment: Command): void {
   payment
     .command('pay')
     .argument('<booking>', 'a held card booking')
@@ -48,7 +56,9 @@ export function registerPayment(program: Command): void {
       if (options.json) printJson(result);
       else printRecord({ booking: result.booking.id, state: result.booking.state, payment: result.payment.id, status: result.payment.status });
     });
+}
 
+function registerPaymentVerify(payment: Command): void {
   payment
     .command('verify')
     .addHelpText('after', '\nExample:\n  bookiji payment verify B\n')
@@ -63,7 +73,9 @@ export function registerPayment(program: Command): void {
       if (options.json) printJson(result);
       else printRecord({ booking: result.booking.id, state: result.booking.state, payment: result.payment.id, status: result.payment.status });
     });
+}
 
+function registerPaymentShow(payment: Command): void {
   payment
     .command('show')
     .addHelpText('after', '\nExample:\n  bookiji payment show B --json\n')
