@@ -11,8 +11,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BookijiError } from '../errors.js';
 
-/** The preload that skews a child's wall clock (compiled beside this file). */
-export const SKEW_CLOCK_MODULE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'skewClock.js');
+/** The compiled preload that skews a child's wall clock (the children run dist/ too, like BIN). */
+export const SKEW_CLOCK_MODULE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'simcity', 'skewClock.js');
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'bookiji');
 const LISTEN_WAIT_MS_MAX = 30_000;
 const COMMAND_WAIT_MS_MAX = 60_000;

@@ -20,11 +20,11 @@ describe('SC-3 time hostility and clock skew', () => {
     // Proves the skew is real: a child started with the preload reads a clock ten minutes behind; without the offset it reads ours.
     buildDist();
     const childNow = (skewSeconds: string): number => {
-      const env = { ...process.env, BOOKIJI_CLOCK_SKEW_SECONDS: skewSeconds, NODE_OPTIONS: `--import ${pathToFileURL(SKEW_CLOCK_MODULE.replace('/src/', '/dist/')).href}` };
+      const env = { ...process.env, BOOKIJI_CLOCK_SKEW_SECONDS: skewSeconds, NODE_OPTIONS: `--import ${pathToFileURL(SKEW_CLOCK_MODULE).href}` };
       return Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(Math.max(Date.now(), new Date().getTime())))'], { env, encoding: 'utf8' }));
     };
     expect(Math.round((childNow('-600') - Date.now()) / 60_000)).toBe(-10);
-    expect(Math.round((childNow('0') - Date.now()) / 60_000)).toBe(0);
+    expect(Math.abs(childNow('0') - Date.now())).toBeLessThan(60_000);
   });
 
   it('passes on the real engine, reaching the past-slot and expired-hold states every iteration, with skewed hosts', async () => {
