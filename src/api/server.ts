@@ -192,6 +192,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   app.addHook('onResponse', async (request, reply) => recordRequest(metrics, request, reply));
   // Content-type parsers belong to a scope: one for JSON routes, one for raw-body routes.
   for (const raw of [false, true]) {
+    // biome-ignore lint/nursery/noMisusedPromises: Fastify's register takes an async plugin and awaits it.
     await app.register(async (scope) => {
       registerBodyParsers(scope, raw);
       for (const spec of routes.filter((route) => Boolean(route.rawBody) === raw)) registerRoute(scope, spec, authenticate);

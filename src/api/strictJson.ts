@@ -70,7 +70,7 @@ export function refuseUnstorableText(value: unknown, path: string): void {
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((item, index) => refuseUnstorableText(item, `${path}[${index}]`));
+    for (const [index, item] of value.entries()) refuseUnstorableText(item, `${path}[${index}]`);
     return;
   }
   if (value === null || typeof value !== 'object') return;

@@ -40,7 +40,7 @@ const FIGURES: Record<FigureId, { title: string; run: (context: FigureContext) =
 };
 
 async function main(argv: string[]): Promise<number> {
-  let options;
+  let options: ReturnType<typeof parseOptions>;
   try {
     options = parseOptions(argv, path.join(PACKAGE_ROOT, 'reports', 'bench.json'));
   } catch (error) {

@@ -31,6 +31,7 @@ export function requireInt(field: string, value: unknown, min: number, max: numb
 export function requireText(field: string, value: unknown, maxLength: number): string {
   if (typeof value !== 'string' || value.trim().length === 0) throw validationError(field, 'must not be empty');
   if (value.length > maxLength) throw validationError(field, `at most ${maxLength} characters (got ${value.length})`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point of this check.
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(value)) throw validationError(field, 'contains control characters');
   return value.trim();
 }

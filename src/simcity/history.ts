@@ -77,8 +77,8 @@ export function planDigest(scenarioId: string, plans: IterationPlan[]): string {
   hash.update(`${scenarioId}\n`);
   for (const plan of plans) {
     hash.update(`iteration ${plan.iteration} fixtures ${canonical(plan.fixtures)}\n`);
-    plan.actions.forEach((action, step) => hash.update(`${plan.iteration}.${step} ${action.kind} ${canonical(action.args)}\n`));
-    plan.settle.forEach((action, step) => hash.update(`${plan.iteration}.settle.${step} ${action.kind} ${canonical(action.args)}\n`));
+    for (const [step, action] of plan.actions.entries()) hash.update(`${plan.iteration}.${step} ${action.kind} ${canonical(action.args)}\n`);
+    for (const [step, action] of plan.settle.entries()) hash.update(`${plan.iteration}.settle.${step} ${action.kind} ${canonical(action.args)}\n`);
   }
   return hash.digest('hex');
 }

@@ -141,9 +141,13 @@ export function runConfirmation(store: Store, rec: IntentRecord, opts: IntentOpt
       authorize(store, rec, ctx);
       return;
     case 'decline':
-      return decline(store, rec, ctx, rec.method.decline!);
+      decline(store, rec, ctx, rec.method.decline!);
+      return;
     case 'requires_action':
-      if (rec.noActionPossible) return decline(store, rec, ctx, AUTHENTICATION_REQUIRED);
+      if (rec.noActionPossible) {
+        decline(store, rec, ctx, AUTHENTICATION_REQUIRED);
+        return;
+      }
       requireAction(store, rec, opts, ctx);
       return;
   }

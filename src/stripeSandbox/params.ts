@@ -15,9 +15,8 @@ function splitKey(key: string): string[] {
   const parts = [key.slice(0, first)];
   const re = /\[([^\]]*)\]/g;
   const rest = key.slice(first);
-  let m: RegExpExecArray | null;
   let consumed = 0;
-  while ((m = re.exec(rest)) !== null) {
+  for (let m = re.exec(rest); m !== null; m = re.exec(rest)) {
     if (m.index !== consumed) return [key];
     parts.push(m[1]!);
     consumed = m.index + m[0].length;

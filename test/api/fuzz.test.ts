@@ -25,7 +25,7 @@ interface Answer {
 }
 
 /** What is wrong with an answer to malformed input; empty when it is a coded 4xx refusal. */
-export function refusalProblems(answer: Answer): string[] {
+function refusalProblems(answer: Answer): string[] {
   if (answer.status < 400 || answer.status > 499) return [`status ${answer.status}`];
   let body: { error?: Record<string, unknown> };
   try {

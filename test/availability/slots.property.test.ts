@@ -51,7 +51,7 @@ const scenarios = scenarioArb.map((s): Scenario => ({ ...s, timezone: s.zoneDay[
 
 function rulesOf(s: Scenario): ScheduleRules {
   const weeklyHours: Partial<Record<IsoWeekday, TimeRange[]>> = {};
-  s.weekly.forEach((ranges, i) => (weeklyHours[(i + 1) as IsoWeekday] = ranges));
+  for (const [i, ranges] of s.weekly.entries()) weeklyHours[(i + 1) as IsoWeekday] = ranges;
   return rules({
     timezone: s.timezone,
     weeklyHours,
@@ -121,7 +121,7 @@ function layoutProperty(generate: Generate) {
         const count = Math.max(0, Math.floor((rangeEnd - rangeStart) / step));
         expect(inside.length).toBe(count);
         // Packed from the range's start, one block after another.
-        inside.forEach((x, k) => expect(occupied(x, r)[0]).toBe(rangeStart + k * step));
+        for (const [k, x] of inside.entries()) expect(occupied(x, r)[0]).toBe(rangeStart + k * step);
         expected += count;
       }
       // No slot of the day lies outside its ranges.

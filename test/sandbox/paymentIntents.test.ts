@@ -182,7 +182,7 @@ describe('3-D Secure (requires_action)', () => {
     const pi = await h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
       amount: 3000, currency: 'usd', payment_method: 'pm_card_authenticationRequired', confirm: true,
     });
-    const link = (pi.next_action?.use_stripe_sdk as { stripe_js: string }).stripe_js;
+    const link = (pi.next_action!.use_stripe_sdk as { stripe_js: string }).stripe_js;
     expect(link.startsWith(h.sandbox.url)).toBe(true);
     const post = (outcome: string) =>
       fetch(link, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `outcome=${outcome}` });

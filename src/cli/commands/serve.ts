@@ -55,13 +55,13 @@ Example:
       // Signing secrets of the payment provider's webhooks: current, then the
       // previous one while a rotation is under way.
       const secrets = [process.env.STRIPE_WEBHOOK_SECRET, process.env.STRIPE_WEBHOOK_SECRET_PREVIOUS].filter((s): s is string => Boolean(s));
-      let gateway;
+      let gateway: import('../../payments/gateway.js').PaymentGateway | undefined;
       if (process.env.STRIPE_SECRET_KEY) {
         const { PaymentGateway, gatewayConfigFromEnv } = await import('../../payments/gateway.js');
         gateway = new PaymentGateway(gatewayConfigFromEnv());
       }
       const db = await openDatabase({ poolMax: 20 });
-      let server;
+      let server: Awaited<ReturnType<typeof startApiServer>>;
       try {
         server = await startApiServer({ pool: db.pool, port, host: options.host, rateLimit: { requestsPerWindowMax, windowSeconds }, outbox: options.outbox ? outbox : false, stripeWebhook: { secrets, ...(gateway ? { gateway } : {}) } });
       } catch (error) {

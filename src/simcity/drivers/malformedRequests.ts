@@ -62,8 +62,8 @@ export function malformedRequest(layer: MalformedLayer, seed: number, t: Targets
       return { method: 'GET', path: `/v1/bookings/${segment}`, headers: json(t.apiKey) };
     }
     case 'percent': {
-      const escape = one(fc.constantFrom('%', '%Z', '%ZZ', '%C0%AF', '%E0%80%80', '%ED%A0%80', '%FF%FE', '%25%', '%u0041', '%0a%0d'), seed);
-      return { method: 'POST', path: `/v1/bookings/${t.bookingId.slice(0, 8)}${escape}/cancel`, headers: json(t.apiKey), body: JSON.stringify({ reason: 'probe' }) };
+      const percentEscape = one(fc.constantFrom('%', '%Z', '%ZZ', '%C0%AF', '%E0%80%80', '%ED%A0%80', '%FF%FE', '%25%', '%u0041', '%0a%0d'), seed);
+      return { method: 'POST', path: `/v1/bookings/${t.bookingId.slice(0, 8)}${percentEscape}/cancel`, headers: json(t.apiKey), body: JSON.stringify({ reason: 'probe' }) };
     }
     case 'query': {
       const value = one(fc.oneof(fc.string({ maxLength: 40 }).map(encodeURIComponent), fc.constant('2030-02-30T09:00:00Z'), fc.constant('%ZZ'), fc.constant('9'.repeat(400)), fc.constant('2030-01-01T00:00:00Z&startTime=x')), seed);

@@ -86,7 +86,7 @@ async function baseFixture(db: Queryable, runId: string, slotCount: number, cust
   }
   // The engine locks slots in id order; naming them in that order makes every
   // permutation block (or not) the same way on every run, whatever the uuids.
-  slotIds.sort().forEach((id, index) => (ids[`S${index}`] = id));
+  for (const [index, id] of slotIds.sort().entries()) ids[`S${index}`] = id;
   for (const customer of customers) {
     ids[customer] = await insertOne(db, 'INSERT INTO customers (name, email) VALUES ($1, $2) RETURNING id', [`Explorer ${customer}`, `${customer.toLowerCase()}-${runId}@explorer.simcity.test`]);
   }
