@@ -13,6 +13,18 @@ export interface HttpChannel {
   url: string;
   apiKey: string;
   partnerId: string;
+  /** Sent as X-Request-Id (with a counter), so the server's log lines name SimCity's requests. */
+  requestIdPrefix?: string;
+}
+
+let requestSerial = 0;
+
+/** The headers of one partner API request: the key, JSON, and a request id the server logs. */
+export function apiHeaders(http: HttpChannel): Record<string, string> {
+  requestSerial += 1;
+  const headers: Record<string, string> = { authorization: `Bearer ${http.apiKey}`, 'content-type': 'application/json' };
+  if (http.requestIdPrefix) headers['x-request-id'] = `${http.requestIdPrefix}-${requestSerial}`;
+  return headers;
 }
 
 /** What one simulated client has: its connection pool, the API when it runs, and the signal a restart fires. */
@@ -43,7 +55,7 @@ export async function httpClaim(session: ClientSession, body: { slotId: string; 
   try {
     response = await fetch(`${http.url}/v1/bookings`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${http.apiKey}`, 'content-type': 'application/json' },
+      headers: apiHeaders(http),
       body: JSON.stringify(body),
       signal: session.signal,
     });

@@ -33,6 +33,10 @@ export interface TerminalVerdict {
 export interface Driver<F extends Fixture = Fixture> {
   /** The oracle names this driver can report; a scenario file may only name these. */
   oracles: readonly string[];
+  /** Which invariants each oracle checks: the runtime counts checks per invariant from it. */
+  oracleInvariants?: Record<string, readonly string[]>;
+  /** Invariants whose dangerous state this completed action reached (e.g. a claim on a full slot → I1): counted as `exercised`. */
+  exercised?(event: HistoryEvent, fixture: F): readonly string[];
   /** Action kinds that are faults (time passing, …): run awaited by the nemesis, not by a client. */
   faultKinds?: readonly string[];
   /** Long-lived services the scenario needs (a payment provider, a webhook receiver), started once per run. */
