@@ -13,6 +13,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { CERTIFICATION_PREDICATE_TYPE, loadPublicKey, serializeEnvelope, verifyEnvelope, type DsseEnvelope } from './signing/index.js';
 import { serializeReport, subjectsOf } from './output.js';
+import { INVARIANT_IDS } from '../simcity/scenarioFile.js';
+import { invariantOutcome } from './invariants.js';
 import { PHASE_IDS, type CertificationReport } from './types.js';
 
 export interface CertificationVerification {
@@ -80,10 +82,16 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
   else checked.push(`subjects: ${statement.subject.map((s) => `${s.name} ${Object.values(s.digest)[0]}`).join(', ')}`);
 
   const allPassed = PHASE_IDS.every((id) => report.phases.find((p) => p.id === id)?.status === 'PASS') && report.phases.every((p) => p.status !== 'PASS' || (p.checks.length > 0 && p.checks.every((c) => c.passed)));
-  const invariantsClean = Array.isArray(report.invariants) && report.invariants.every((i) => i.violations === 0);
-  const expectedVerdict = allPassed && invariantsClean ? 'CERTIFIED' : 'NOT CERTIFIED';
+  const databaseClean = Array.isArray(report.databaseChecks) && report.databaseChecks.every((i) => i.violations === 0);
+  const invariants = Array.isArray(report.invariants) ? report.invariants : [];
+  const misjudged = invariants.filter((i) => i.result !== invariantOutcome(i));
+  if (misjudged.length > 0) problems.push(`invariant result(s) do not follow from their counts: ${misjudged.map((i) => `${i.id} says ${i.result}, counts give ${invariantOutcome(i)}`).join('; ')}`);
+  const missing = INVARIANT_IDS.filter((id) => !invariants.some((i) => i.id === id));
+  if (missing.length > 0) problems.push(`the invariants table leaves out ${missing.join(', ')}`);
+  const invariantsHeld = invariants.length > 0 && missing.length === 0 && invariants.every((i) => i.result === 'HELD' && invariantOutcome(i) === 'HELD');
+  const expectedVerdict = allPassed && databaseClean && invariantsHeld ? 'CERTIFIED' : 'NOT CERTIFIED';
   if (report.verdict !== expectedVerdict) problems.push(`verdict ${report.verdict} does not follow from the phases and invariants (they give ${expectedVerdict})`);
-  else checked.push(`verdict ${report.verdict} follows from ${report.phases.length} phases and ${report.invariants.length} invariant checks`);
+  else checked.push(`verdict ${report.verdict} follows from ${report.phases.length} phases, ${invariants.length} invariants (checked, exercised, held) and ${report.databaseChecks?.length ?? 0} database checks`);
 
   let reportFile: string | null = null;
   if (existsSync(paths.report)) {

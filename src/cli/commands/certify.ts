@@ -42,8 +42,12 @@ function printSummary(report: CertificationReport, files: Record<string, string>
       p.status === 'PASS' ? `${p.checks.length} checks` : p.summary.slice(0, 160),
     ]),
   );
-  const violated = report.invariants.filter((i) => i.violations > 0);
-  process.stdout.write(`invariants: ${violated.length === 0 ? chalk.green(`all ${report.invariants.length} checks clean`) : chalk.red(violated.map((i) => `${i.id} (${i.violations} on ${i.database})`).join(', '))}\n`);
+  printTable(
+    ['invariant', 'checks', 'exercised', 'violations', 'result', 'scenarios'],
+    report.invariants.map((i) => [i.id, i.checks, i.exercised, i.violations, i.result === 'HELD' ? chalk.green(i.result) : chalk.red(i.result), i.scenarios.join(' ')]),
+  );
+  const dirty = report.databaseChecks.filter((i) => i.violations > 0);
+  process.stdout.write(`database checks: ${dirty.length === 0 ? chalk.green(`all ${report.databaseChecks.length} clean`) : chalk.red(dirty.map((i) => `${i.id} (${i.violations} on ${i.database})`).join(', '))}\n`);
   process.stdout.write(`${report.verdict === 'CERTIFIED' ? chalk.green.bold('CERTIFIED') : chalk.red.bold('NOT CERTIFIED')}  seed ${report.seeds.master}, ${(report.durationMs / 1000).toFixed(0)} s, commit ${report.environment.gitCommit.slice(0, 12)}, schema ${report.environment.schemaDigest.slice(0, 12)}\n`);
   for (const reason of report.reasons.slice(0, 10)) process.stdout.write(`  ${chalk.red('•')} ${reason.slice(0, 400)}\n`);
   for (const [what, file] of Object.entries(files)) process.stdout.write(`${chalk.dim(what.padEnd(8))} ${file}\n`);
