@@ -43,6 +43,22 @@ describe('bookiji simcity', () => {
     expect(listed.races.map((r) => r.id)).toContain('claim-claim');
   });
 
+  it('lists each scenario with its phase, the invariants its oracles check and the oracles', async () => {
+    // Proves `simcity list --json` carries what certify and SPEC §5 read from the catalogue.
+    const { code, stdout } = await cli(['simcity', 'list', '--json'], real.connectionString);
+    expect(code).toBe(0);
+    const listed = JSON.parse(stdout) as { scenarios: Array<{ id: string; title: string; phase: number; invariants: string[]; oracles: string[] }> };
+    const sc1 = listed.scenarios.find((s) => s.id === 'SC-1')!;
+    expect(sc1).toMatchObject({ title: 'Double-booking attack', phase: 1, invariants: ['I1', 'I3', 'I6'] });
+    expect(sc1.oracles).toContain('idempotency');
+    for (const s of listed.scenarios) {
+      expect(s.phase).toBeGreaterThanOrEqual(1);
+      expect(s.phase).toBeLessThanOrEqual(7);
+      expect(s.invariants.length).toBeGreaterThan(0);
+      expect(s.oracles.length).toBeGreaterThan(0);
+    }
+  });
+
   it('passes SC-1 with exit 0, prints the digest in --json and writes a JUnit file', async () => {
     // Proves a passing run's exit code, JSON and JUnit report.
     const junit = path.join(scratch, 'pass.xml');

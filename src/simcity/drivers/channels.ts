@@ -1,8 +1,11 @@
 // The paths a client request can take. The engine path calls the engine's
 // TypeScript layer on a pooled connection; the HTTP path sends the same
-// request to the partner API (`bookiji serve`, started in-process by the
-// runtime on 127.0.0.1). Which path an action takes is part of the seeded
-// plan; what the path does is this one small adapter.
+// request to the partner API: `bookiji serve` started in-process by the
+// runtime on 127.0.0.1, or, in target mode (--target-url, --api-key), a
+// server running elsewhere on the same database. A driver sees the same
+// HttpChannel either way, so every scenario with an HTTP path gets target
+// mode for free. Which path an action takes is part of the seeded plan;
+// what the path does is this one small adapter.
 
 import { BookijiError, type ErrorCode } from '../../errors.js';
 import type { Pool } from '../../db/pool.js';
