@@ -64,7 +64,21 @@ export function registerCertify(program: Command): void {
     .option('--out <dir>', 'where to write the report, envelope, meta and HTML', 'reports')
     .option('--key <file>', 'the Ed25519 private key to sign with (default: BOOKIJI_HOME/keys/bookiji-signing.key, generated on first use)')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  bookiji certify --profile quick\n  bookiji certify --seed 1234567 --phases 1,7\n  bookiji certify verify reports/scheduling-certification-v1.dsse.json --key .bookiji/keys/bookiji-signing.pub\n')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  bookiji certify --profile quick
+  bookiji certify --seed 1234567 --phases 1,7
+  bookiji certify verify reports/scheduling-certification-v1.dsse.json --key .bookiji/keys/bookiji-signing.pub
+
+Each phase runs the SimCity catalogue's scenarios of that phase (\`bookiji simcity list\`),
+seeded from the certification seed. The report's invariants table gives, per I1-I10,
+P1-P4, R1-R4, the checks, exercised count (actions that reached a state where a broken
+engine would have broken it) and violations summed over every run; any invariant with
+exercised 0 is NOT EXERCISED and the verdict NOT CERTIFIED.
+`,
+    )
     .action(async (options: CertifyCommandOptions) => {
       const { BookijiError } = await import('../../errors.js');
       const { certify: run, profileNamed, SEED_MAX } = await import('../../certify/index.js');
