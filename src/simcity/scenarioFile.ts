@@ -22,7 +22,7 @@ export interface ScenarioDefinition {
   driver: string;
   /** The certification phase (SPEC §4, 1–7) whose evidence this scenario is. */
   phase: number;
-  /** The invariants its oracles check (I1–I10, P1–P4, R1–R4); the runtime refuses ids no oracle checks. */
+  /** The invariants its oracles check (I1–I10, P1–P4, R1–R4, or a named property); the runtime refuses ids no oracle checks. */
   invariants: string[];
   /** "simulation": the scenario moves the clock, so it runs in a database created for simulation. */
   database?: 'target' | 'simulation';
@@ -42,7 +42,8 @@ export const INVARIANT_IDS: readonly string[] = [
   ...Array.from({ length: 4 }, (_, i) => `P${i + 1}`),
   ...Array.from({ length: 4 }, (_, i) => `R${i + 1}`),
 ];
-const INVARIANT_ID = /^(I([1-9]|10)|P[1-4]|R[1-4])$/;
+/** SPEC's ids, or a named property a scenario adds (privacy): a word, never free text. */
+const INVARIANT_ID = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
 
 /** scenarios/ sits next to src/ and dist/, two levels above this file in either. */
 export function scenariosDirectory(): string {
@@ -81,6 +82,6 @@ function parseDefinition(text: string, fileName: string): ScenarioDefinition {
   if (!raw.actionWeights || !Object.values(raw.actionWeights).every(isRange)) problem('actionWeights must map action kinds to {min, max}');
   if (!Array.isArray(raw.oracles) || !Array.isArray(raw.paths) || !Array.isArray(raw.terminalStates)) problem('oracles, paths and terminalStates must be lists');
   if (!Number.isInteger(raw.phase) || (raw.phase ?? 0) < 1 || (raw.phase ?? 0) > 7) problem('phase must be a certification phase from 1 to 7');
-  if (!Array.isArray(raw.invariants) || raw.invariants.length === 0 || !raw.invariants.every((id) => INVARIANT_ID.test(String(id)))) problem('invariants must list ids like I1, P2, R3');
+  if (!Array.isArray(raw.invariants) || raw.invariants.length === 0 || !raw.invariants.every((id) => INVARIANT_ID.test(String(id)))) problem('invariants must list ids like I1, P2, R3 (or a one-word property)');
   return raw as ScenarioDefinition;
 }
