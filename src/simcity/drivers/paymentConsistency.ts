@@ -234,7 +234,7 @@ async function staleFailureAfterSuccess(fixture: PaymentFixture, pool: Pool, int
     const verified = await verifyBookingPayment(pool, services.gateway, booking, customer);
     const late = await sandbox.triggerWebhook(failure.id);
     const after = (await pool.query('SELECT state FROM bookings WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, booking])).rows[0] as { state: string } | undefined;
-    return { booking, intent: intentId, declined: declined.status, paid: paid.status, before: verified.booking.state, lateFailure: failure.id, lateDeliveryStatus: late.status, after: after?.state ?? 'missing' };
+    return { booking, intent: intentId, declined: declined.status, paid: paid.status, before: verified.booking.state, payment: verified.payment.status, lateFailure: failure.id, lateDeliveryStatus: late.status, after: after?.state ?? 'missing' };
   });
 }
 
@@ -242,17 +242,18 @@ async function staleFailureAfterSuccess(fixture: PaymentFixture, pool: Pool, int
  * The payment races that reached a dangerous state: a confirm on the
  * client's word refused (a broken engine confirms without money: I4, P1),
  * a late failure after a success (a broken one moves the paid booking
- * backwards and orphans the money: I4, I10, P2), money captured (the
- * ledger must follow to the cent: P4), an authorization on a hold that a
+ * backwards and orphans the money: I4, I10, P2), money captured at
+ * verification (the ledger must follow to the cent: P4), an authorization on a hold that a
  * reconcile had to release or repair (P3, I9), a hold refused on a full
  * slot (I1, I3).
  */
 function paymentExercised(event: HistoryEvent): readonly string[] {
   const refusedConfirm = (event.action === 'client_confirm' || event.action === 'confirm_on_clients_word') && event.type === 'fail' && event.error === 'PAYMENT_REQUIRED';
   if (refusedConfirm) return ['I4', 'P1'];
-  if (event.action === 'stale_failure_after_success' && event.type === 'ok' && event.value?.before === 'confirmed') return ['I4', 'I10', 'P2'];
-  if ((event.action === 'pay' || event.action === 'decline_then_pay') && event.type === 'ok' && event.value?.status === 'succeeded') return ['P4'];
-  if (event.action === 'verify' && event.type === 'ok' && event.value?.state === 'confirmed') return ['I4', 'P1', 'P4'];
+  // Money captured: the ledger must follow it to the cent.
+  const captured = event.type === 'ok' && event.value?.payment === 'captured' ? ['P4'] : [];
+  if (event.action === 'stale_failure_after_success' && event.type === 'ok' && event.value?.before === 'confirmed') return ['I4', 'I10', 'P2', ...captured];
+  if (event.action === 'verify' && event.type === 'ok' && event.value?.state === 'confirmed') return ['I4', 'P1', ...captured];
   if (event.action === 'reconcile' && event.type === 'ok') {
     const released = Number(event.value?.expiredHolds ?? 0) > 0 ? ['I9', 'P3'] : [];
     const repaired = Number(event.value?.repairs ?? 0) > 0 ? ['I4', 'P2', 'P3'] : [];
