@@ -33,9 +33,12 @@ export class InvariantCounter {
     this.byOracle = driver.oracleInvariants ?? {};
   }
 
-  /** One run of every oracle of the scenario. */
-  countCheck(): void {
-    for (const oracle of this.definition.oracles) this.add(this.byOracle[oracle] ?? [], 'checks');
+  /** One run of the scenario's oracles: after an action, or the terminal check (which also runs the terminal-only ones). */
+  countCheck(terminal = false): void {
+    const terminalOnly = this.driver.terminalOracles ?? [];
+    for (const oracle of this.definition.oracles) {
+      if (terminal || !terminalOnly.includes(oracle)) this.add(this.byOracle[oracle] ?? [], 'checks');
+    }
   }
 
   /** One completed action (ok, fail or unknown): which dangerous states it reached. */

@@ -354,7 +354,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       }
       const truth = await (driver.readTruth ? driver.readTruth(target.observer, fixture) : readVendorTruth(target.observer, fixture.vendorId));
       history.stats.oracleChecks += 1;
-      counter.countCheck();
+      counter.countCheck(true);
       const final = driver.terminal(truth, fixture, history.forIteration(iteration));
       if (final.state) history.stats.terminalStates[final.state] = (history.stats.terminalStates[final.state] ?? 0) + 1;
       if (final.findings.length > 0 || final.undecided) {

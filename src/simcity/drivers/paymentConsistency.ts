@@ -276,6 +276,7 @@ export const paymentConsistency: Driver<PaymentFixture> = {
     'ledger-reconciles': ['P4'],
   },
   exercised: paymentExercised,
+  terminalOracles: ['no-orphan-payment', 'ledger-reconciles'],
   // The opening attacks run as the nemesis does, awaited before the check
   // that follows them, so that check sees what the attack did.
   faultKinds: ['advance_clock', ...OPENING_ATTACKS],
