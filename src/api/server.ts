@@ -79,6 +79,14 @@ interface Route {
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
 const PATH_SEGMENT = '([^/]+)';
 
+function decodedSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 function route(method: string, template: string, authenticated: boolean, handler: Handler): Route {
   const names: string[] = [];
   const source = template.replace(/\{(\w+)\}/g, (_, name: string) => {
@@ -214,8 +222,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       if (!found) continue;
       pathMatched = candidate;
       if (candidate.method !== method) continue;
-      const params: Record<string, string> = {};
-      candidate.names.forEach((name, index) => (params[name] = decodeURIComponent(found[index + 1]!)));
+      // A percent-escape that decodes to no text (%ZZ, %C0%AF) names no resource: no match, not a crash.
+      const values = candidate.names.map((_, index) => decodedSegment(found[index + 1]!));
+      if (values.includes(null)) continue;
+      const params: Record<string, string> = Object.fromEntries(candidate.names.map((name, index) => [name, values[index]!]));
       return { route: candidate, params };
     }
     return pathMatched ? { template: pathMatched.template, status: 405 } : { template: 'unmatched', status: 404 };

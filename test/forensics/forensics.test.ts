@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driveMessyHistory, driveMessyPaymentHistory } from '../../src/certify/scenarios/messyHistory.js';
+import { driveMessyHistory, driveMessyPaymentHistory } from '../../src/simcity/messyHistory.js';
 import { findBookings, reconstructBooking } from '../../src/forensics/index.js';
 import { claimSlot } from '../../src/engine/bookings.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';

@@ -156,3 +156,47 @@ export async function installIdempotencyWithoutRequestHash(pool: Pool): Promise<
   if (mutated === definition) throw new Error('claim_slot has no request-hash comparison to remove');
   await pool.query(mutated);
 }
+
+/** Rewrites one engine function from its live definition; fails loudly if the text it needs to change is gone. */
+export async function rewriteFunction(pool: Pool, signature: string, edits: Array<[string, string]>): Promise<void> {
+  let definition = String((await pool.query('SELECT pg_get_functiondef($1::regprocedure) AS def', [signature])).rows[0].def);
+  for (const [from, to] of edits) {
+    if (!definition.includes(from)) throw new Error(`${signature} changed: the fixture cannot find ${JSON.stringify(from)}`);
+    definition = definition.split(from).join(to);
+  }
+  await pool.query(definition);
+}
+
+const CLAIM_SIGNATURE = 'claim_slot(uuid, uuid, boolean, integer, text, text, text, text, text, text)';
+
+/** claim_slot that trusts the slot's start to be in the future: both of its "starts at or before now" checks are gone. */
+export async function installClaimIntoThePast(pool: Pool): Promise<void> {
+  await rewriteFunction(pool, CLAIM_SIGNATURE, [
+    ['IF v_slot.starts_at <= v_now THEN', 'IF false THEN'],
+    ['IF v_slot.starts_at <= bookiji_clock_now() THEN', 'IF false THEN'],
+  ]);
+}
+
+/** claim_slot that counts an expired hold as taking capacity until reconcile has run: it never frees stale holds itself. */
+export async function installExpiredHoldBlocks(pool: Pool): Promise<void> {
+  await rewriteFunction(pool, CLAIM_SIGNATURE, [
+    ["AND state = 'held' AND hold_expires_at <= v_now) THEN", "AND false) THEN"],
+    ['PERFORM expire_stale_holds_on_slot(v_slot.vendor_id, p_slot_id);', ''],
+  ]);
+}
+
+/** expire_holds that finds nothing to do: a process that dies leaves its holds held until a claim happens to free them. */
+export const RECONCILE_FORGETS_HOLDS_SQL = `
+CREATE OR REPLACE FUNCTION expire_holds(p_batch_max integer, p_dry_run boolean, p_actor_kind text, p_actor_id text, p_source text)
+RETURNS TABLE (booking_id uuid, vendor_id uuid, slot_id uuid, customer_id uuid, hold_expires_at timestamptz, expired boolean)
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+  RETURN;
+END $$;`;
+
+/** audit_verify that trusts the log: it never reports a broken chain. */
+export const BLIND_AUDIT_VERIFY_SQL = `
+CREATE OR REPLACE FUNCTION audit_verify(p_vendor_id uuid DEFAULT NULL)
+RETURNS TABLE (vendor_id uuid, seq bigint, problem text) LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+  SELECT NULL::uuid, NULL::bigint, NULL::text WHERE false
+$$;`;

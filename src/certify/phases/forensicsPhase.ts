@@ -10,7 +10,7 @@
 import { reconstructBooking } from '../../forensics/index.js';
 import type { PhaseContext } from '../context.js';
 import { Evidence } from '../evidence.js';
-import { driveMessyHistory, driveMessyPaymentHistory, paymentsInstalled } from '../scenarios/messyHistory.js';
+import { driveMessyHistory, driveMessyPaymentHistory, paymentsInstalled } from '../../simcity/messyHistory.js';
 import type { PhaseOutcome } from './atomicSlot.js';
 import { checkInvariants } from './shared.js';
 

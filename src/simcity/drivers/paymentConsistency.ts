@@ -53,7 +53,7 @@ const SANDBOX_TIMEOUT_HOLD_MS = 800;
 const SETTLE_RECONCILE_ROUNDS = 2;
 const RECONCILE_ACTOR: Actor = { kind: 'system', id: 'simcity-reconcile', source: 'reconcile' };
 
-interface PaymentServices extends Services {
+export interface PaymentServices extends Services {
   sandbox: StripeSandbox;
   gateway: PaymentGateway;
   /** The receiver's own pool: the provider's deliveries are not the simulated clients' connections. */
@@ -72,14 +72,14 @@ interface PaymentFixture extends Fixture {
   payments: PaymentTruth;
 }
 
-interface PaymentTruth {
+export interface PaymentTruth {
   payments: Array<{ id: string; bookingId: string; intentId: string | null; status: string; capturedCents: number; refundedCents: number; ledgerCaptured: number; ledgerRefunded: number }>;
   releases: Array<{ bookingId: string; releases: number }>;
   /** Confirmed bookings that were later cancelled, with the cause logged. */
   confirmedThenCancelled: Array<{ bookingId: string; cause: string }>;
 }
 
-async function readPaymentTruth(db: Queryable, vendorId: string): Promise<PaymentTruth> {
+export async function readPaymentTruth(db: Queryable, vendorId: string): Promise<PaymentTruth> {
   const payments = await db.query(
     `SELECT p.id, p.booking_id AS "bookingId", p.provider_intent_id AS "intentId", p.status,
             p.amount_captured_cents AS "capturedCents", p.amount_refunded_cents AS "refundedCents",
@@ -105,11 +105,11 @@ async function readPaymentTruth(db: Queryable, vendorId: string): Promise<Paymen
   };
 }
 
-function providerIntents(services: PaymentServices): Map<string, Stripe.PaymentIntent> {
+function providerIntents(services: Pick<PaymentServices, 'sandbox'>): Map<string, Stripe.PaymentIntent> {
   return new Map(services.sandbox.paymentIntents().map((intent) => [intent.id, intent]));
 }
 
-function refundedAtProvider(services: PaymentServices, intentId: string): number {
+function refundedAtProvider(services: Pick<PaymentServices, 'sandbox'>, intentId: string): number {
   return services.sandbox
     .refunds()
     .filter((refund) => refund.payment_intent === intentId && refund.status === 'succeeded')
@@ -131,7 +131,7 @@ async function intentOfBooking(pool: Pool, fixture: PaymentFixture, bookingId: s
 }
 
 /** The checks that hold at every instant: the provider moves first, our database follows. */
-function instantChecks(truth: VendorTruth, payments: PaymentTruth, services: PaymentServices): Finding[] {
+export function instantChecks(truth: VendorTruth, payments: PaymentTruth, services: Pick<PaymentServices, 'sandbox'>): Finding[] {
   const findings: Finding[] = slotAndBookingChecks(truth);
   const intents = providerIntents(services);
   const paymentsByBooking = new Map<string, PaymentTruth['payments']>();
@@ -492,29 +492,33 @@ export const paymentConsistency: Driver<PaymentFixture> = {
   },
 
   terminal(truth, fixture) {
-    const payments = fixture.payments;
-    const findings = instantChecks(truth, payments, fixture.services);
-    const intents = providerIntents(fixture.services);
-    const bookings = new Map(truth.bookings.map((b) => [b.id, b]));
-    for (const payment of payments.payments) {
-      const intent = payment.intentId ? intents.get(payment.intentId) : undefined;
-      if (!intent) continue;
-      const booking = bookings.get(payment.bookingId);
-      const refunded = refundedAtProvider(fixture.services, intent.id);
-      if (intent.status === 'succeeded' && booking?.state !== 'confirmed' && refunded < intent.amount_received) {
-        findings.push({ oracle: 'no-orphan-payment', message: `the provider captured ${intent.amount_received} cents for booking ${payment.bookingId}, which is ${booking?.state ?? 'missing'}, and refunded only ${refunded}`, evidence: payment });
-      }
-      if (intent.status === 'requires_capture' && booking?.state !== 'confirmed' && booking?.state !== 'held') {
-        findings.push({ oracle: 'no-orphan-payment', message: `an authorization of ${intent.amount} cents is left on booking ${payment.bookingId}, which is ${booking?.state ?? 'missing'}`, evidence: payment });
-      }
-      if (payment.ledgerCaptured !== intent.amount_received || payment.ledgerRefunded !== refunded) {
-        findings.push({
-          oracle: 'ledger-reconciles',
-          message: `payment ${payment.id}: ledger captured ${payment.ledgerCaptured} / refunded ${payment.ledgerRefunded} cents, provider ${intent.amount_received} / ${refunded}`,
-          evidence: payment,
-        });
-      }
-    }
-    return { findings };
+    return { findings: [...instantChecks(truth, fixture.payments, fixture.services), ...settledPaymentChecks(truth, fixture.payments, fixture.services)] };
   },
 };
+
+/** After the settle work: no orphan payment (money or an authorization without a live booking and no refund), and the ledger equals the provider to the cent. */
+export function settledPaymentChecks(truth: VendorTruth, payments: PaymentTruth, services: Pick<PaymentServices, 'sandbox'>): Finding[] {
+  const findings: Finding[] = [];
+  const intents = providerIntents(services);
+  const bookings = new Map(truth.bookings.map((b) => [b.id, b]));
+  for (const payment of payments.payments) {
+    const intent = payment.intentId ? intents.get(payment.intentId) : undefined;
+    if (!intent) continue;
+    const booking = bookings.get(payment.bookingId);
+    const refunded = refundedAtProvider(services, intent.id);
+    if (intent.status === 'succeeded' && booking?.state !== 'confirmed' && refunded < intent.amount_received) {
+      findings.push({ oracle: 'no-orphan-payment', message: `the provider captured ${intent.amount_received} cents for booking ${payment.bookingId}, which is ${booking?.state ?? 'missing'}, and refunded only ${refunded}`, evidence: payment });
+    }
+    if (intent.status === 'requires_capture' && booking?.state !== 'confirmed' && booking?.state !== 'held') {
+      findings.push({ oracle: 'no-orphan-payment', message: `an authorization of ${intent.amount} cents is left on booking ${payment.bookingId}, which is ${booking?.state ?? 'missing'}`, evidence: payment });
+    }
+    if (payment.ledgerCaptured !== intent.amount_received || payment.ledgerRefunded !== refunded) {
+      findings.push({
+        oracle: 'ledger-reconciles',
+        message: `payment ${payment.id}: ledger captured ${payment.ledgerCaptured} / refunded ${payment.ledgerRefunded} cents, provider ${intent.amount_received} / ${refunded}`,
+        evidence: payment,
+      });
+    }
+  }
+  return findings;
+}

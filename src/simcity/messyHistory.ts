@@ -11,14 +11,14 @@
 // authorization arriving by webhook and then delivered twice, a reschedule
 // by the vendor, and a cancellation.
 
-import { BookijiError } from '../../errors.js';
-import type { Pool } from '../../db/pool.js';
-import { cancelBooking, claimSlot, confirmBooking, rescheduleBooking } from '../../engine/bookings.js';
-import { addCustomer } from '../../engine/customers.js';
-import { addSlot } from '../../engine/slots.js';
-import type { Actor } from '../../engine/types.js';
-import { addVendor } from '../../engine/vendors.js';
-import { databaseNow } from '../../engine/clock.js';
+import { BookijiError } from '../errors.js';
+import type { Pool } from '../db/pool.js';
+import { cancelBooking, claimSlot, confirmBooking, rescheduleBooking } from '../engine/bookings.js';
+import { addCustomer } from '../engine/customers.js';
+import { addSlot } from '../engine/slots.js';
+import type { Actor } from '../engine/types.js';
+import { addVendor } from '../engine/vendors.js';
+import { databaseNow } from '../engine/clock.js';
 
 export interface MessyHistory {
   bookingId: string;
