@@ -7,6 +7,14 @@
 // → authorizeRequester → commitReservation. Each provider call follows a
 // committed recovery point, so a crash anywhere is finished by reconcile
 // (resumeCommits, and the owed calls of every payment).
+//
+// Rules the database adds (migrations 0030–0034, issue 12): every stage's
+// deadline ends at the slot's start at the latest, and a commit that cannot
+// finish before its deadline fails with both sides compensated; cancelling a
+// committed reservation (or its booking) refunds both captures; the
+// reservation's booking is paid only through the reservation; money that
+// arrives after a reservation ended is owed back; a reused key with another
+// request is IDEMPOTENCY_MISMATCH, also when two requests race.
 
 import { date, dateOrNull } from '../engine/rows.js';
 import { BookijiError, validationError } from '../errors.js';
@@ -131,8 +139,8 @@ export async function vendorConfirmReservation(pool: Pool, id: string, actor: Ac
 }
 
 /**
- * Cancels a reservation before commit: its slot is released and any money it
- * holds is owed back. With a gateway, the owed calls are made at once;
+ * Cancels a reservation, before or after commit: its slot is released and any
+ * money it holds is owed back (after commit, both captures are refunded). With a gateway, the owed calls are made at once;
  * otherwise reconcile makes them.
  */
 export async function cancelReservation(pool: Pool, id: string, reason: string, actor: Actor, gateway?: PaymentGateway): Promise<Reservation> {
@@ -206,10 +214,20 @@ export async function commitReservation(pool: Pool, gateway: PaymentGateway, id:
   return finishCommit(pool, gateway, reservation, actor);
 }
 
+async function finishCommitInDatabase(pool: Pool, id: string, actor: Actor): Promise<Reservation> {
+  const finished = await queryWithRetry(pool, 'SELECT reservation_finish_commit($1, $2, $3, $4) AS r', [id, ...actorArgs(actor)]);
+  return toReservation(finished.rows[0]!.r);
+}
+
 async function finishCommit(pool: Pool, gateway: PaymentGateway, reservation: Reservation, actor: Actor): Promise<Reservation> {
-  await settleReservationPayments(pool, gateway, reservation, actor);
-  const finished = await queryWithRetry(pool, 'SELECT reservation_finish_commit($1, $2, $3, $4) AS r', [reservation.id, ...actorArgs(actor)]);
-  const after = toReservation(finished.rows[0]!.r);
+  // Asked first, so a commit resumed past its deadline (the hold's TTL or the
+  // slot's start) fails before anything is captured; with captures still owed
+  // it stays in progress and the captures follow.
+  let after = await finishCommitInDatabase(pool, reservation.id, actor);
+  if (after.state === 'COMMIT_IN_PROGRESS') {
+    await settleReservationPayments(pool, gateway, after, actor);
+    after = await finishCommitInDatabase(pool, reservation.id, actor);
+  }
   // Compensation owed by a failed commit (refund, release) is made now.
   if (after.state === 'FAILED_COMMIT') await settleReservationPayments(pool, gateway, after, actor);
   return after;

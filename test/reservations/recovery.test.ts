@@ -83,6 +83,8 @@ describe('reservation commit recovery', () => {
       ["count(*) FILTER (WHERE status IN ('failed', 'canceled', 'refunded'))", "count(*) FILTER (WHERE status <> 'captured')"],
     ]);
     await installPatched(w.pool, 'reservation_release_payments(uuid, uuid)', [["WHEN p.status = 'captured' THEN 'refund'", "WHEN p.status = 'captured' THEN 'none'"]]);
+    // An engine that never had 0033's rule (a failed reservation's money is owed back, whoever writes the row).
+    await w.pool.query('ALTER TABLE payments DISABLE TRIGGER payments_reservation_money_owed_back');
     const both = await authorizedBoth(w, 'twin-1');
     w.sandbox.setFaults({ apiErrorRate: 1, apiErrorPaths: [`POST /v1/payment_intents/*/capture`] });
     await w.pool.query(`SELECT reservation_begin_commit($1, 'partner', 'partner-2', 'api')`, [both.id]);

@@ -27,6 +27,10 @@ Flow (each step refuses what the state machine does not allow):
   bookiji reservation authorize R --role vendor_deposit --card pm_card_visa
   bookiji reservation authorize R --role requester --card pm_card_visa   # TTL → 15 min
   bookiji reservation commit R                      # revalidate, capture both, or compensate
+  bookiji reservation cancel R --reason "..."       # before or after commit: money owed back
+Every stage's TTL ends at the slot's start at the latest; a commit that cannot
+finish before then fails and both sides are compensated. The reservation's
+booking is paid only through the reservation (\`payment pay\` refuses it).
 The payment steps need STRIPE_SECRET_KEY (and STRIPE_API_BASE for \`bookiji stripe-sandbox\`).`,
     );
 
@@ -114,7 +118,7 @@ The payment steps need STRIPE_SECRET_KEY (and STRIPE_API_BASE for \`bookiji stri
     .command('cancel')
     .argument('<reservation>', 'reservation id')
     .requiredOption('--reason <text>', 'why (kept in the history)')
-    .description('Cancel before commit: the slot is released and any authorized money is owed back (reconcile makes the provider calls).')
+    .description('Cancel, before or after commit: the slot is released and any money is owed back, authorizations released, captures refunded (reconcile makes the provider calls).')
     .option('--json', 'print JSON')
     .action(async (id: string, options: { reason: string; json?: boolean }) => {
       const { withDatabase } = await import('../context.js');

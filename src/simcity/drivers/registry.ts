@@ -6,6 +6,7 @@ import { degradedReality } from './degradedReality.js';
 import { doubleBooking } from './doubleBooking.js';
 import { forensicReplay } from './forensicReplay.js';
 import { paymentConsistency } from './paymentConsistency.js';
+import { reservations } from './reservations.js';
 import { rescheduleAtomicity } from './rescheduleAtomicity.js';
 import { soakDecay } from './soakDecay.js';
 import { timeHostility } from './timeHostility.js';
@@ -19,4 +20,5 @@ export const drivers: Record<string, AnyDriver> = {
   'degraded-reality': degradedReality,
   'soak-decay': soakDecay,
   'forensic-replay': forensicReplay,
+  reservations,
 };

@@ -1,0 +1,37 @@
+// The engine before issue 12's reservation fixes, one defect at a time, for
+// SC-9's broken-engine twins: each swaps the shipped SQL back to its pre-fix
+// behaviour in one test database (the patched text is the shipped function's
+// own, minus the fix), so the twin shows SC-9 catches that class of defect.
+
+import type { Pool } from '../../src/db/pool.js';
+import { installPatched } from '../payments/fixtures/broken.js';
+
+/** Defect 2: cancelling a committed reservation's booking leaves the reservation COMMITTED and keeps both captures. */
+export async function installCancelAfterCommitKeepsMoney(pool: Pool): Promise<void> {
+  await installPatched(pool, 'bookings_end_reservation()', [["(r.state = 'COMMITTED' OR NOT", '(false OR NOT']]);
+}
+
+/** Defect 3: a reservation's booking can be paid and confirmed as a plain card booking. */
+export async function installBookingPaidOutsideReservation(pool: Pool): Promise<void> {
+  await pool.query('ALTER TABLE payments DISABLE TRIGGER payments_reservation_booking_not_paid_alone');
+  await pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_reservation_confirms_on_commit');
+}
+
+/** Defect 4: stage TTLs run past the slot's start and the commit finishes whenever it is resumed. */
+export async function installUncappedDeadlines(pool: Pool): Promise<void> {
+  await installPatched(pool, 'reservation_set_stage(reservations, text, text, text)', [[', p_res.starts_at)', ', p_res.starts_at + interval \'100 years\')']]);
+  await installPatched(pool, 'create_reservation(uuid, timestamptz, timestamptz, uuid, text, jsonb, text, text, text, text)', [[', v_slot.starts_at);', ', v_slot.starts_at + interval \'100 years\');']]);
+  await installPatched(pool, 'reservation_finish_commit(uuid, text, text, text)', [['IF reservation_past_deadline(v_res) THEN', 'IF false THEN']]);
+}
+
+/** Defect 5: money that arrives after a reservation failed or expired is kept with nothing owed. */
+export async function installLateMoneyKept(pool: Pool): Promise<void> {
+  await pool.query('ALTER TABLE payments DISABLE TRIGGER payments_reservation_money_owed_back');
+}
+
+/** Defect 7: the unique-violation path of create_reservation replays the first reservation without comparing requests. */
+export async function installRaceReplaysAnyRequest(pool: Pool): Promise<void> {
+  await installPatched(pool, 'create_reservation(uuid, timestamptz, timestamptz, uuid, text, jsonb, text, text, text, text)', [
+    ['idempotency_key = p_idempotency_key;\n    RETURN QUERY SELECT reservation_replay(v_existing, v_hash), true;', 'idempotency_key = p_idempotency_key;\n    RETURN QUERY SELECT to_jsonb(v_existing), true;'],
+  ]);
+}
