@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { CERTIFICATION_PREDICATE_TYPE, loadPublicKey, serializeEnvelope, verifyEnvelope, type DsseEnvelope } from './signing/index.js';
 import { serializeReport, subjectsOf } from './output.js';
+import { mutationScoreProblem, type MutationScore } from './signing/statement.js';
 import { PHASE_IDS, type CertificationReport } from './types.js';
 
 export interface CertificationVerification {
@@ -26,6 +27,8 @@ export interface CertificationVerification {
   reportFile: string | null;
   problems: string[];
   checked: string[];
+  /** The signed mutation score, when the certification ran with --mutants. */
+  mutationScore: MutationScore | null;
 }
 
 function siblings(file: string): { envelope: string; report: string; meta: string } {
@@ -41,6 +44,7 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
   const paths = siblings(file);
   const problems: string[] = [];
   const checked: string[] = [];
+  let mutationScore: MutationScore | null = null;
   const result = (keyId: string | null, verdict: string | null, reportFile: string | null): CertificationVerification => ({
     authentic: problems.length === 0,
     certified: problems.length === 0 && verdict === 'CERTIFIED',
@@ -50,6 +54,7 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
     reportFile,
     problems,
     checked,
+    mutationScore,
   });
 
   const publicKey = loadPublicKey(publicKeyPath);
@@ -85,6 +90,16 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
   if (report.verdict !== expectedVerdict) problems.push(`verdict ${report.verdict} does not follow from the phases and invariants (they give ${expectedVerdict})`);
   else checked.push(`verdict ${report.verdict} follows from ${report.phases.length} phases and ${report.invariants.length} invariant checks`);
 
+  const signedScore = (report as { mutants?: unknown }).mutants;
+  if (signedScore !== undefined) {
+    const problem = mutationScoreProblem(signedScore);
+    if (problem) problems.push(problem);
+    else {
+      mutationScore = signedScore as MutationScore;
+      checked.push(describeMutationScore(mutationScore));
+    }
+  }
+
   let reportFile: string | null = null;
   if (existsSync(paths.report)) {
     reportFile = paths.report;
@@ -106,4 +121,12 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
     }
   }
   return result(verified.keyid, report.verdict, reportFile);
+}
+
+/** One line: the signed score, its catalogue, and who survived. */
+export function describeMutationScore(m: MutationScore): string {
+  const survivors = m.survivors.length ? `; survivors: ${m.survivors.join(', ')}` : '';
+  const errors = m.errors.length ? `; could not run: ${m.errors.join(', ')}` : '';
+  const equivalent = m.equivalent.length ? `; ${m.equivalent.length} equivalent, not counted` : '';
+  return `mutation score (signed): ${m.killed}/${m.total} engine mutants killed (${m.score}%), ${m.profile} profile, catalogue ${m.catalogueDigest.slice(0, 16)}… of ${m.catalogueSize} mutants${equivalent}${survivors}${errors}`;
 }

@@ -3,9 +3,11 @@
 
 import chalk from 'chalk';
 import type { Command } from 'commander';
+import type { MutationScore } from '../../certify/signing/statement.js';
 import type { CertificationReport, PhaseId } from '../../certify/types.js';
 import { note, printJson, printTable } from '../output.js';
 import { ReportedFailure } from '../reportedFailure.js';
+import { registerCertifyMutants } from './certifyMutants.js';
 
 interface CertifyCommandOptions {
   profile: string;
@@ -14,6 +16,7 @@ interface CertifyCommandOptions {
   out: string;
   key?: string;
   json?: boolean;
+  mutants?: boolean;
 }
 
 function parseSeed(value: string | undefined, max: number): number | undefined {
@@ -48,6 +51,8 @@ function printSummary(report: CertificationReport, files: Record<string, string>
   for (const reason of report.reasons.slice(0, 10)) process.stdout.write(`  ${chalk.red('•')} ${reason.slice(0, 400)}\n`);
   for (const [what, file] of Object.entries(files)) process.stdout.write(`${chalk.dim(what.padEnd(8))} ${file}\n`);
   process.stdout.write(`replay: ${report.reproduceCommand}\n`);
+  const score = (report as { mutants?: MutationScore }).mutants;
+  if (score) process.stdout.write(`mutants: ${score.killed}/${score.total} killed (${score.score}%)${score.survivors.length ? `, survivors: ${score.survivors.join(', ')}` : ''}\n`);
 }
 
 export function registerCertify(program: Command): void {
@@ -60,7 +65,8 @@ export function registerCertify(program: Command): void {
     .option('--out <dir>', 'where to write the report, envelope, meta and HTML', 'reports')
     .option('--key <file>', 'the Ed25519 private key to sign with (default: BOOKIJI_HOME/keys/bookiji-signing.key, generated on first use)')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  bookiji certify --profile quick\n  bookiji certify --seed 1234567 --phases 1,7\n  bookiji certify verify reports/scheduling-certification-v1.dsse.json --key .bookiji/keys/bookiji-signing.pub\n')
+    .option('--mutants', 'after the phases, run the mutant catalogue (`certify mutants`) and sign its score into the statement')
+    .addHelpText('after', '\nExamples:\n  bookiji certify --profile quick\n  bookiji certify --profile quick --mutants\n  bookiji certify --seed 1234567 --phases 1,7\n  bookiji certify verify reports/scheduling-certification-v1.dsse.json --key .bookiji/keys/bookiji-signing.pub\n')
     .action(async (options: CertifyCommandOptions) => {
       const { BookijiError } = await import('../../errors.js');
       const { certify: run, profileNamed, SEED_MAX } = await import('../../certify/index.js');
@@ -93,11 +99,14 @@ export function registerCertify(program: Command): void {
         privateKey,
         publicKeyPath: publicKeyBeside(keyPath),
         log: (message) => note(message),
+        ...(options.mutants ? { mutants: true } : {}),
       });
       if (options.json) printJson(report);
       else printSummary(report, { ...files });
       if (report.verdict !== 'CERTIFIED') throw new ReportedFailure(1);
     });
+
+  registerCertifyMutants(certify);
 
   certify
     .command('verify')
