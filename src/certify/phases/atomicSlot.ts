@@ -132,6 +132,7 @@ export async function runAtomicSlot(ctx: PhaseContext): Promise<PhaseOutcome> {
 
   await runScenarioCheck(evidence, ctx, 'SC-1', 'double-booking attack');
   await runScenarioCheck(evidence, ctx, 'SC-4', 'reschedule under contention');
+  await runScenarioCheck(evidence, ctx, 'SC-10', 'guard probes (I2, I6, I7, I8, I10)');
   await checkInvariants(evidence, pool, 'normal');
 
   const all = rounds.flatMap((r) => [r.p50Ms, r.p99Ms]);

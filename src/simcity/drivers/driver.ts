@@ -53,6 +53,10 @@ export interface Driver<F extends Fixture = Fixture> {
   observe(truth: VendorTruth, fixture: F, events: HistoryEvent[]): Finding[];
   /** After the chaos settled (in-flight requests resolved, settle actions run). */
   terminal(truth: VendorTruth, fixture: F, events: HistoryEvent[]): TerminalVerdict;
+  /** Which invariants each oracle checks: the runtime counts checks per invariant from it. */
+  oracleInvariants?: Record<string, readonly string[]>;
+  /** Invariants whose dangerous state this completed action reached (e.g. a claim on a full slot → I1): counted as `exercised`. */
+  exercised?(event: HistoryEvent, fixture: F): readonly string[];
 }
 
 export interface Services {

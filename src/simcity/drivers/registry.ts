@@ -2,6 +2,7 @@
 
 import type { AnyDriver } from './driver.js';
 import { doubleBooking } from './doubleBooking.js';
+import { guardProbes } from './guardProbes.js';
 import { paymentConsistency } from './paymentConsistency.js';
 import { rescheduleAtomicity } from './rescheduleAtomicity.js';
 
@@ -9,4 +10,5 @@ export const drivers: Record<string, AnyDriver> = {
   'double-booking': doubleBooking,
   'reschedule-atomicity': rescheduleAtomicity,
   'payment-consistency': paymentConsistency,
+  'guard-probes': guardProbes,
 };
