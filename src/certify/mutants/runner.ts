@@ -99,7 +99,7 @@ export async function runOneMutant(mutant: Mutant, templates: MutantTemplates, o
       }, CERTIFY_TIMEOUT_MS[options.profile], (line) => log(line));
     });
     if (outcome.killedBy) return done({ status: 'killed', witness, killedBy: outcome.killedBy, phasesRun: outcome.phasesRun });
-    return done({ status: 'survived', witness, phasesRun: outcome.phasesRun, shouldBeCaughtBy: `phase ${mutant.phase}: ${mutant.expectedCatcher}` });
+    return done({ status: 'survived', witness, phasesRun: outcome.phasesRun, shouldBeCaughtBy: mutant.expectedCatcher.startsWith('phase') ? mutant.expectedCatcher : `phase ${mutant.phase}: ${mutant.expectedCatcher}` });
   } catch (error) {
     return done({ status: 'error', error: describeError(error) });
   } finally {
