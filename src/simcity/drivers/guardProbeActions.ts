@@ -6,6 +6,7 @@
 // a broken engine's acceptance leaves nothing behind.
 
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import type { Pool } from '../../db/pool.js';
 import { cancelBooking, claimSlot, confirmBooking, rescheduleBooking } from '../../engine/bookings.js';
 import { refreshVendorSlots } from '../../engine/slots.js';
@@ -15,11 +16,13 @@ import type { Fixture } from './driver.js';
 import type { ClientSession } from './channels.js';
 
 export interface GuardProbeFixture extends Fixture {
-  slots: Record<'S1' | 'S2' | 'S3' | 'S4', string>;
+  slots: Record<'S1' | 'S2', string>;
   customers: string[];
   keys: Record<'K1' | 'K2', string>;
   /** Each probe makes slots of its own, at distinct times: the next free hour offset. */
   nextHour: number;
+  /** Key bursts so far: each burst uses a fresh key, so each one is a fresh race. */
+  keyBursts: number;
   /** The observer's memory: slots currently holding an active booking. */
   activeSlots: Set<string>;
 }
@@ -27,6 +30,8 @@ export interface GuardProbeFixture extends Fixture {
 const PROBE_ACTOR: Actor = { kind: 'simcity', id: 'SC-10', source: 'simcity' };
 /** Requests per burst, released together behind one barrier. */
 export const BURST_SIZE = 4;
+/** Requests per idempotency-key burst: half the same request, half another slot. */
+const KEY_BURST_SIZE = 6;
 /** Long enough to wait out the claims in flight (a TRUNCATE queues behind them), short enough never to hang. */
 const PROBE_LOCK_TIMEOUT = '10s';
 
@@ -36,38 +41,54 @@ function codeOf(error: unknown): string {
   return code ? `SQLSTATE ${code}` : 'ERROR';
 }
 
-async function burst<T>(n: number, work: (index: number) => Promise<T>): Promise<Array<PromiseSettledResult<T>>> {
-  let release!: () => void;
-  const barrier = new Promise<void>((resolve) => (release = resolve));
-  const running = Array.from({ length: n }, async (_, i) => {
-    await barrier;
-    return work(i);
-  });
-  release();
-  return Promise.allSettled(running);
+/**
+ * Runs `n` requests released together behind one barrier, each on a
+ * connection of its own opened beforehand: the client pool may be smaller
+ * than the burst, and a connection still logging in would stagger the race.
+ */
+async function burst<T>(session: ClientSession, n: number, work: (pool: Pool, index: number) => Promise<T>): Promise<Array<PromiseSettledResult<T>>> {
+  const pools = Array.from({ length: n }, () => new pg.Pool({ ...session.pool.options, max: 1 }));
+  for (const pool of pools) pool.on('error', () => undefined);
+  try {
+    await Promise.all(pools.map(async (pool) => (await pool.connect()).release()));
+    let release!: () => void;
+    const barrier = new Promise<void>((resolve) => (release = resolve));
+    const running = pools.map(async (pool, i) => {
+      await barrier;
+      return work(pool, i);
+    });
+    release();
+    return await Promise.allSettled(running);
+  } finally {
+    await Promise.all(pools.map((pool) => pool.end().catch(() => undefined)));
+  }
 }
 
 /** I2: claims on S1 and S2 (overlapping, same vendor) at once, by different customers. */
 export async function claimOverlapBurst(fixture: GuardProbeFixture, session: ClientSession): Promise<Record<string, unknown>> {
   const slotOf = (i: number): 'S1' | 'S2' => (i % 2 === 0 ? 'S1' : 'S2');
-  const results = await burst(BURST_SIZE, (i) => claimSlot(session.pool, { slot: fixture.slots[slotOf(i)], customer: fixture.customers[i]! }, PROBE_ACTOR));
+  const results = await burst(session, BURST_SIZE, (pool, i) => claimSlot(pool, { slot: fixture.slots[slotOf(i)], customer: fixture.customers[i]! }, PROBE_ACTOR));
   const claims = results.map((r, i) => ({ slot: slotOf(i), outcome: r.status === 'fulfilled' ? 'OK' : codeOf(r.reason), booking: r.status === 'fulfilled' ? r.value.booking.id : null }));
   return { claims, activeBefore: [...fixture.activeSlots] };
 }
 
-const CANONICAL: Record<'K1' | 'K2', { slot: 'S3' | 'S4'; other: 'S3' | 'S4'; customer: number }> = {
-  K1: { slot: 'S3', other: 'S4', customer: 0 },
-  K2: { slot: 'S4', other: 'S3', customer: 1 },
-};
-
-/** I6: one key sent at once with the same request and with a different slot. */
+/** I6: one key, on two fresh slots of capacity 3, sent at once with the same request and with the other slot. */
 export async function retryKeyBurst(fixture: GuardProbeFixture, session: ClientSession, intent: 'K1' | 'K2'): Promise<Record<string, unknown>> {
-  const plan = CANONICAL[intent];
-  const slotOf = (i: number): 'S3' | 'S4' => (i % 2 === 0 ? plan.slot : plan.other);
-  const results = await burst(BURST_SIZE, (i) =>
-    claimSlot(session.pool, { slot: fixture.slots[slotOf(i)], customer: fixture.customers[plan.customer]!, idempotencyKey: fixture.keys[intent] }, PROBE_ACTOR));
-  const requests = results.map((r, i) => ({ slot: slotOf(i), slotId: fixture.slots[slotOf(i)], outcome: r.status === 'fulfilled' ? 'OK' : codeOf(r.reason), booking: r.status === 'fulfilled' ? r.value.booking.id : null, bookingSlot: r.status === 'fulfilled' ? r.value.booking.slotId : null }));
-  return { intent, requests };
+  // Fresh slots with room to spare: only the key can keep a second booking out.
+  const slots = { same: await probeSlot(session.pool, fixture, 3), other: await probeSlot(session.pool, fixture, 3) };
+  const customer = fixture.customers[intent === 'K1' ? 0 : 1]!;
+  fixture.keyBursts += 1;
+  const key = `${fixture.keys[intent]}-b${fixture.keyBursts}`;
+  const variantOf = (i: number): 'same' | 'other' => (i % 2 === 0 ? 'same' : 'other');
+  const results = await burst(session, KEY_BURST_SIZE, (pool, i) => claimSlot(pool, { slot: slots[variantOf(i)].id, customer, idempotencyKey: key }, PROBE_ACTOR));
+  const requests = results.map((r, i) => ({
+    slot: variantOf(i),
+    slotId: slots[variantOf(i)].id,
+    outcome: r.status === 'fulfilled' ? 'OK' : codeOf(r.reason),
+    booking: r.status === 'fulfilled' ? r.value.booking.id : null,
+    bookingSlot: r.status === 'fulfilled' ? r.value.booking.slotId : null,
+  }));
+  return { intent, key, requests };
 }
 
 async function probeSlot(pool: Pool, fixture: GuardProbeFixture, capacity: number): Promise<{ id: string; startsAt: Date; endsAt: Date }> {

@@ -1,5 +1,5 @@
 // SC-10, guard probes (scenarios/SC-10.json, phase 1): one vendor whose
-// slots S1 and S2 overlap, S3 and S4 apart, two idempotency keys K1 and K2,
+// slots S1 and S2 overlap, two intents K1 and K2 (a fresh key per burst),
 // and seeded actions that each drive the engine into the state one guard
 // exists for: concurrent claims on overlapping slots (I2), one key sent at
 // once with the same and with another request (I6), schedule refreshes
@@ -37,16 +37,17 @@ function overlapFindings(truth: ProbeTruth, fixture: GuardProbeFixture): Finding
   return onS1 > 0 && onS2 > 0 ? [{ oracle: 'vendor-exclusivity', message: `the vendor has ${onS1} active booking(s) on S1 and ${onS2} on S2, which overlap`, evidence: active }] : [];
 }
 
-function idempotencyFindings(truth: ProbeTruth, fixture: GuardProbeFixture, events: HistoryEvent[]): Finding[] {
+function idempotencyFindings(truth: ProbeTruth, events: HistoryEvent[]): Finding[] {
   const findings: Finding[] = [];
-  for (const intent of ['K1', 'K2'] as const) {
-    const withKey = truth.bookings.filter((b) => b.idempotencyKey === fixture.keys[intent]);
-    if (withKey.length > 1) findings.push({ oracle: 'idempotency', message: `key ${intent} has ${withKey.length} bookings`, evidence: withKey });
-    const replies = okEvents(events, 'retry_key_burst').filter((e) => e.value?.intent === intent).flatMap((e) => (e.value!.requests as Value[]).filter((r) => r.outcome === 'OK'));
+  for (const event of okEvents(events, 'retry_key_burst')) {
+    const { intent, key } = event.value as { intent: string; key: string };
+    const withKey = truth.bookings.filter((b) => b.idempotencyKey === key);
+    if (withKey.length > 1) findings.push({ oracle: 'idempotency', message: `key ${key} (${intent}) has ${withKey.length} bookings`, evidence: withKey });
+    const replies = (event.value!.requests as Value[]).filter((r) => r.outcome === 'OK');
     const ids = new Set(replies.map((r) => r.booking));
-    if (ids.size > 1) findings.push({ oracle: 'idempotency', message: `key ${intent} answered with ${ids.size} different bookings`, evidence: replies });
+    if (ids.size > 1) findings.push({ oracle: 'idempotency', message: `key ${key} (${intent}) answered with ${ids.size} different bookings`, evidence: replies });
     for (const reply of replies.filter((r) => r.bookingSlot !== r.slotId)) {
-      findings.push({ oracle: 'idempotency', message: `key ${intent} sent for ${String(reply.slot)} was answered with a booking on another slot instead of IDEMPOTENCY_MISMATCH`, evidence: reply });
+      findings.push({ oracle: 'idempotency', message: `key ${key} sent for ${String(reply.slot)} was answered with a booking on another slot instead of IDEMPOTENCY_MISMATCH`, evidence: reply });
     }
   }
   return findings;
@@ -113,7 +114,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     'slot-coherence': ['I3'],
     'booking-coherence': ['I10'],
   },
-  fixtureParameters: () => ({ vendors: 1, slots: { S1: '+48h, 1 h', S2: '+48h30, 1 h (overlaps S1)', S3: '+51h', S4: '+53h' }, customers: CUSTOMERS, keys: ['K1', 'K2'] }),
+  fixtureParameters: () => ({ vendors: 1, slots: { S1: '+48h, 1 h', S2: '+48h30, 1 h (overlaps S1)', probes: 'fresh slots from +74h, two hours apart' }, customers: CUSTOMERS, keys: ['K1', 'K2'] }),
 
   plan(random, parameters, iteration): IterationPlan {
     // Every iteration opens with every probe once, so no seed leaves a guard unprobed (and a broken
@@ -137,7 +138,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
             base AS (SELECT date_trunc('hour', bookiji_now()) + interval '2 days' AS t FROM who)
        INSERT INTO slots (vendor_id, starts_at, ends_at, capacity)
        SELECT $1, t + o.start_offset, t + o.start_offset + interval '1 hour', 1
-       FROM base, (VALUES (1, interval '0'), (2, interval '30 minutes'), (3, interval '3 hours'), (4, interval '5 hours')) AS o(n, start_offset)
+       FROM base, (VALUES (1, interval '0'), (2, interval '30 minutes')) AS o(n, start_offset)
        ORDER BY o.n RETURNING id`,
       [vendorId],
     );
@@ -145,8 +146,8 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     const customers: string[] = [];
     for (let i = 1; i <= CUSTOMERS; i++) customers.push(await insertCustomer(db, `C${i}`, runId));
     const keys = { K1: `sc10-${runId}-${plan.iteration}-K1`, K2: `sc10-${runId}-${plan.iteration}-K2` };
-    const slots = { S1: ids[0]!, S2: ids[1]!, S3: ids[2]!, S4: ids[3]! };
-    return { vendorId, slots, customers, keys, nextHour: PROBE_HOURS_FROM, activeSlots: new Set<string>(), names: { V: vendorId, ...slots, ...Object.fromEntries(customers.map((c, i) => [`C${i + 1}`, c])), ...keys } };
+    const slots = { S1: ids[0]!, S2: ids[1]! };
+    return { vendorId, slots, customers, keys, nextHour: PROBE_HOURS_FROM, keyBursts: 0, activeSlots: new Set<string>(), names: { V: vendorId, ...slots, ...Object.fromEntries(customers.map((c, i) => [`C${i + 1}`, c])), ...keys } };
   },
 
   async perform(action, fixture, session) {
@@ -177,7 +178,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     return [
       ...slotAndBookingChecks(truth),
       ...overlapFindings(probe, fixture),
-      ...idempotencyFindings(probe, fixture, events),
+      ...idempotencyFindings(probe, events),
       ...preservationFindings(probe, events),
       ...probeFindings(events, probe),
     ];
