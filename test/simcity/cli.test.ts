@@ -39,7 +39,7 @@ describe('bookiji simcity', () => {
     const { code, stdout } = await cli(['simcity', 'list', '--json'], real.connectionString);
     expect(code).toBe(0);
     const listed = JSON.parse(stdout) as { scenarios: Array<{ id: string }>; races: Array<{ id: string }> };
-    expect(listed.scenarios.map((s) => s.id)).toEqual(['SC-1', 'SC-2', 'SC-3', 'SC-4', 'SC-5', 'SC-6', 'SC-7', 'SC-8', 'SC-9']);
+    expect(listed.scenarios.map((s) => s.id)).toEqual(['SC-1', 'SC-2', 'SC-3', 'SC-4', 'SC-5', 'SC-6', 'SC-7', 'SC-8', 'SC-9', 'SC-10']);
     expect(listed.races.map((r) => r.id)).toContain('claim-claim');
   });
 

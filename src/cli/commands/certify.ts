@@ -3,9 +3,11 @@
 
 import chalk from 'chalk';
 import type { Command } from 'commander';
+import type { MutationScore } from '../../certify/signing/statement.js';
 import type { CertificationReport, PhaseId } from '../../certify/types.js';
 import { note, printJson, printTable } from '../output.js';
 import { ReportedFailure } from '../reportedFailure.js';
+import { registerCertifyMutants } from './certifyMutants.js';
 
 interface CertifyCommandOptions {
   profile: string;
@@ -14,6 +16,7 @@ interface CertifyCommandOptions {
   out: string;
   key?: string;
   json?: boolean;
+  mutants?: boolean;
 }
 
 function parseSeed(value: string | undefined, max: number): number | undefined {
@@ -52,6 +55,8 @@ function printSummary(report: CertificationReport, files: Record<string, string>
   for (const reason of report.reasons.slice(0, 10)) process.stdout.write(`  ${chalk.red('•')} ${reason.slice(0, 400)}\n`);
   for (const [what, file] of Object.entries(files)) process.stdout.write(`${chalk.dim(what.padEnd(8))} ${file}\n`);
   process.stdout.write(`replay: ${report.reproduceCommand}\n`);
+  const score = (report as { mutants?: MutationScore }).mutants;
+  if (score) process.stdout.write(`mutants: ${score.killed}/${score.total} killed (${score.score}%)${score.survivors.length ? `, survivors: ${score.survivors.join(', ')}` : ''}\n`);
 }
 
 export function registerCertify(program: Command): void {
@@ -64,11 +69,13 @@ export function registerCertify(program: Command): void {
     .option('--out <dir>', 'where to write the report, envelope, meta and HTML', 'reports')
     .option('--key <file>', 'the Ed25519 private key to sign with (default: BOOKIJI_HOME/keys/bookiji-signing.key, generated on first use)')
     .option('--json', 'print the report as JSON')
-    .addHelpText(
+    .option('--mutants', 'after the phases, run the mutant catalogue (`certify mutants`) and sign its score into the statement')
+        .addHelpText(
       'after',
       `
 Examples:
   bookiji certify --profile quick
+  bookiji certify --profile quick --mutants
   bookiji certify --seed 1234567 --phases 1,7
   bookiji certify verify reports/scheduling-certification-v1.dsse.json --key .bookiji/keys/bookiji-signing.pub
 
@@ -111,11 +118,14 @@ exercised 0 is NOT EXERCISED and the verdict NOT CERTIFIED.
         privateKey,
         publicKeyPath: publicKeyBeside(keyPath),
         log: (message) => note(message),
+        ...(options.mutants ? { mutants: true } : {}),
       });
       if (options.json) printJson(report);
       else printSummary(report, { ...files });
       if (report.verdict !== 'CERTIFIED') throw new ReportedFailure(1);
     });
+
+  registerCertifyMutants(certify);
 
   certify
     .command('verify')

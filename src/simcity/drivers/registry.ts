@@ -5,6 +5,7 @@ import { abuseProbing } from './abuseProbing.js';
 import { degradedReality } from './degradedReality.js';
 import { doubleBooking } from './doubleBooking.js';
 import { forensicReplay } from './forensicReplay.js';
+import { guardProbes } from './guardProbes.js';
 import { paymentConsistency } from './paymentConsistency.js';
 import { reservations } from './reservations.js';
 import { rescheduleAtomicity } from './rescheduleAtomicity.js';
@@ -21,4 +22,5 @@ export const drivers: Record<string, AnyDriver> = {
   'soak-decay': soakDecay,
   'forensic-replay': forensicReplay,
   reservations,
+  'guard-probes': guardProbes,
 };
