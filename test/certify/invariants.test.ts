@@ -58,9 +58,10 @@ describe('the invariants table of a certification', () => {
       expect(byId.get(id)!.result, JSON.stringify(byId.get(id))).toBe('HELD');
       expect(byId.get(id)!.exercised).toBeGreaterThan(0);
     }
-    expect(byId.get('I1')!.scenarios).toEqual(['SC-1', 'SC-4']);
+    expect(byId.get('I1')!.scenarios).toEqual(expect.arrayContaining(['SC-1', 'SC-4']));
     const phase = honest.phases.find((p) => p.id === 1)!;
-    expect(phase.scenarios!.map((s) => s.scenarioId)).toEqual(['SC-1', 'SC-4']);
+    expect(phase.scenarios!.map((s) => s.scenarioId)).toEqual(expect.arrayContaining(['SC-1', 'SC-4']));
+    expect(phase.scenarios!.every((s) => s.verdict === 'pass')).toBe(true);
     expect(phase.scenarios!.every((s) => s.replayCommand.startsWith(`bookiji simcity run ${s.scenarioId} --seed `))).toBe(true);
   });
 
