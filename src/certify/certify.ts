@@ -10,6 +10,7 @@ import { writeCertification, type CertificationFiles } from './output.js';
 import { runCertification } from './runner.js';
 import type { CertificationReport, PhaseId, ProfileName } from './types.js';
 import { PROFILES } from './profiles.js';
+import type { MutationScore } from './signing/statement.js';
 
 export interface CertifyOptions {
   /** Any database on the target server; certify creates its own beside it. */
@@ -21,6 +22,8 @@ export interface CertifyOptions {
   privateKey: KeyObject;
   publicKeyPath: string;
   log?: (message: string) => void;
+  /** Also run the mutant catalogue after the phases and sign its score (`certify --mutants`). */
+  mutants?: boolean;
 }
 
 /** Seeds are 31-bit so they read well and survive every JSON tool. */
@@ -49,9 +52,18 @@ export async function certify(options: CertifyOptions): Promise<{ report: Certif
       log,
       reproduceCommand: `bookiji certify --profile ${options.profile} --seed ${seed}${phasesFlag}`,
     });
-    const files = writeCertification(report, options.outDir, options.privateKey, options.publicKeyPath);
-    return { report, files };
+    const signed = options.mutants ? { ...report, mutants: await scoreMutants(admin, options, seed, log) } : report;
+    const files = writeCertification(signed, options.outDir, options.privateKey, options.publicKeyPath);
+    return { report: signed, files };
   } finally {
     for (const db of created) await dropCertifyDatabase(admin, db).catch(() => undefined);
   }
+}
+
+/** The catalogue against this build, in databases of its own; its report file lands beside the certification's. */
+async function scoreMutants(admin: string, options: CertifyOptions, seed: number, log: (message: string) => void): Promise<MutationScore> {
+  const { runMutants, summarize, writeMutationReport, mutationScoreOf } = await import('./mutants/index.js');
+  const outcomes = await runMutants({ adminConnectionString: admin, profile: options.profile, seed, log });
+  writeMutationReport(options.outDir, outcomes);
+  return mutationScoreOf(summarize(outcomes), options.profile);
 }

@@ -5,6 +5,7 @@
 import seedrandom from 'seedrandom';
 import type { Pool } from '../db/pool.js';
 import type { ProfileParameters } from './profiles.js';
+import type { ScenarioRunRecord } from './types.js';
 
 export interface CertifyDatabase {
   name: string;
@@ -23,6 +24,8 @@ export interface PhaseContext {
   random(label: string): () => number;
   /** Progress lines for people watching (stderr); phases stay quiet otherwise. */
   log(message: string): void;
+  /** Every SimCity run of the phase lands here; the runner aggregates them per invariant. */
+  scenarios: ScenarioRunRecord[];
 }
 
 export function makeRandom(seed: number, label: string): () => number {

@@ -94,14 +94,11 @@ export function toView(report: CertificationReport, keyId: string, envelopeFile:
 }
 
 function mergeInvariants(report: CertificationReport): CertificationReportView['invariants'] {
-  const byId = new Map<string, { name: string; violations: number; where: string[] }>();
-  for (const inv of report.invariants) {
-    const entry = byId.get(inv.id) ?? { name: inv.description, violations: 0, where: [] };
-    entry.violations += inv.violations;
-    if (inv.violations > 0) entry.where.push(`${inv.violations} on ${inv.database}`);
-    byId.set(inv.id, entry);
-  }
-  return [...byId].map(([id, e]) => ({ id, name: e.name, passed: e.violations === 0, ...(e.where.length ? { detail: e.where.join(', ') } : {}) }));
+  return report.invariants.map((row) => {
+    const onDatabases = report.databaseChecks.filter((check) => check.id === row.id && check.violations > 0).map((check) => `${check.violations} on the ${check.database} database`);
+    const detail = [row.scenarios.length > 0 ? `scenarios ${row.scenarios.join(', ')}` : 'no scenario checks it', ...onDatabases].join('; ');
+    return { id: row.id, name: row.description, passed: row.result === 'HELD', result: row.result, checks: row.checks, exercised: row.exercised, violations: row.violations, detail };
+  });
 }
 
 /** Writes the four files and returns their paths. */

@@ -11,8 +11,10 @@ export interface ProfileParameters {
   /** Phase 1: rounds of the capacity-1 race, and the capacity used for the capacity-N race. */
   contentionRounds: number;
   contentionCapacity: number;
-  /** Phase 1 and 2: SimCity iterations per scenario. */
+  /** SimCity iterations per catalogue scenario (every phase runs its scenarios). */
   scenarioIterations: number;
+  /** Per scenario, where one iteration costs more than the others (a soak's simulated days). */
+  scenarioIterationsById?: Record<string, number>;
   scenarioConcurrency: number;
   /** Phase 4: fuzzed inputs per entry point. */
   fuzzRuns: number;

@@ -1,6 +1,7 @@
 // Runs the phases against databases it is given, and judges: CERTIFIED only
-// when all seven phases passed and the invariants hold on every certification
-// database afterwards. A phase that throws is a FAIL with the error as its
+// when all seven phases passed, the invariants hold on every certification
+// database afterwards, and every invariant was exercised by the catalogue's
+// scenario runs (checked, met in its dangerous state, never violated). A phase that throws is a FAIL with the error as its
 // evidence; a phase not selected is NOT RUN. Nothing is hard-coded: every
 // status comes from the checks the phase recorded.
 
@@ -8,6 +9,7 @@ import { verifyInvariants } from '../engine/verify.js';
 import { makeRandom, phaseSeed, type CertifyDatabase, type PhaseContext } from './context.js';
 import { collectEnvironment } from './environment.js';
 import { describeError } from './evidence.js';
+import { aggregateInvariants, invariantReasons } from './invariants.js';
 import { PHASES } from './phases/index.js';
 import { PROFILES, type ProfileParameters } from './profiles.js';
 import { PHASE_IDS, type CertificationReport, type Check, type InvariantResult, type PhaseId, type PhaseResult, type PhaseStatus, type ProfileName } from './types.js';
@@ -66,29 +68,31 @@ export async function runCertification(options: RunCertificationOptions): Promis
       seed,
       random: (label) => makeRandom(seed, label),
       log,
+      scenarios: [],
     };
     const started = performance.now();
     let result: PhaseResult;
     try {
       const outcome = await phase.run(ctx);
       const status = statusOf(outcome.checks);
-      result = { id: phase.id, key: phase.key, name: phase.name, status, durationMs: Math.round(performance.now() - started), seed, checks: outcome.checks, numbers: outcome.numbers, summary: summaryOf(status, outcome.checks), ...(outcome.series ? { series: outcome.series } : {}) };
+      result = { id: phase.id, key: phase.key, name: phase.name, status, durationMs: Math.round(performance.now() - started), seed, checks: outcome.checks, numbers: outcome.numbers, summary: summaryOf(status, outcome.checks), ...(outcome.series ? { series: outcome.series } : {}), scenarios: ctx.scenarios };
     } catch (error) {
       const checks: Check[] = [{ name: 'phase ran to completion', passed: false, detail: `the phase stopped with an error: ${describeError(error)}` }];
-      result = { id: phase.id, key: phase.key, name: phase.name, status: 'FAIL', durationMs: Math.round(performance.now() - started), seed, checks, numbers: {}, summary: summaryOf('FAIL', checks) };
+      result = { id: phase.id, key: phase.key, name: phase.name, status: 'FAIL', durationMs: Math.round(performance.now() - started), seed, checks, numbers: {}, summary: summaryOf('FAIL', checks), scenarios: ctx.scenarios };
     }
     log(`phase ${phase.id}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s${result.status === 'PASS' ? '' : ` — ${result.summary.slice(0, 300)}`}`);
     phases.push(result);
   }
 
-  const invariants: InvariantResult[] = [];
+  const databaseChecks: InvariantResult[] = [];
   for (const [label, db] of [['normal', options.normal], ['simulation', options.simulation]] as const) {
     try {
-      for (const c of await verifyInvariants(db.pool)) invariants.push({ id: c.checkId, description: c.description, violations: c.violations, database: label });
+      for (const c of await verifyInvariants(db.pool)) databaseChecks.push({ id: c.checkId, description: c.description, violations: c.violations, database: label });
     } catch (error) {
-      invariants.push({ id: 'verify', description: `verify_invariants() could not run: ${describeError(error)}`, violations: 1, database: label });
+      databaseChecks.push({ id: 'verify', description: `verify_invariants() could not run: ${describeError(error)}`, violations: 1, database: label });
     }
   }
+  const invariants = aggregateInvariants(phases.flatMap((p) => p.scenarios ?? []), databaseChecks);
 
   const reasons: string[] = [];
   for (const p of phases.filter((x) => x.status !== 'PASS')) {
@@ -96,7 +100,8 @@ export async function runCertification(options: RunCertificationOptions): Promis
     if (failed.length === 0) reasons.push(`Phase ${p.id} (${p.name}) ${p.status}: ${p.summary}`);
     for (const c of failed.slice(0, 3)) reasons.push(`Phase ${p.id} (${p.name}) ${p.status}: ${c.name} — ${c.detail}`);
   }
-  for (const inv of invariants.filter((i) => i.violations > 0)) reasons.push(`Invariant ${inv.id} (${inv.description}) violated ${inv.violations} time(s) on the ${inv.database} certification database`);
+  for (const inv of databaseChecks.filter((i) => i.violations > 0)) reasons.push(`Check ${inv.id} (${inv.description}) violated ${inv.violations} time(s) on the ${inv.database} certification database`);
+  reasons.push(...invariantReasons(invariants));
 
   const finishedAt = new Date();
   return {
@@ -111,6 +116,7 @@ export async function runCertification(options: RunCertificationOptions): Promis
     environment,
     phases,
     invariants,
+    databaseChecks,
     reproduceCommand: options.reproduceCommand ?? `bookiji certify --profile ${options.profile} --seed ${options.seed}`,
   };
 }

@@ -41,6 +41,42 @@ export interface PhaseResult {
   summary: string;
   /** Extra series for charts (contention rounds, soak buckets). */
   series?: Record<string, unknown>;
+  /** The catalogue's scenarios this phase ran: its evidence. */
+  scenarios?: ScenarioRunRecord[];
+}
+
+/** One SimCity run as certification evidence: enough to judge it and to replay it. */
+export interface ScenarioRunRecord {
+  scenarioId: string;
+  title: string;
+  seed: string;
+  iterations: number;
+  verdict: 'pass' | 'violation' | 'undecided' | 'error';
+  digest: string | null;
+  stats: { invocations: number; ok: number; failed: number; unknown: number; faults: number; oracleChecks: number };
+  invariants: Array<{ id: string; checks: number; exercised: number; violations: number }>;
+  replayCommand: string;
+}
+
+/**
+ * HELD: checked, exercised and never violated. VIOLATED: a scenario or a
+ * certification database found it broken. NOT EXERCISED: no scenario run
+ * reached a state where a broken engine would have broken it, so "held"
+ * would prove nothing.
+ */
+export type InvariantOutcome = 'HELD' | 'VIOLATED' | 'NOT EXERCISED';
+
+/** One invariant over the whole certification: the catalogue's counts plus verify_invariants() on its databases. */
+export interface InvariantVerdict {
+  id: string;
+  description: string;
+  checks: number;
+  exercised: number;
+  /** Scenario findings plus violations verify_invariants() counted on the certification databases. */
+  violations: number;
+  result: InvariantOutcome;
+  /** The scenarios whose oracles judged it. */
+  scenarios: string[];
 }
 
 export interface InvariantResult {
@@ -75,6 +111,9 @@ export interface CertificationReport {
   durationMs: number;
   environment: Environment;
   phases: PhaseResult[];
-  invariants: InvariantResult[];
+  /** Per invariant I1–I10, P1–P4, R1–R4: checks, exercised, violations, result. */
+  invariants: InvariantVerdict[];
+  /** verify_invariants() and its companions on each certification database after the phases. */
+  databaseChecks: InvariantResult[];
   reproduceCommand: string;
 }

@@ -13,6 +13,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { CERTIFICATION_PREDICATE_TYPE, loadPublicKey, serializeEnvelope, verifyEnvelope, type DsseEnvelope } from './signing/index.js';
 import { serializeReport, subjectsOf } from './output.js';
+import { INVARIANT_IDS } from '../simcity/scenarioFile.js';
+import { invariantOutcome } from './invariants.js';
+import { mutationScoreProblem, type MutationScore } from './signing/statement.js';
 import { PHASE_IDS, type CertificationReport } from './types.js';
 
 export interface CertificationVerification {
@@ -26,6 +29,8 @@ export interface CertificationVerification {
   reportFile: string | null;
   problems: string[];
   checked: string[];
+  /** The signed mutation score, when the certification ran with --mutants. */
+  mutationScore: MutationScore | null;
 }
 
 function siblings(file: string): { envelope: string; report: string; meta: string } {
@@ -41,6 +46,7 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
   const paths = siblings(file);
   const problems: string[] = [];
   const checked: string[] = [];
+  let mutationScore: MutationScore | null = null;
   const result = (keyId: string | null, verdict: string | null, reportFile: string | null): CertificationVerification => ({
     authentic: problems.length === 0,
     certified: problems.length === 0 && verdict === 'CERTIFIED',
@@ -50,6 +56,7 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
     reportFile,
     problems,
     checked,
+    mutationScore,
   });
 
   const publicKey = loadPublicKey(publicKeyPath);
@@ -80,10 +87,26 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
   else checked.push(`subjects: ${statement.subject.map((s) => `${s.name} ${Object.values(s.digest)[0]}`).join(', ')}`);
 
   const allPassed = PHASE_IDS.every((id) => report.phases.find((p) => p.id === id)?.status === 'PASS') && report.phases.every((p) => p.status !== 'PASS' || (p.checks.length > 0 && p.checks.every((c) => c.passed)));
-  const invariantsClean = Array.isArray(report.invariants) && report.invariants.every((i) => i.violations === 0);
-  const expectedVerdict = allPassed && invariantsClean ? 'CERTIFIED' : 'NOT CERTIFIED';
+  const databaseClean = Array.isArray(report.databaseChecks) && report.databaseChecks.every((i) => i.violations === 0);
+  const invariants = Array.isArray(report.invariants) ? report.invariants : [];
+  const misjudged = invariants.filter((i) => i.result !== invariantOutcome(i));
+  if (misjudged.length > 0) problems.push(`invariant result(s) do not follow from their counts: ${misjudged.map((i) => `${i.id} says ${i.result}, counts give ${invariantOutcome(i)}`).join('; ')}`);
+  const missing = INVARIANT_IDS.filter((id) => !invariants.some((i) => i.id === id));
+  if (missing.length > 0) problems.push(`the invariants table leaves out ${missing.join(', ')}`);
+  const invariantsHeld = invariants.length > 0 && missing.length === 0 && invariants.every((i) => i.result === 'HELD' && invariantOutcome(i) === 'HELD');
+  const expectedVerdict = allPassed && databaseClean && invariantsHeld ? 'CERTIFIED' : 'NOT CERTIFIED';
   if (report.verdict !== expectedVerdict) problems.push(`verdict ${report.verdict} does not follow from the phases and invariants (they give ${expectedVerdict})`);
-  else checked.push(`verdict ${report.verdict} follows from ${report.phases.length} phases and ${report.invariants.length} invariant checks`);
+  else checked.push(`verdict ${report.verdict} follows from ${report.phases.length} phases, ${invariants.length} invariants (checked, exercised, held) and ${report.databaseChecks?.length ?? 0} database checks`);
+
+  const signedScore = (report as { mutants?: unknown }).mutants;
+  if (signedScore !== undefined) {
+    const problem = mutationScoreProblem(signedScore);
+    if (problem) problems.push(problem);
+    else {
+      mutationScore = signedScore as MutationScore;
+      checked.push(describeMutationScore(mutationScore));
+    }
+  }
 
   let reportFile: string | null = null;
   if (existsSync(paths.report)) {
@@ -106,4 +129,12 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
     }
   }
   return result(verified.keyid, report.verdict, reportFile);
+}
+
+/** One line: the signed score, its catalogue, and who survived. */
+export function describeMutationScore(m: MutationScore): string {
+  const survivors = m.survivors.length ? `; survivors: ${m.survivors.join(', ')}` : '';
+  const errors = m.errors.length ? `; could not run: ${m.errors.join(', ')}` : '';
+  const equivalent = m.equivalent.length ? `; ${m.equivalent.length} equivalent, not counted` : '';
+  return `mutation score (signed): ${m.killed}/${m.total} engine mutants killed (${m.score}%), ${m.profile} profile, catalogue ${m.catalogueDigest.slice(0, 16)}… of ${m.catalogueSize} mutants${equivalent}${survivors}${errors}`;
 }

@@ -15,6 +15,7 @@ import type { AnyDriver, Finding, Fixture, Services } from './drivers/driver.js'
 import type { HttpChannel } from './drivers/channels.js';
 import { takeSnapshot } from './forensics.js';
 import { History, classifyError, planDigest } from './history.js';
+import { InvariantCounter } from './invariantTally.js';
 import { createRandom } from './random.js';
 import { currentCommit, replayCommand } from './replay.js';
 import { loadScenario, type ScenarioDefinition } from './scenarioFile.js';
@@ -91,7 +92,7 @@ async function startApi(observer: Pool, config: pg.PoolConfig, size: number, run
       log: () => undefined,
     });
     return {
-      channel: { url: server.url, apiKey: key.key, partnerId: key.partnerId },
+      channel: { url: server.url, apiKey: key.key, partnerId: key.partnerId, requestIdPrefix: `simcity-${runId}` },
       close: async () => {
         await server.close();
         await serverPool.end();
@@ -101,6 +102,27 @@ async function startApi(observer: Pool, config: pg.PoolConfig, size: number, run
     await serverPool.end().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Target mode: a `bookiji serve` running elsewhere on the same database. The
+ * key's partner is looked up in that database (the idempotency keys the
+ * oracles look for are namespaced by it); nothing is started or stopped.
+ */
+async function remoteApi(observer: Pool, targetUrl: string, apiKey: string | undefined, runId: string): Promise<ApiHandle> {
+  if (!apiKey) throw new BookijiError('USAGE_ERROR', '--target-url needs --api-key: the partner key the server accepts', { hint: 'Create one with `bookiji apikey create --partner simcity` on the server\'s database.' });
+  let url: URL;
+  try {
+    url = new URL(targetUrl);
+  } catch {
+    throw new BookijiError('USAGE_ERROR', `--target-url: not a URL: ${targetUrl}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BookijiError('USAGE_ERROR', `--target-url: expected http(s)://, got ${url.protocol}`);
+  const { authenticateApiKey } = await import('../api/apiKeys.js');
+  const partner = await authenticateApiKey(observer, apiKey).catch((error: unknown) => {
+    throw new BookijiError('USAGE_ERROR', `--api-key is not a live key on the database SimCity reads: ${(error as Error).message}`, { hint: 'Target mode reads the truth from DATABASE_URL (or the embedded database): point it at the server\'s database.' });
+  });
+  return { channel: { url: url.origin + url.pathname.replace(/\/$/, ''), apiKey, partnerId: partner.partnerId, requestIdPrefix: `simcity-${runId}` }, close: async () => undefined };
 }
 
 interface Target {
@@ -193,6 +215,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const { parameters, plans } = expandSeed(definition, driver, options.seed, iterations, options.concurrency);
   const digest = planDigest(definition.id, plans);
   const commit = options.commit === undefined ? currentCommit() : options.commit;
+  const counter = new InvariantCounter(definition, driver);
   const replay = replayCommand(definition.id, options.seed, iterations, options.concurrency);
   const lastActionsMax = options.lastActionsMax ?? LAST_ACTIONS_DEFAULT;
   const history = new History();
@@ -208,7 +231,9 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   let services: Services | undefined;
   try {
     if (definition.database === 'simulation' && !(await isSimulation(base.observer))) target = await simulationTarget(base, runId);
-    if (parameters.paths.http) api = await startApi(target.observer, target.clientConfig, parameters.concurrency, runId);
+    if (parameters.paths.http) {
+      api = options.targetUrl ? await remoteApi(target.observer, options.targetUrl, options.apiKey, runId) : await startApi(target.observer, target.clientConfig, parameters.concurrency, runId);
+    }
     if (driver.openServices) services = await driver.openServices(target.observer, parameters, `${definition.id}:${options.seed}`);
   } catch (error) {
     await api?.close();
@@ -228,6 +253,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       const busy = new Set<number>();
 
       const stop = async (findings: Finding[], step: number): Promise<void> => {
+        counter.countFindings(findings);
         for (const finding of findings) violations.push({ oracle: finding.oracle, message: finding.message, iteration, step, evidence: finding.evidence });
         snapshot = await takeSnapshot(target.observer, { scenarioId: definition.id, iteration, vendorId: fixture.vendorId, lastActions: history.tail(lastActionsMax), names: fixture.names });
       };
@@ -238,6 +264,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
         const events = history.forIteration(iteration);
         const truth = await (driver.readTruth ? driver.readTruth(target.observer, fixture) : readVendorTruth(target.observer, fixture.vendorId));
         history.stats.oracleChecks += 1;
+        counter.countCheck();
         const findings = driver.observe(truth, fixture, events);
         if (findings.length === 0) return true;
         verdict = 'violation';
@@ -251,14 +278,14 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
         try {
           const outcome = await withTimeout(driver.perform(action, fixture, session), OPERATION_TIMEOUT_MS);
           if (outcome === 'timeout') {
-            history.record({ iteration, step, process: processName, type: 'unknown', action, error: 'TIMEOUT', message: `no answer within ${OPERATION_TIMEOUT_MS} ms` });
+            counter.countCompletion(history.record({ iteration, step, process: processName, type: 'unknown', action, error: 'TIMEOUT', message: `no answer within ${OPERATION_TIMEOUT_MS} ms` }), fixture);
             return 'unknown';
           }
-          history.record({ iteration, step, process: processName, type: 'ok', action, value: outcome });
+          counter.countCompletion(history.record({ iteration, step, process: processName, type: 'ok', action, value: outcome }), fixture);
           return 'ok';
         } catch (error) {
           const { type, code, message } = classifyError(error);
-          history.record({ iteration, step, process: processName, type, action, error: code, message });
+          counter.countCompletion(history.record({ iteration, step, process: processName, type, action, error: code, message }), fixture);
           return type;
         }
       };
@@ -327,6 +354,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       }
       const truth = await (driver.readTruth ? driver.readTruth(target.observer, fixture) : readVendorTruth(target.observer, fixture.vendorId));
       history.stats.oracleChecks += 1;
+      counter.countCheck(true);
       const final = driver.terminal(truth, fixture, history.forIteration(iteration));
       if (final.state) history.stats.terminalStates[final.state] = (history.stats.terminalStates[final.state] ?? 0) + 1;
       if (final.findings.length > 0 || final.undecided) {
@@ -358,6 +386,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
     replayCommand: replay,
     durationMs: Date.now() - startedAt,
     stats: history.stats,
+    invariants: counter.result(),
     historyTail: history.tail(lastActionsMax),
   };
   if (snapshot) result.forensicSnapshot = snapshot;

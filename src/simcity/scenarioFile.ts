@@ -20,10 +20,10 @@ export interface ScenarioDefinition {
   title: string;
   proves: string;
   driver: string;
-  /** The certification phase (SPEC §4) the scenario is evidence for. */
-  phase?: number;
-  /** The invariants its oracles check (SPEC §1). */
-  invariants?: string[];
+  /** The certification phase (SPEC §4, 1–7) whose evidence this scenario is. */
+  phase: number;
+  /** The invariants its oracles check (I1–I10, P1–P4, R1–R4, or a named property); the runtime refuses ids no oracle checks. */
+  invariants: string[];
   /** "simulation": the scenario moves the clock, so it runs in a database created for simulation. */
   database?: 'target' | 'simulation';
   iterationsDefault: number;
@@ -35,6 +35,15 @@ export interface ScenarioDefinition {
   oracles: string[];
   terminalStates: string[];
 }
+
+/** SPEC §1's invariants, the payment ledger's P1–P4 and the reservation machine's R1–R4. */
+export const INVARIANT_IDS: readonly string[] = [
+  ...Array.from({ length: 10 }, (_, i) => `I${i + 1}`),
+  ...Array.from({ length: 4 }, (_, i) => `P${i + 1}`),
+  ...Array.from({ length: 4 }, (_, i) => `R${i + 1}`),
+];
+/** SPEC's ids, or a named property a scenario adds (privacy): a word, never free text. */
+const INVARIANT_ID = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
 
 /** scenarios/ sits next to src/ and dist/, two levels above this file in either. */
 export function scenariosDirectory(): string {
@@ -72,5 +81,7 @@ function parseDefinition(text: string, fileName: string): ScenarioDefinition {
   if (!isRange(raw.actionsPerIteration) || !isRange(raw.concurrency)) problem('actionsPerIteration and concurrency must be {min, max}');
   if (!raw.actionWeights || !Object.values(raw.actionWeights).every(isRange)) problem('actionWeights must map action kinds to {min, max}');
   if (!Array.isArray(raw.oracles) || !Array.isArray(raw.paths) || !Array.isArray(raw.terminalStates)) problem('oracles, paths and terminalStates must be lists');
+  if (!Number.isInteger(raw.phase) || (raw.phase ?? 0) < 1 || (raw.phase ?? 0) > 7) problem('phase must be a certification phase from 1 to 7');
+  if (!Array.isArray(raw.invariants) || raw.invariants.length === 0 || !raw.invariants.every((id) => INVARIANT_ID.test(String(id)))) problem('invariants must list ids like I1, P2, R3 (or a one-word property)');
   return raw as ScenarioDefinition;
 }

@@ -107,6 +107,19 @@ export interface ScenarioStats {
   terminalStates: Record<string, number>;
 }
 
+/**
+ * Per invariant, what a run showed: `checks` oracle runs that judge it,
+ * `exercised` completed actions that reached a state where a broken engine
+ * would have violated it (a claim meeting a full slot for I1), `violations`
+ * findings against it. Held with `exercised: 0` proves nothing.
+ */
+export interface InvariantTally {
+  id: string;
+  checks: number;
+  exercised: number;
+  violations: number;
+}
+
 export interface ScenarioResult {
   scenarioId: string;
   title: string;
@@ -125,6 +138,8 @@ export interface ScenarioResult {
   replayCommand: string;
   durationMs: number;
   stats: ScenarioStats;
+  /** Per invariant its oracles check: checks, exercised, violations. */
+  invariants: InvariantTally[];
   /** The tail of the history (the whole history can be large). */
   historyTail: HistoryEvent[];
 }
@@ -153,4 +168,12 @@ export interface RunScenarioOptions {
   commit?: string | null;
   /** How many history events a forensic snapshot keeps. Default 30. */
   lastActionsMax?: number;
+  /**
+   * Target mode: send the HTTP half of the client actions to this running
+   * `bookiji serve` (another process) instead of an API started in-process.
+   * The truth is still read from the database given above.
+   */
+  targetUrl?: string;
+  /** The partner API key for `targetUrl` (`bookiji apikey create`). */
+  apiKey?: string;
 }

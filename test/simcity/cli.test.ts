@@ -39,8 +39,24 @@ describe('bookiji simcity', () => {
     const { code, stdout } = await cli(['simcity', 'list', '--json'], real.connectionString);
     expect(code).toBe(0);
     const listed = JSON.parse(stdout) as { scenarios: Array<{ id: string }>; races: Array<{ id: string }> };
-    expect(listed.scenarios.map((s) => s.id)).toEqual(['SC-1', 'SC-2', 'SC-3', 'SC-4', 'SC-5', 'SC-6', 'SC-7', 'SC-8', 'SC-9']);
+    expect(listed.scenarios.map((s) => s.id)).toEqual(['SC-1', 'SC-2', 'SC-3', 'SC-4', 'SC-5', 'SC-6', 'SC-7', 'SC-8', 'SC-9', 'SC-10']);
     expect(listed.races.map((r) => r.id)).toContain('claim-claim');
+  });
+
+  it('lists each scenario with its phase, the invariants its oracles check and the oracles', async () => {
+    // Proves `simcity list --json` carries what certify and SPEC §5 read from the catalogue.
+    const { code, stdout } = await cli(['simcity', 'list', '--json'], real.connectionString);
+    expect(code).toBe(0);
+    const listed = JSON.parse(stdout) as { scenarios: Array<{ id: string; title: string; phase: number; invariants: string[]; oracles: string[] }> };
+    const sc1 = listed.scenarios.find((s) => s.id === 'SC-1')!;
+    expect(sc1).toMatchObject({ title: 'Double-booking attack', phase: 1, invariants: ['I1', 'I3', 'I6'] });
+    expect(sc1.oracles).toContain('idempotency');
+    for (const s of listed.scenarios) {
+      expect(s.phase).toBeGreaterThanOrEqual(1);
+      expect(s.phase).toBeLessThanOrEqual(7);
+      expect(s.invariants.length).toBeGreaterThan(0);
+      expect(s.oracles.length).toBeGreaterThan(0);
+    }
   });
 
   it('passes SC-1 with exit 0, prints the digest in --json and writes a JUnit file', async () => {

@@ -34,6 +34,10 @@ describe('SC-2 payment ↔ booking consistency', () => {
       expect(result.passed).toBe(true);
       expect(result.stats.ok).toBeGreaterThan(0);
       expect(Object.keys(result.parameters.fixtures.providerFaults as object)).toEqual(['duplicateRate', 'reorderRate', 'delayRate', 'dropRate', 'apiErrorRate', 'apiTimeoutRate']);
+      // The opening attacks reach their dangerous states every iteration: a confirm on the client's word refused (I4, P1), a late failure after a success, its money captured (I10, P2, P4).
+      const tally = new Map(result.invariants.map((t) => [t.id, t]));
+      for (const id of ['I4', 'P1', 'I10', 'P2', 'P4']) expect(tally.get(id)?.exercised ?? 0).toBeGreaterThanOrEqual(5);
+      expect(result.invariants.every((t) => t.checks > 0 && t.violations === 0)).toBe(true);
     }
     // The per-run simulation databases are gone: the run left the server as it found it.
     const left = await normal.pool.query(`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'bookiji_simcity_%'`);

@@ -1,25 +1,34 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario, toJUnitXml, type ScenarioResult } from '../../src/simcity/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { UNSAFE_CLAIM_SQL, UNSAFE_RESCHEDULE_SQL } from './unsafeEngine.js';
+import { installIdempotencyWithoutRequestHash, UNSAFE_CLAIM_SQL, UNSAFE_RESCHEDULE_SQL } from './unsafeEngine.js';
 
 let real: TestDatabase;
 let brokenClaim: TestDatabase;
 let brokenReschedule: TestDatabase;
+let brokenIdempotency: TestDatabase;
 
 beforeAll(async () => {
-  [real, brokenClaim, brokenReschedule] = await Promise.all([
+  [real, brokenClaim, brokenReschedule, brokenIdempotency] = await Promise.all([
+    createTestDatabase({ poolMax: 4 }),
     createTestDatabase({ poolMax: 4 }),
     createTestDatabase({ poolMax: 4 }),
     createTestDatabase({ poolMax: 4 }),
   ]);
   await brokenClaim.pool.query(UNSAFE_CLAIM_SQL);
   await brokenReschedule.pool.query(UNSAFE_RESCHEDULE_SQL);
+  await installIdempotencyWithoutRequestHash(brokenIdempotency.pool);
 });
 
 afterAll(async () => {
-  await Promise.all([real?.drop(), brokenClaim?.drop(), brokenReschedule?.drop()]);
+  await Promise.all([real?.drop(), brokenClaim?.drop(), brokenReschedule?.drop(), brokenIdempotency?.drop()]);
 });
+
+function tally(result: ScenarioResult, id: string): { checks: number; exercised: number; violations: number } {
+  const found = result.invariants.find((t) => t.id === id);
+  if (!found) throw new Error(`${result.scenarioId} reports no tally for ${id}: ${JSON.stringify(result.invariants)}`);
+  return found;
+}
 
 function expectReadableFailure(result: ScenarioResult, scenarioId: string): void {
   expect(result.passed).toBe(false);
@@ -53,6 +62,15 @@ describe('SC-1 double-booking attack', () => {
       expect(result.stats.invocations).toBe(result.stats.ok + result.stats.failed + result.stats.unknown);
     }
     expect(results.reduce((n, r) => n + r.stats.faults, 0)).toBeGreaterThan(0);
+    // Every iteration reached each invariant's dangerous state: a claim refused on a full slot (I1, I3), the opening's same-key retry and mismatch (I6).
+    for (const result of results) {
+      expect(result.invariants.map((t) => t.id)).toEqual(['I1', 'I3', 'I6']);
+      for (const id of ['I1', 'I3', 'I6']) {
+        expect(tally(result, id).checks).toBeGreaterThan(0);
+        expect(tally(result, id).exercised).toBeGreaterThanOrEqual(12);
+        expect(tally(result, id).violations).toBe(0);
+      }
+    }
     // Half the requests went through the engine, half over HTTP to the partner API.
     expect(results.every((r) => (r.stats.requestsByPath.engine ?? 0) > 0 && (r.stats.requestsByPath.http ?? 0) > 0)).toBe(true);
   });
@@ -63,6 +81,15 @@ describe('SC-1 double-booking attack', () => {
     expectReadableFailure(result, 'SC-1');
     expect(result.violations.map((v) => v.oracle)).toContain('cardinality');
     expect(result.forensicSnapshot!.bookings.filter((b) => b.state === 'confirmed').length).toBeGreaterThan(1);
+  });
+
+  it('fails in the first iteration against a claim that replays a key whatever request comes with it', async () => {
+    // Proves the opening's same-key-different-request race catches an engine that skips the stored request hash (I6).
+    const result = await runScenario({ scenarioId: 'SC-1', seed: 'broken-1', iterations: 30, connectionString: brokenIdempotency.connectionString, commit: 'test' });
+    expectReadableFailure(result, 'SC-1');
+    expect(result.violations.map((v) => v.oracle)).toContain('idempotency');
+    expect(result.violations[0]!.iteration).toBe(0);
+    expect(tally(result, 'I6').violations).toBeGreaterThan(0);
   });
 
   it('gives the same parameters and digest for the same seed, and a different digest for another seed', async () => {
@@ -85,6 +112,9 @@ describe('SC-4 reschedule atomicity', () => {
       expect(result.violations, JSON.stringify(result.violations)).toEqual([]);
       expect(result.passed).toBe(true);
       expect(result.stats.ok).toBeGreaterThan(0);
+      for (const id of ['I1', 'I3', 'I10']) expect(tally(result, id).checks).toBeGreaterThan(0);
+      expect(tally(result, 'I3').exercised).toBeGreaterThan(0);
+      expect(tally(result, 'I10').exercised).toBeGreaterThan(0);
     }
   });
 

@@ -126,15 +126,22 @@ function evidenceList(evidence: string[]): string {
   return `<ul class="evidence">${shown}</ul>${more}`;
 }
 
+function count(value: number | undefined): string {
+  return value === undefined ? '<span class="muted">—</span>' : escapeHtml(formatNumber(value));
+}
+
 function invariantsSection(invariants: InvariantView[]): string {
   const rows = invariants
     .map(
       (invariant) =>
-        `<tr class="${invariant.passed ? 'pass' : 'fail'}"><td class="nowrap"><code>${escapeHtml(invariant.id)}</code></td><td>${escapeHtml(invariant.name)}</td><td>${badge(invariant.passed, 'HELD', 'VIOLATED')}</td><td>${invariant.detail ? escapeHtml(invariant.detail) : ''}</td></tr>`,
+        `<tr class="${invariant.passed ? 'pass' : 'fail'}"><td class="nowrap"><code>${escapeHtml(invariant.id)}</code></td><td>${escapeHtml(invariant.name)}</td>` +
+        `<td class="num">${count(invariant.checks)}</td><td class="num">${count(invariant.exercised)}</td><td class="num">${count(invariant.violations)}</td>` +
+        `<td>${badge(invariant.passed, invariant.result ?? 'HELD', invariant.result ?? 'VIOLATED')}</td><td>${invariant.detail ? escapeHtml(invariant.detail) : ''}</td></tr>`,
     )
     .join('');
-  const body = rows || '<tr><td colspan="4" class="muted">No invariant was checked.</td></tr>';
-  return section('Invariants checked', `<table class="invariants"><thead><tr><th>Id</th><th>Invariant</th><th>Result</th><th>Detail</th></tr></thead><tbody>${body}</tbody></table>`);
+  const body = rows || '<tr><td colspan="7" class="muted">No invariant was checked.</td></tr>';
+  const head = '<tr><th>Id</th><th>Invariant</th><th>Checks</th><th>Exercised</th><th>Violations</th><th>Result</th><th>Detail</th></tr>';
+  return section('Invariants: checked, exercised, held', `<table class="invariants"><thead>${head}</thead><tbody>${body}</tbody></table>`);
 }
 
 function chartsSection(soak: SoakView | undefined, contention: ContentionView[] | undefined): string {

@@ -6,7 +6,8 @@
 // Glossary:
 // - phase: one of the seven certification phases of SPEC §4, with its verdict,
 //   the numbers that back it and one line per piece of evidence.
-// - invariant: one of SPEC §1's I1–I10, as checked after the run.
+// - invariant: one of SPEC §1's I1–I10 (or P1–P4, R1–R4), with how often the
+//   scenarios checked and exercised it and how often it was violated.
 // - soak bucket: a slice of consecutive soak operations with its latency
 //   percentiles and the simulated day it reached.
 // - contention test: N contenders racing for one resource; the winners must be
@@ -32,6 +33,13 @@ export interface InvariantView {
   name: string;
   passed: boolean;
   detail?: string;
+  /** Oracle runs that judged it, over every scenario of the certification. */
+  checks?: number;
+  /** Actions that reached a state where a broken engine would have broken it. */
+  exercised?: number;
+  violations?: number;
+  /** HELD, VIOLATED or NOT EXERCISED; without it the badge says HELD or VIOLATED from `passed`. */
+  result?: string;
 }
 
 export interface SoakBucketView {

@@ -2,14 +2,15 @@
 // customers than its capacity, whatever the concurrency. Real parallel
 // connections race behind a barrier for a capacity-1 slot (exactly one
 // winner) and a capacity-N slot (exactly N); reschedules race into one free
-// slot together with a fresh claim (exactly one gets it); then SimCity's
-// SC-1 (double-booking attack) and SC-4 (reschedule) run with their oracles.
+// slot together with a fresh claim (exactly one gets it); then the SimCity
+// catalogue's phase-1 scenarios (SC-1 double-booking attack, SC-4
+// reschedule) run with their oracles.
 
 import { claimSlot, rescheduleBooking } from '../../engine/bookings.js';
 import { BookijiError } from '../../errors.js';
 import type { PhaseContext } from '../context.js';
 import { countBy, Evidence, percentile } from '../evidence.js';
-import { runScenarioCheck } from '../scenarios/simcity.js';
+import { runPhaseCatalogue } from '../scenarios/simcity.js';
 import type { Check } from '../types.js';
 import { checkInvariants, customerActor, newCustomers, newSlot, newVendor, race, warm } from './shared.js';
 
@@ -130,8 +131,7 @@ export async function runAtomicSlot(ctx: PhaseContext): Promise<PhaseOutcome> {
     };
   });
 
-  await runScenarioCheck(evidence, ctx, 'SC-1', 'double-booking attack');
-  await runScenarioCheck(evidence, ctx, 'SC-4', 'reschedule under contention');
+  await runPhaseCatalogue(evidence, ctx, 1);
   await checkInvariants(evidence, pool, 'normal');
 
   const all = rounds.flatMap((r) => [r.p50Ms, r.p99Ms]);

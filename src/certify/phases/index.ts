@@ -1,12 +1,13 @@
-// The seven phases of SPEC §4, in order.
+// The seven phases of SPEC §4, in order. A phase whose evidence is wholly
+// the SimCity catalogue is cataloguePhase(n); phase 1 adds its barrier races.
 
 import type { PhaseContext } from '../context.js';
 import type { PhaseId } from '../types.js';
 import { runAbuse } from './abuse.js';
 import { runAtomicSlot, type PhaseOutcome } from './atomicSlot.js';
+import { cataloguePhase } from './catalogue.js';
 import { runDegraded } from './degraded.js';
 import { runForensicsPhase } from './forensicsPhase.js';
-import { runPaymentConsistency } from './paymentConsistency.js';
 import { runSoak } from './soak.js';
 import { runTimeHostility } from './timeHostility.js';
 
@@ -19,7 +20,7 @@ export interface PhaseDefinition {
 
 export const PHASES: readonly PhaseDefinition[] = [
   { id: 1, key: 'atomic-slot', name: 'Atomic slot', run: runAtomicSlot },
-  { id: 2, key: 'payment-booking', name: 'Payment ↔ booking consistency', run: runPaymentConsistency },
+  { id: 2, key: 'payment-booking', name: 'Payment ↔ booking consistency', run: cataloguePhase(2) },
   { id: 3, key: 'time-hostility', name: 'Time hostility', run: runTimeHostility },
   { id: 4, key: 'abuse', name: 'Abuse and probing', run: runAbuse },
   { id: 5, key: 'degraded', name: 'Degraded reality', run: runDegraded },

@@ -117,3 +117,35 @@ function checkPredicateType(value: unknown): string | null {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * The mutation score a certification run with `--mutants` signs into its
+ * predicate (the report's `mutants` field): how many of the catalogue's
+ * non-equivalent engine mutants the certifier killed, and the digest of the
+ * catalogue it was measured against.
+ */
+export interface MutationScore {
+  total: number;
+  killed: number;
+  /** killed / total in percent, one decimal. */
+  score: number;
+  catalogueDigest: string;
+  catalogueSize: number;
+  profile: string;
+  survivors: string[];
+  equivalent: string[];
+  errors: string[];
+}
+
+/** Why a signed mutation score is not self-consistent, or null. */
+export function mutationScoreProblem(value: unknown): string | null {
+  if (!isPlainObject(value)) return 'mutation score is not an object';
+  const { total, killed, score, catalogueDigest, survivors, equivalent, errors } = value as Record<string, unknown>;
+  if (!Number.isInteger(total) || !Number.isInteger(killed) || (killed as number) < 0 || (killed as number) > (total as number)) return `mutation score: killed ${String(killed)} of total ${String(total)} is not a count`;
+  const expected = (total as number) === 0 ? 0 : Math.round(((killed as number) / (total as number)) * 1000) / 10;
+  if (score !== expected) return `mutation score: ${String(score)}% does not follow from ${String(killed)}/${String(total)} (${expected}%)`;
+  if (typeof catalogueDigest !== 'string' || !/^[0-9a-f]{64}$/.test(catalogueDigest)) return 'mutation score: the catalogue digest is not a SHA-256';
+  if (![survivors, equivalent, errors].every((list) => Array.isArray(list) && list.every((id) => typeof id === 'string'))) return 'mutation score: survivors, equivalent and errors must list mutant ids';
+  if ((survivors as string[]).length + (errors as string[]).length !== (total as number) - (killed as number)) return 'mutation score: every mutant not killed must be named as a survivor or an error';
+  return null;
+}

@@ -3,10 +3,12 @@
 
 import chalk from 'chalk';
 import type { Command } from 'commander';
+import type { MutationScore } from '../../certify/signing/statement.js';
 import type { CertificationReport, PhaseId } from '../../certify/types.js';
 import { note, printJson, printTable } from '../output.js';
 import { ReportedFailure } from '../reportedFailure.js';
 import { signingKey } from '../signingKey.js';
+import { registerCertifyMutants } from './certifyMutants.js';
 
 interface CertifyCommandOptions {
   profile: string;
@@ -15,6 +17,7 @@ interface CertifyCommandOptions {
   out: string;
   key?: string;
   json?: boolean;
+  mutants?: boolean;
 }
 
 function parseSeed(value: string | undefined, max: number): number | undefined {
@@ -43,12 +46,18 @@ function printSummary(report: CertificationReport, files: Record<string, string>
       p.status === 'PASS' ? `${p.checks.length} checks` : p.summary.slice(0, 160),
     ]),
   );
-  const violated = report.invariants.filter((i) => i.violations > 0);
-  process.stdout.write(`invariants: ${violated.length === 0 ? chalk.green(`all ${report.invariants.length} checks clean`) : chalk.red(violated.map((i) => `${i.id} (${i.violations} on ${i.database})`).join(', '))}\n`);
+  printTable(
+    ['invariant', 'checks', 'exercised', 'violations', 'result', 'scenarios'],
+    report.invariants.map((i) => [i.id, i.checks, i.exercised, i.violations, i.result === 'HELD' ? chalk.green(i.result) : chalk.red(i.result), i.scenarios.join(' ')]),
+  );
+  const dirty = report.databaseChecks.filter((i) => i.violations > 0);
+  process.stdout.write(`database checks: ${dirty.length === 0 ? chalk.green(`all ${report.databaseChecks.length} clean`) : chalk.red(dirty.map((i) => `${i.id} (${i.violations} on ${i.database})`).join(', '))}\n`);
   process.stdout.write(`${report.verdict === 'CERTIFIED' ? chalk.green.bold('CERTIFIED') : chalk.red.bold('NOT CERTIFIED')}  seed ${report.seeds.master}, ${(report.durationMs / 1000).toFixed(0)} s, commit ${report.environment.gitCommit.slice(0, 12)}, schema ${report.environment.schemaDigest.slice(0, 12)}\n`);
   for (const reason of report.reasons.slice(0, 10)) process.stdout.write(`  ${chalk.red('•')} ${reason.slice(0, 400)}\n`);
   for (const [what, file] of Object.entries(files)) process.stdout.write(`${chalk.dim(what.padEnd(8))} ${file}\n`);
   process.stdout.write(`replay: ${report.reproduceCommand}\n`);
+  const score = (report as { mutants?: MutationScore }).mutants;
+  if (score) process.stdout.write(`mutants: ${score.killed}/${score.total} killed (${score.score}%)${score.survivors.length ? `, survivors: ${score.survivors.join(', ')}` : ''}\n`);
 }
 
 export function registerCertify(program: Command): void {
@@ -61,7 +70,23 @@ export function registerCertify(program: Command): void {
     .option('--out <dir>', 'where to write the report, envelope, meta and HTML', 'reports')
     .option('--key <file>', 'the Ed25519 private key to sign with (default: BOOKIJI_HOME/keys/bookiji-signing.key, generated on first use)')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  bookiji certify --profile quick\n  bookiji certify --seed 1234567 --phases 1,7\n  bookiji certify verify reports/scheduling-certification-v1.dsse.json --key .bookiji/keys/bookiji-signing.pub\n')
+    .option('--mutants', 'after the phases, run the mutant catalogue (`certify mutants`) and sign its score into the statement')
+        .addHelpText(
+      'after',
+      `
+Examples:
+  bookiji certify --profile quick
+  bookiji certify --profile quick --mutants
+  bookiji certify --seed 1234567 --phases 1,7
+  bookiji certify verify reports/scheduling-certification-v1.dsse.json --key .bookiji/keys/bookiji-signing.pub
+
+Each phase runs the SimCity catalogue's scenarios of that phase (\`bookiji simcity list\`),
+seeded from the certification seed. The report's invariants table gives, per I1-I10,
+P1-P4, R1-R4, the checks, exercised count (actions that reached a state where a broken
+engine would have broken it) and violations summed over every run; any invariant with
+exercised 0 is NOT EXERCISED and the verdict NOT CERTIFIED.
+`,
+    )
     .action(async (options: CertifyCommandOptions) => {
       const { BookijiError } = await import('../../errors.js');
       const { certify: run, profileNamed, SEED_MAX } = await import('../../certify/index.js');
@@ -88,12 +113,15 @@ export function registerCertify(program: Command): void {
         privateKey,
         publicKeyPath: publicKeyBeside(keyPath),
         log: (message) => note(message),
+        ...(options.mutants ? { mutants: true } : {}),
       });
       await checkpointTargetDatabase(privateKey);
       if (options.json) printJson(report);
       else printSummary(report, { ...files });
       if (report.verdict !== 'CERTIFIED') throw new ReportedFailure(1);
     });
+
+  registerCertifyMutants(certify);
 
   certify
     .command('verify')

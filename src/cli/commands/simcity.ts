@@ -54,8 +54,17 @@ export function registerSimcity(program: Command): void {
 
   simcity
     .command('list')
-    .description('List the scenarios (and the explorer\'s races) with what each proves.')
+    .description('List the catalogue: each scenario\'s certification phase, the invariants its oracles check, what it proves (and the explorer\'s races).')
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Example:
+  bookiji simcity list --json | jq '.scenarios[] | {id, phase, invariants}'
+
+Each scenario is evidence for one certification phase (1-7, see \`bookiji certify --help\`);
+together the catalogue must cover I1-I10, P1-P4 and R1-R4.`,
+    )
     .action(async (options: { json?: boolean }) => {
       const { listScenarios, listRaces } = await import('../../simcity/index.js');
       const scenarios = listScenarios();
@@ -64,7 +73,7 @@ export function registerSimcity(program: Command): void {
         printJson({ scenarios, races });
         return;
       }
-      printTable(['scenario', 'title', 'default iterations', 'oracles'], scenarios.map((s) => [s.id, s.title, s.iterationsDefault, s.oracles.join(', ')]));
+      printTable(['scenario', 'title', 'phase', 'invariants', 'default iterations', 'oracles'], scenarios.map((s) => [s.id, s.title, s.phase, s.invariants.join(' '), s.iterationsDefault, s.oracles.join(', ')]));
       for (const s of scenarios) process.stdout.write(`${chalk.bold(s.id)} ${s.proves}\n`);
       process.stdout.write('\n');
       printTable(['race (simcity explore)', 'sessions', 'permutations'], races.map((r) => [r.id, r.sessions.join('\n'), r.permutations]));
@@ -78,6 +87,8 @@ export function registerSimcity(program: Command): void {
     .option('--iterations <n>', 'iterations per scenario (default: the scenario\'s own, SC-1: 50)', positiveInt('iterations', 100_000))
     .option('--concurrency <n>', 'requests in flight at once (default: drawn from the seed)', positiveInt('concurrency', 64))
     .option('--junit <file>', 'also write a JUnit XML report there (for CI)')
+    .option('--target-url <url>', 'target mode: send the HTTP half of the actions to this running `bookiji serve`')
+    .option('--api-key <key>', 'the partner API key that server accepts (`bookiji apikey create`)')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
@@ -85,13 +96,24 @@ export function registerSimcity(program: Command): void {
 Examples:
   bookiji simcity run SC-1 --seed pr-123
   bookiji simcity run SC-1 SC-4 --seed nightly --iterations 200 --junit reports/simcity.xml
+  bookiji simcity run SC-1 --seed staging --target-url http://127.0.0.1:8080 --api-key bk_live_…
 
 Uses DATABASE_URL, or the embedded database. Each iteration builds fresh
 fixtures (a new "SimCity …" vendor) and touches nothing else. The same seed
 always plans the same run: compare runs by the digest. Exit 0 pass, 1
-violation or undecided, 2 usage or setup error.`,
+violation or undecided, 2 usage or setup error.
+
+Per invariant the run reports checks (oracle runs judging it), exercised
+(actions that reached a state where a broken engine would have broken it:
+a claim refused on a full slot for I1, a same-key retry for I6) and
+violations; held with exercised 0 proves nothing.
+
+Target mode: with --target-url, the scenario's HTTP requests go to that
+server (another process, on the same database) instead of an API SimCity
+starts itself; the truth is still read from DATABASE_URL or the embedded
+database, which must be the server's. Scenarios without an HTTP path ignore it.`,
     )
-    .action(async (ids: string[], options: { seed: string; iterations?: number; concurrency?: number; junit?: string; json?: boolean }) => {
+    .action(async (ids: string[], options: { seed: string; iterations?: number; concurrency?: number; junit?: string; targetUrl?: string; apiKey?: string; json?: boolean }) => {
       const json = Boolean(options.json);
       const simcityApi = await import('../../simcity/index.js');
       let db: import('../../db/database.js').Database;
@@ -113,6 +135,7 @@ violation or undecided, 2 usage or setup error.`,
             concurrency: options.concurrency,
             pool: db.pool,
             connectionString: db.target.connectionString,
+            ...(options.targetUrl ? { targetUrl: options.targetUrl, apiKey: options.apiKey } : {}),
             onProgress: (p) => progress.update(`${p.scenarioId}  iteration ${p.iteration}/${p.iterations}  ${p.actions} actions  ${p.violations} violations`),
           });
           progress.done();
@@ -233,6 +256,8 @@ function printSummary(results: Array<import('../../simcity/index.js').ScenarioRe
     ]),
   );
   for (const r of results) {
+    const tallies = r.invariants.map((t) => `${t.id} ${t.checks}/${t.exercised}/${t.violations}`).join(', ');
+    if (tallies) process.stdout.write(`${r.scenarioId} invariants (checks/exercised/violations) — ${tallies}\n`);
     const states = Object.entries(r.stats.terminalStates).map(([state, n]) => `${state}: ${n}`).join(', ');
     if (states) process.stdout.write(`${r.scenarioId} terminal states — ${states}\n`);
   }

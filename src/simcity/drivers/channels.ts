@@ -1,8 +1,11 @@
 // The paths a client request can take. The engine path calls the engine's
 // TypeScript layer on a pooled connection; the HTTP path sends the same
-// request to the partner API (`bookiji serve`, started in-process by the
-// runtime on 127.0.0.1). Which path an action takes is part of the seeded
-// plan; what the path does is this one small adapter.
+// request to the partner API: `bookiji serve` started in-process by the
+// runtime on 127.0.0.1, or, in target mode (--target-url, --api-key), a
+// server running elsewhere on the same database. A driver sees the same
+// HttpChannel either way, so every scenario with an HTTP path gets target
+// mode for free. Which path an action takes is part of the seeded plan;
+// what the path does is this one small adapter.
 
 import { BookijiError, type ErrorCode } from '../../errors.js';
 import type { Pool } from '../../db/pool.js';
@@ -13,6 +16,18 @@ export interface HttpChannel {
   url: string;
   apiKey: string;
   partnerId: string;
+  /** Sent as X-Request-Id (with a counter), so the server's log lines name SimCity's requests. */
+  requestIdPrefix?: string;
+}
+
+let requestSerial = 0;
+
+/** The headers of one partner API request: the key, JSON, and a request id the server logs. */
+export function apiHeaders(http: HttpChannel): Record<string, string> {
+  requestSerial += 1;
+  const headers: Record<string, string> = { authorization: `Bearer ${http.apiKey}`, 'content-type': 'application/json' };
+  if (http.requestIdPrefix) headers['x-request-id'] = `${http.requestIdPrefix}-${requestSerial}`;
+  return headers;
 }
 
 /** What one simulated client has: its connection pool, the API when it runs, and the signal a restart fires. */
@@ -43,7 +58,7 @@ export async function httpClaim(session: ClientSession, body: { slotId: string; 
   try {
     response = await fetch(`${http.url}/v1/bookings`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${http.apiKey}`, 'content-type': 'application/json' },
+      headers: apiHeaders(http),
       body: JSON.stringify(body),
       signal: session.signal,
     });

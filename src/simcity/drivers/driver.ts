@@ -37,6 +37,8 @@ export interface Driver<F extends Fixture = Fixture> {
   oracleInvariants?: Record<string, readonly string[]>;
   /** Invariants whose dangerous state this completed action reached (e.g. a claim on a full slot → I1): counted as `exercised`. */
   exercised?(event: HistoryEvent, fixture: F): readonly string[];
+  /** Oracles judged only by `terminal` (after the chaos settled): counted as checks there alone. */
+  terminalOracles?: readonly string[];
   /** Action kinds that are faults (time passing, …): run awaited by the nemesis, not by a client. */
   faultKinds?: readonly string[];
   /** Long-lived services the scenario needs (a payment provider, a webhook receiver), started once per run. */
@@ -57,8 +59,6 @@ export interface Driver<F extends Fixture = Fixture> {
   observe(truth: VendorTruth, fixture: F, events: HistoryEvent[]): Finding[];
   /** After the chaos settled (in-flight requests resolved, settle actions run). */
   terminal(truth: VendorTruth, fixture: F, events: HistoryEvent[]): TerminalVerdict;
-  /** Oracles judged only by `terminal` (after the chaos settled): counted as checks there alone. */
-  terminalOracles?: readonly string[];
 }
 
 export interface Services {

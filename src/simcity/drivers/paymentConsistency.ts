@@ -35,7 +35,7 @@ import { reconcile } from '../../reconcile/index.js';
 import { startStripeSandbox, type FaultOptions, type StripeSandbox } from '../../stripeSandbox/index.js';
 import { handleStripeWebhook } from '../../api/stripeWebhook.js';
 import { readVendorTruth, slotAndBookingChecks, type VendorTruth } from '../truth.js';
-import type { IterationPlan, PlannedAction, ScenarioParameters } from '../types.js';
+import type { HistoryEvent, IterationPlan, PlannedAction, ScenarioParameters } from '../types.js';
 import { quietClients } from '../clientPool.js';
 import { insertCustomer, type Driver, type Finding, type Fixture, type Services } from './driver.js';
 
@@ -234,12 +234,49 @@ async function staleFailureAfterSuccess(fixture: PaymentFixture, pool: Pool, int
     const verified = await verifyBookingPayment(pool, services.gateway, booking, customer);
     const late = await sandbox.triggerWebhook(failure.id);
     const after = (await pool.query('SELECT state FROM bookings WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, booking])).rows[0] as { state: string } | undefined;
-    return { booking, intent: intentId, declined: declined.status, paid: paid.status, before: verified.booking.state, lateFailure: failure.id, lateDeliveryStatus: late.status, after: after?.state ?? 'missing' };
+    return { booking, intent: intentId, declined: declined.status, paid: paid.status, before: verified.booking.state, payment: verified.payment.status, lateFailure: failure.id, lateDeliveryStatus: late.status, after: after?.state ?? 'missing' };
   });
+}
+
+/**
+ * The payment races that reached a dangerous state: a confirm on the
+ * client's word refused (a broken engine confirms without money: I4, P1),
+ * a late failure after a success (a broken one moves the paid booking
+ * backwards and orphans the money: I4, I10, P2), money captured at
+ * verification (the ledger must follow to the cent: P4), an authorization on a hold that a
+ * reconcile had to release or repair (P3, I9), a hold refused on a full
+ * slot (I1, I3).
+ */
+function paymentExercised(event: HistoryEvent): readonly string[] {
+  const refusedConfirm = (event.action === 'client_confirm' || event.action === 'confirm_on_clients_word') && event.type === 'fail' && event.error === 'PAYMENT_REQUIRED';
+  if (refusedConfirm) return ['I4', 'P1'];
+  // Money captured: the ledger must follow it to the cent.
+  const captured = event.type === 'ok' && event.value?.payment === 'captured' ? ['P4'] : [];
+  if (event.action === 'stale_failure_after_success' && event.type === 'ok' && event.value?.before === 'confirmed') return ['I4', 'I10', 'P2', ...captured];
+  if (event.action === 'verify' && event.type === 'ok' && event.value?.state === 'confirmed') return ['I4', 'P1', ...captured];
+  if (event.action === 'reconcile' && event.type === 'ok') {
+    const released = Number(event.value?.expiredHolds ?? 0) > 0 ? ['I9', 'P3'] : [];
+    const repaired = Number(event.value?.repairs ?? 0) > 0 ? ['I4', 'P2', 'P3'] : [];
+    return [...released, ...repaired];
+  }
+  if (event.action === 'hold' && event.type === 'fail' && event.error === 'BOOKING_CONFLICT') return ['I1', 'I3'];
+  return [];
 }
 
 export const paymentConsistency: Driver<PaymentFixture> = {
   oracles: ['capacity', 'slot-coherence', 'booking-coherence', 'confirmed-needs-verified-payment', 'no-zombie-booking', 'released-exactly-once', 'no-orphan-payment', 'ledger-reconciles'],
+  oracleInvariants: {
+    capacity: ['I1'],
+    'slot-coherence': ['I3'],
+    'booking-coherence': ['I3', 'I10'],
+    'confirmed-needs-verified-payment': ['I4', 'P1'],
+    'no-zombie-booking': ['I4', 'I10', 'P2'],
+    'released-exactly-once': ['I9'],
+    'no-orphan-payment': ['I4', 'P2', 'P3'],
+    'ledger-reconciles': ['P4'],
+  },
+  exercised: paymentExercised,
+  terminalOracles: ['no-orphan-payment', 'ledger-reconciles'],
   // The opening attacks run as the nemesis does, awaited before the check
   // that follows them, so that check sees what the attack did.
   faultKinds: ['advance_clock', ...OPENING_ATTACKS],
@@ -402,7 +439,7 @@ export const paymentConsistency: Driver<PaymentFixture> = {
         return staleFailureAfterSuccess(fixture, pool, intent, customer);
       case 'reconcile': {
         const report = await reconcile(pool, gateway, { dryRun: false, actor: RECONCILE_ACTOR });
-        return { report: JSON.stringify(report).length };
+        return { expiredHolds: report.expiredHolds.length, repairs: report.repairs.length, eventsRecovered: report.eventsRecovered.length };
       }
       case 'advance_clock': {
         const now = await advanceClock(pool, CLOCK_STEP_MS);

@@ -5,6 +5,7 @@ import { abuseProbing } from './abuseProbing.js';
 import { degradedReality } from './degradedReality.js';
 import { doubleBooking } from './doubleBooking.js';
 import { forensicReplay } from './forensicReplay.js';
+import { guardProbes } from './guardProbes.js';
 import { paymentConsistency } from './paymentConsistency.js';
 import { reservations } from './reservations.js';
 import { rescheduleAtomicity } from './rescheduleAtomicity.js';
@@ -15,10 +16,11 @@ export const drivers: Record<string, AnyDriver> = {
   'double-booking': doubleBooking,
   'reschedule-atomicity': rescheduleAtomicity,
   'payment-consistency': paymentConsistency,
-  reservations,
   'time-hostility': timeHostility,
   'abuse-probing': abuseProbing,
   'degraded-reality': degradedReality,
   'soak-decay': soakDecay,
   'forensic-replay': forensicReplay,
+  reservations,
+  'guard-probes': guardProbes,
 };

@@ -33,6 +33,24 @@ function invoked(events: HistoryEvent[], kind: string, intent: string): number {
 
 export const rescheduleAtomicity: Driver<RescheduleFixture> = {
   oracles: ['capacity', 'slot-coherence', 'booking-coherence', 'no-booking-lost', 'no-booking-duplicated', 'moves-only-by-reschedule'],
+  oracleInvariants: {
+    capacity: ['I1'],
+    'slot-coherence': ['I3'],
+    'booking-coherence': ['I3', 'I10'],
+    'no-booking-lost': ['I1', 'I10'],
+    'no-booking-duplicated': ['I1'],
+    'moves-only-by-reschedule': ['I10'],
+  },
+  exercised(event) {
+    // A claim or move into a full slot, refused: without the lock it would have over-booked it.
+    if (event.type === 'fail' && event.error === 'BOOKING_CONFLICT') return ['I1', 'I3'];
+    // A move releases one counter and takes another; a broken engine drifts one of them or loses the transition.
+    if (event.type === 'ok' && event.action === 'reschedule') return ['I3', 'I10'];
+    if (event.type === 'ok' && event.action === 'cancel') return ['I3', 'I10'];
+    // A cancel or move of a booking already cancelled: the state machine must refuse to move it again.
+    if (event.type === 'fail' && event.error === 'INVALID_TRANSITION') return ['I10'];
+    return [];
+  },
   fixtureParameters(definition, random) {
     const slots = definition.fixtures.slots as { min: number; max: number };
     const capacity = definition.fixtures.capacity as { min: number; max: number };
