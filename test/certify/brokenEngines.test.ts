@@ -7,11 +7,11 @@ import { certifyPhases, createCertifyDatabases, SMALL, type CertifyTestDatabases
 const EXPECTED_FAILURE: Record<PhaseId, RegExp> = {
   1: /capacity 1: .* racing for one slot|invariants hold/,
   2: /SimCity SC-2/,
-  3: /past slots|NOW boundary/,
-  4: /hold flooding/,
-  5: /process dies between hold and confirm/,
-  6: /messy history is reconstructed with no unknowns/,
-  7: /no hold left behind/,
+  3: /SimCity SC-3/,
+  4: /SimCity SC-5/,
+  5: /SimCity SC-6/,
+  6: /SimCity SC-7/,
+  7: /SimCity SC-8/,
 };
 
 let dbs: CertifyTestDatabases | undefined;

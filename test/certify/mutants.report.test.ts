@@ -28,7 +28,7 @@ function unsignedReport(): CertificationReport {
     certification: 'scheduling-certification-v1', verdict: 'NOT CERTIFIED', reasons: ['only a test'], profile: 'quick', seeds: { master: 1, phases: {} },
     startedAt: '2026-12-01T00:00:00.000Z', finishedAt: '2026-12-01T00:01:00.000Z', durationMs: 60_000,
     environment: { gitCommit: 'a'.repeat(40), gitDirty: false, schemaDigest: 'b'.repeat(64), migrations: [], postgresVersion: '17', toolVersion: '0.1.0', node: 'v20', platform: 'linux', cpus: 2 },
-    phases: [], invariants: [], reproduceCommand: 'bookiji certify --seed 1',
+    phases: [], invariants: [], databaseChecks: [], reproduceCommand: 'bookiji certify --seed 1',
   };
 }
 

@@ -73,7 +73,8 @@ export async function runScenarioCheck(evidence: Evidence, ctx: PhaseContext, sc
       scenarioId,
       seed,
       iterations,
-      concurrency: ctx.params.scenarioConcurrency,
+      // The profile's concurrency, within the range the scenario declares (SC-5 judges one request at a time).
+      concurrency: Math.min(Math.max(ctx.params.scenarioConcurrency, definition.concurrency.min), definition.concurrency.max),
       pool: target.pool,
       connectionString: target.connectionString,
     });

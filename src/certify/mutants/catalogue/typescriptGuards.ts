@@ -8,7 +8,7 @@ import { createPartnerBooking, getPartnerBooking } from '../../../api/partnerBoo
 import { postgresRateLimiter } from '../../../api/rateLimit.js';
 import { startOutboxDispatcher } from '../../../api/webhookOutbox.js';
 import { createPool } from '../../../db/pool.js';
-import { handleStripeWebhook } from '../../../payments/webhookHandler.js';
+import { handleStripeWebhook } from '../../../api/stripeWebhook.js';
 import { signatureHeader } from '../../../stripeSandbox/signature.js';
 import { expectOutcome, one, outcomeOf, WITNESS_ACTOR, witnessVendor } from '../fixtures.js';
 import type { Mutant } from '../types.js';
@@ -73,8 +73,8 @@ export const TYPESCRIPT_GUARD_MUTANTS: Mutant[] = [
     invariants: [],
     phase: 4,
     expectedCatcher: 'phase 4 (abuse: a replayed webhook an hour old); phase 2 only sends fresh ones',
-    source: { file: 'src/payments/webhookHandler.ts', original: TOLERANCE, replacement: 'const tolerance = (config.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS_DEFAULT) * 1000;' },
-    patch: { file: 'payments/webhookHandler.js', from: TOLERANCE, to: 'const tolerance = (config.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS_DEFAULT) * 1000;' },
+    source: { file: 'src/api/stripeWebhook.ts', original: TOLERANCE, replacement: 'const tolerance = (config.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS_DEFAULT) * 1000;' },
+    patch: { file: 'api/stripeWebhook.js', from: TOLERANCE, to: 'const tolerance = (config.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS_DEFAULT) * 1000;' },
     async witness({ normal }) {
       const secret = `whsec_witness_${randomBytes(8).toString('hex')}`;
       const body = JSON.stringify({ id: `evt_witness_${randomBytes(6).toString('hex')}`, object: 'event', type: 'payment_intent.created', created: 1, livemode: false, data: { object: { id: 'pi_witness_unknown', object: 'payment_intent', metadata: {} } } });
