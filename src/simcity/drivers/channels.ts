@@ -13,6 +13,8 @@ export interface HttpChannel {
   url: string;
   apiKey: string;
   partnerId: string;
+  /** The signing secret POST /webhooks/stripe verifies deliveries with (SC-5 signs stale and fresh events). */
+  stripeWebhookSecret: string;
 }
 
 /** What one simulated client has: its connection pool, the API when it runs, and the signal a restart fires. */
