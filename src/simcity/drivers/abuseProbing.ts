@@ -31,8 +31,9 @@ import type { Driver, Finding, Fixture } from './driver.js';
 import { MALFORMED_LAYERS, malformedRequest, type MalformedLayer, type RawRequest } from './malformedRequests.js';
 import { inSnapshot } from './timeTruth.js';
 import { errorCodeOf, staleWebhook, staleWebhookChecks } from './abuseProbingWebhook.js';
+import { limiterStoreDown, limiterStoreDownChecks } from './abuseProbingLimiter.js';
 
-const OPENINGS = ['rapid_repeat', 'repeated_cancel', 'hold_flood', 'rate_burst', 'fee_bypass', 'foreign_ids', 'id_probe', 'stale_webhook'] as const;
+const OPENINGS = ['rapid_repeat', 'repeated_cancel', 'hold_flood', 'rate_burst', 'fee_bypass', 'foreign_ids', 'id_probe', 'stale_webhook', 'limiter_store_down'] as const;
 const REPEATS = 12;
 const FLOOD_EXTRA = 3;
 const RATE_LIMIT = 10;
@@ -268,8 +269,9 @@ function truthChecks(fixture: AbuseFixture, bookings: Array<{ idempotencyKey: st
 }
 
 export const abuseProbing: Driver<AbuseFixture> = {
-  oracles: ['server-stays-up', 'coded-refusal', 'rejected-writes-nothing', 'no-disclosure', 'idempotency', 'released-exactly-once', 'hold-limit', 'rate-limit', 'confirmed-needs-verified-payment', 'privacy', 'capacity', 'slot-coherence', 'booking-coherence', 'webhook-replay-window'],
+  oracles: ['server-stays-up', 'coded-refusal', 'rejected-writes-nothing', 'no-disclosure', 'idempotency', 'released-exactly-once', 'hold-limit', 'rate-limit', 'confirmed-needs-verified-payment', 'privacy', 'capacity', 'slot-coherence', 'booking-coherence', 'webhook-replay-window', 'limiter-fails-closed'],
   oracleInvariants: {
+    'limiter-fails-closed': ['I6'],
     'webhook-replay-window': ['I4'],
     'server-stays-up': ['I6'],
     'coded-refusal': ['I6', 'I4'],
@@ -363,6 +365,8 @@ export const abuseProbing: Driver<AbuseFixture> = {
         return rateBurst(pool);
       case 'stale_webhook':
         return staleWebhook(pool, fixture.url, fixture.stripeWebhookSecret);
+      case 'limiter_store_down':
+        return limiterStoreDown(pool, fixture.url, fixture.apiKey);
       case 'malformed': {
         const layer = String(action.args.layer) as MalformedLayer;
         const request = malformedRequest(layer, seed, { slotId: fixture.slotIds.R2!, customerId: fixture.customerIds.C1!, vendorId: fixture.vendorId, bookingId: fixture.slotIds.X!, apiKey: fixture.apiKey, key: `${fixture.keyPrefix}bad` });
@@ -395,6 +399,7 @@ export const abuseProbing: Driver<AbuseFixture> = {
       if (event.type !== 'ok') continue;
       findings.push(...answerChecks(event, fixture));
       if (event.action === 'stale_webhook') findings.push(...staleWebhookChecks(event));
+      findings.push(...limiterStoreDownChecks(event));
       if (event.action === 'rate_burst' && event.value?.allowed !== RATE_LIMIT) findings.push({ oracle: 'rate-limit', message: `${RATE_BURST} parallel requests against a limit of ${RATE_LIMIT}: ${String(event.value?.allowed)} allowed` });
     }
     return findings;
@@ -416,6 +421,8 @@ export const abuseProbing: Driver<AbuseFixture> = {
       id_probe: ['privacy'],
       // A payment event replayed past its signature's window must not reach the money state.
       stale_webhook: ['I4'],
+      // The same invariant as the burst: the shared limiter, here with its store cut off.
+      limiter_store_down: ['I6'],
       malformed: ['I6'],
     };
     return map[event.action] ?? [];
