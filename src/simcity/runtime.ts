@@ -83,16 +83,18 @@ async function startApi(observer: Pool, config: pg.PoolConfig, size: number, run
   serverPool.on('error', () => undefined);
   try {
     const key = await createApiKey(observer, { partner: 'SimCity' });
+    const stripeWebhookSecret = `whsec_simcity_${randomBytes(12).toString('hex')}`;
     const server = await startApiServer({
       pool: serverPool,
       port: 0,
       host: '127.0.0.1',
       outbox: false,
       rateLimit: { requestsPerWindowMax: API_REQUESTS_PER_WINDOW_MAX, windowSeconds: 60 },
+      stripeWebhook: { secrets: [stripeWebhookSecret] },
       log: () => undefined,
     });
     return {
-      channel: { url: server.url, apiKey: key.key, partnerId: key.partnerId, requestIdPrefix: `simcity-${runId}` },
+      channel: { url: server.url, apiKey: key.key, partnerId: key.partnerId, requestIdPrefix: `simcity-${runId}`, stripeWebhookSecret },
       close: async () => {
         await server.close();
         await serverPool.end();

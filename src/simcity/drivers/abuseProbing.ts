@@ -30,8 +30,10 @@ import type { HistoryEvent, IterationPlan, PlannedAction } from '../types.js';
 import type { Driver, Finding, Fixture } from './driver.js';
 import { MALFORMED_LAYERS, malformedRequest, type MalformedLayer, type RawRequest } from './malformedRequests.js';
 import { inSnapshot } from './timeTruth.js';
+import { errorCodeOf, staleWebhook, staleWebhookChecks } from './abuseProbingWebhook.js';
+import { limiterStoreDown, limiterStoreDownChecks } from './abuseProbingLimiter.js';
 
-const OPENINGS = ['rapid_repeat', 'repeated_cancel', 'hold_flood', 'rate_burst', 'fee_bypass', 'foreign_ids', 'id_probe'] as const;
+const OPENINGS = ['rapid_repeat', 'repeated_cancel', 'hold_flood', 'rate_burst', 'fee_bypass', 'foreign_ids', 'id_probe', 'stale_webhook', 'limiter_store_down'] as const;
 const REPEATS = 12;
 const FLOOD_EXTRA = 3;
 const RATE_LIMIT = 10;
@@ -58,6 +60,7 @@ interface AbuseFixture extends Fixture {
   secrets: string[];
   url: string;
   apiKey: string;
+  stripeWebhookSecret: string;
   strangerKey: string;
   keyPrefix: string;
   holdLimit: number;
@@ -86,12 +89,7 @@ async function send(url: string, request: RawRequest, what: string, hostile: boo
     throw new BookijiError('DEPENDENCY_UNAVAILABLE', `${what}: no answer from the API: ${(error as Error).message}`, { cause: error });
   }
   const text = await response.text();
-  let code: string | null = null;
-  try {
-    code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? null;
-  } catch {
-    code = null;
-  }
+  const code = errorCodeOf(text);
   return { what, status: response.status, code, text: text.slice(0, 2000), hostile };
 }
 
@@ -271,8 +269,10 @@ function truthChecks(fixture: AbuseFixture, bookings: Array<{ idempotencyKey: st
 }
 
 export const abuseProbing: Driver<AbuseFixture> = {
-  oracles: ['server-stays-up', 'coded-refusal', 'rejected-writes-nothing', 'no-disclosure', 'idempotency', 'released-exactly-once', 'hold-limit', 'rate-limit', 'confirmed-needs-verified-payment', 'privacy', 'capacity', 'slot-coherence', 'booking-coherence'],
+  oracles: ['server-stays-up', 'coded-refusal', 'rejected-writes-nothing', 'no-disclosure', 'idempotency', 'released-exactly-once', 'hold-limit', 'rate-limit', 'confirmed-needs-verified-payment', 'privacy', 'capacity', 'slot-coherence', 'booking-coherence', 'webhook-replay-window', 'limiter-fails-closed'],
   oracleInvariants: {
+    'limiter-fails-closed': ['I6'],
+    'webhook-replay-window': ['I4'],
     'server-stays-up': ['I6'],
     'coded-refusal': ['I6', 'I4'],
     'rejected-writes-nothing': ['I4', 'I6', 'I8'],
@@ -304,6 +304,8 @@ export const abuseProbing: Driver<AbuseFixture> = {
 
   async setup(db, plan, runId, http) {
     if (!http) throw new BookijiError('INTERNAL_ERROR', 'SC-5 attacks the partner API: the scenario must name the http path');
+    // The stale-webhook attack signs events the server must verify: it needs the server's secret, which a remote target does not share.
+    if (!http.stripeWebhookSecret) throw new BookijiError('USAGE_ERROR', 'SC-5 signs Stripe webhooks for the server it attacks, so it runs against the in-process server only (not --target-url)');
     const vendorId = (await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [`SimCity SC-5 ${runId} #${plan.iteration}`])).rows[0].id as string;
     const holdLimit = Number((await db.query(`SELECT value FROM engine_limits WHERE name = 'holds_per_customer_max'`)).rows[0].value);
     const slotNames = ['R2', 'X', 'OWNED', 'PRICED', 'PRICED2', ...Array.from({ length: holdLimit + FLOOD_EXTRA }, (_, i) => `L${i + 1}`)];
@@ -333,6 +335,7 @@ export const abuseProbing: Driver<AbuseFixture> = {
       secrets,
       url: http.url,
       apiKey: http.apiKey,
+      stripeWebhookSecret: http.stripeWebhookSecret,
       strangerKey: stranger.key,
       keyPrefix: `sc5-${runId}-${plan.iteration}-`,
       holdLimit,
@@ -362,6 +365,10 @@ export const abuseProbing: Driver<AbuseFixture> = {
         return bracketed(pool, fixture, () => idProbe(fixture, seed));
       case 'rate_burst':
         return rateBurst(pool);
+      case 'stale_webhook':
+        return staleWebhook(pool, fixture.url, fixture.stripeWebhookSecret);
+      case 'limiter_store_down':
+        return limiterStoreDown(pool, fixture.url, fixture.apiKey);
       case 'malformed': {
         const layer = String(action.args.layer) as MalformedLayer;
         const request = malformedRequest(layer, seed, { slotId: fixture.slotIds.R2!, customerId: fixture.customerIds.C1!, vendorId: fixture.vendorId, bookingId: fixture.slotIds.X!, apiKey: fixture.apiKey, key: `${fixture.keyPrefix}bad` });
@@ -393,6 +400,8 @@ export const abuseProbing: Driver<AbuseFixture> = {
       if (event.type === 'fail') findings.push({ oracle: 'coded-refusal', message: `${event.action} could not run its attack: ${event.error}: ${event.message ?? ''}`, evidence: event });
       if (event.type !== 'ok') continue;
       findings.push(...answerChecks(event, fixture));
+      if (event.action === 'stale_webhook') findings.push(...staleWebhookChecks(event));
+      findings.push(...limiterStoreDownChecks(event));
       if (event.action === 'rate_burst' && event.value?.allowed !== RATE_LIMIT) findings.push({ oracle: 'rate-limit', message: `${RATE_BURST} parallel requests against a limit of ${RATE_LIMIT}: ${String(event.value?.allowed)} allowed` });
     }
     return findings;
@@ -412,6 +421,10 @@ export const abuseProbing: Driver<AbuseFixture> = {
       fee_bypass: ['I4'],
       foreign_ids: ['privacy'],
       id_probe: ['privacy'],
+      // A payment event replayed past its signature's window must not reach the money state.
+      stale_webhook: ['I4'],
+      // The same invariant as the burst: the shared limiter, here with its store cut off.
+      limiter_store_down: ['I6'],
       malformed: ['I6'],
     };
     return map[event.action] ?? [];

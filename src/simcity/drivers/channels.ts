@@ -18,6 +18,8 @@ export interface HttpChannel {
   partnerId: string;
   /** Sent as X-Request-Id (with a counter), so the server's log lines name SimCity's requests. */
   requestIdPrefix?: string;
+  /** The signing secret POST /webhooks/stripe verifies deliveries with (SC-5 signs stale and fresh events); unknown for a remote target. */
+  stripeWebhookSecret?: string;
 }
 
 let requestSerial = 0;

@@ -36,9 +36,10 @@ import { readVendorTruth, slotAndBookingChecks, type VendorTruth } from '../trut
 import type { HistoryEvent, IterationPlan, PlannedAction } from '../types.js';
 import { insertCustomer, type Driver, type Finding, type Fixture, type Services } from './driver.js';
 import { instantChecks, readPaymentTruth, settledPaymentChecks, type PaymentTruth } from './paymentConsistency.js';
+import { partnerReceiverDown, receiverDownChecks } from './degradedRealityOutbox.js';
 import { holdExpiryChecks, inSnapshot, readTimeTruth, type TimeTruth } from './timeTruth.js';
 
-const OPENINGS = ['kill_waiting_claims', 'kill_before_commit', 'crash_between_payment_steps', 'orphaned_holds_kill_serve'] as const;
+const OPENINGS = ['kill_waiting_claims', 'kill_before_commit', 'crash_between_payment_steps', 'orphaned_holds_kill_serve', 'partner_receiver_down'] as const;
 const FAULTS = ['kill_serve', 'pause_serve', 'kill_backends'] as const;
 const INTENTS = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6'];
 const SLOTS = ['S1', 'S2', 'S3'];
@@ -215,6 +216,7 @@ function degradedChecks(truth: VendorTruth, fixture: DegradedFixture, events: Hi
     if (event.type === 'invoke') continue;
     if (event.error === 'INTERNAL_ERROR') findings.push({ oracle: 'explicit-failure', message: `${event.action} failed without an explicit cause: ${event.message ?? ''}`, evidence: event });
     if ((OPENINGS as readonly string[]).includes(event.action) && event.type !== 'ok') findings.push({ oracle: 'scripted-opening', message: `the scripted failure ${event.action} did not run through: ${event.error}: ${event.message ?? ''}`, evidence: event });
+    findings.push(...receiverDownChecks(event));
     const value = event.value ?? {};
     for (const codes of [value.codes, value.commits]) {
       if (typeof codes === 'string' && codes.split(',').some((code) => code !== 'DEPENDENCY_UNAVAILABLE')) findings.push({ oracle: 'explicit-failure', message: `${event.action}: the killed callers heard ${codes}, not DEPENDENCY_UNAVAILABLE each`, evidence: event });
@@ -233,8 +235,9 @@ function degradedChecks(truth: VendorTruth, fixture: DegradedFixture, events: Hi
 }
 
 export const degradedReality: Driver<DegradedFixture> = {
-  oracles: ['capacity', 'slot-coherence', 'booking-coherence', 'confirmed-needs-verified-payment', 'no-zombie-booking', 'released-exactly-once', 'expired-only-after-ttl', 'reconcile-releases-expired', 'killed-transaction-leaves-nothing', 'explicit-failure', 'scripted-opening', 'reconcile-recovers', 'no-false-confirmation', 'no-orphan-payment', 'ledger-reconciles'],
+  oracles: ['capacity', 'slot-coherence', 'booking-coherence', 'confirmed-needs-verified-payment', 'no-zombie-booking', 'released-exactly-once', 'expired-only-after-ttl', 'reconcile-releases-expired', 'killed-transaction-leaves-nothing', 'explicit-failure', 'scripted-opening', 'reconcile-recovers', 'no-false-confirmation', 'no-orphan-payment', 'ledger-reconciles', 'outbox-keeps-failed-due'],
   oracleInvariants: {
+    'outbox-keeps-failed-due': ['partner-webhook-delivery'],
     capacity: ['I1'],
     'slot-coherence': ['I3'],
     'booking-coherence': ['I3', 'I10'],
@@ -359,6 +362,8 @@ export const degradedReality: Driver<DegradedFixture> = {
         return crashBetweenPaymentSteps(fixture, pool);
       case 'orphaned_holds_kill_serve':
         return orphanedHoldsKillServe(fixture, pool, session.signal);
+      case 'partner_receiver_down':
+        return partnerReceiverDown(pool, fixture.runId);
       case 'kill_serve':
       case 'pause_serve':
       case 'kill_backends':
@@ -425,6 +430,8 @@ export const degradedReality: Driver<DegradedFixture> = {
       kill_before_commit: ['I1', 'I3'],
       crash_between_payment_steps: ['I4'],
       orphaned_holds_kill_serve: ['I9'],
+      // A delivery that failed, where a broken outbox would mark the event delivered and lose it.
+      partner_receiver_down: ['partner-webhook-delivery'],
       kill_backends: ['I3'],
       kill_serve: ['I3'],
     };
