@@ -6,8 +6,12 @@ import { formatSnapshot, formatViolation } from './forensics.js';
 import type { ScenarioResult } from './types.js';
 
 function escapeXml(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters, so they are removed.
-  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c).replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '');
+  return (
+    text
+      .replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c)
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters, so they are removed.
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
+  );
 }
 
 export function toJUnitXml(results: ScenarioResult[]): string {
@@ -19,11 +23,19 @@ export function toJUnitXml(results: ScenarioResult[]): string {
     const seconds = (result.durationMs / 1000).toFixed(3);
     lines.push(`  <testsuite name="${escapeXml(`${result.scenarioId} ${result.title}`)}" tests="1" failures="${result.passed ? 0 : 1}" time="${seconds}">`);
     lines.push('    <properties>');
-    for (const [key, value] of [['seed', result.seed], ['commit', result.commit ?? 'unknown'], ['digest', result.digest], ['verdict', result.verdict], ['parameters', JSON.stringify(result.parameters)]] as const) {
+    for (const [key, value] of [
+      ['seed', result.seed],
+      ['commit', result.commit ?? 'unknown'],
+      ['digest', result.digest],
+      ['verdict', result.verdict],
+      ['parameters', JSON.stringify(result.parameters)],
+    ] as const) {
       lines.push(`      <property name="${key}" value="${escapeXml(value)}"/>`);
     }
     lines.push('    </properties>');
-    lines.push(`    <testcase classname="simcity.${escapeXml(result.scenarioId)}" name="${escapeXml(`${result.scenarioId} seed=${result.seed} iterations=${result.parameters.iterations}`)}" time="${seconds}">`);
+    lines.push(
+      `    <testcase classname="simcity.${escapeXml(result.scenarioId)}" name="${escapeXml(`${result.scenarioId} seed=${result.seed} iterations=${result.parameters.iterations}`)}" time="${seconds}">`,
+    );
     if (!result.passed) {
       const first = result.violations[0];
       const body = [
@@ -33,7 +45,9 @@ export function toJUnitXml(results: ScenarioResult[]): string {
         '',
         result.forensicSnapshot ? formatSnapshot(result.forensicSnapshot) : '',
       ].join('\n');
-      lines.push(`      <failure message="${escapeXml(first ? formatViolation(first) : result.verdict)}" type="${escapeXml(first?.oracle ?? result.verdict)}">${escapeXml(body)}</failure>`);
+      lines.push(
+        `      <failure message="${escapeXml(first ? formatViolation(first) : result.verdict)}" type="${escapeXml(first?.oracle ?? result.verdict)}">${escapeXml(body)}</failure>`,
+      );
     }
     lines.push(`      <system-out>${escapeXml(`digest ${result.digest}\nactions ${result.actions}\nstats ${JSON.stringify(result.stats)}`)}</system-out>`);
     lines.push('    </testcase>');

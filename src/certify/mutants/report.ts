@@ -49,7 +49,9 @@ export function summarize(outcomes: readonly MutantOutcome[], mutants: readonly 
     score: counted.length === 0 ? 0 : Math.round((killed / counted.length) * 1000) / 10,
     catalogueDigest: catalogueDigest(mutants),
     catalogueSize: mutants.length,
-    survivors: outcomes.filter((o) => o.status === 'survived').map((o) => ({ id: o.id, title: o.title, invariants: o.invariants, shouldBeCaughtBy: o.shouldBeCaughtBy ?? '' })),
+    survivors: outcomes
+      .filter((o) => o.status === 'survived')
+      .map((o) => ({ id: o.id, title: o.title, invariants: o.invariants, shouldBeCaughtBy: o.shouldBeCaughtBy ?? '' })),
     equivalent: outcomes.filter((o) => o.status === 'equivalent').map((o) => ({ id: o.id, observed: o.witness?.mutant.observed ?? '' })),
     errors: outcomes.filter((o) => o.status === 'error').map((o) => ({ id: o.id, error: o.error ?? '' })),
     killedBy: outcomes.filter((o) => o.killedBy).map((o) => ({ id: o.id, phase: o.killedBy!.phase, check: o.killedBy!.check })),
@@ -91,7 +93,8 @@ export function mutationTestingReport(outcomes: readonly MutantOutcome[], mutant
     const file = mutant.source.file;
     const full = path.join(root, file);
     const source = existsSync(full) ? readFileSync(full, 'utf8') : '';
-    const entry = (files[file] ??= { language: mutant.language === 'sql' ? 'sql' : 'typescript', source, mutants: [] });
+    files[file] ??= { language: mutant.language === 'sql' ? 'sql' : 'typescript', source, mutants: [] };
+    const entry = files[file];
     entry.mutants.push({
       id: o.id,
       mutatorName: mutant.title,
