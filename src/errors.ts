@@ -39,29 +39,37 @@ interface ErrorSpec {
 }
 
 const SPECS: Record<ErrorCode, ErrorSpec> = {
-  BOOKING_CONFLICT: { httpStatus: 409, retryable: false, hint: 'The slot or the vendor\'s time is already taken; pick another slot.' },
+  BOOKING_CONFLICT: { httpStatus: 409, retryable: false, hint: "The slot or the vendor's time is already taken; pick another slot." },
   SLOT_NOT_FOUND: { httpStatus: 404, retryable: false, hint: 'Check the slot id with `bookiji slot list --vendor V`.' },
   BOOKING_NOT_FOUND: { httpStatus: 404, retryable: false, hint: 'Check the booking id; `bookiji forensics` also accepts slot ids.' },
   VENDOR_NOT_FOUND: { httpStatus: 404, retryable: false, hint: 'Check the vendor id with `bookiji vendor list`.' },
   CUSTOMER_NOT_FOUND: { httpStatus: 404, retryable: false, hint: 'Check the customer id with `bookiji customer list`.' },
   RESERVATION_NOT_FOUND: { httpStatus: 404, retryable: false, hint: 'Check the reservation id.' },
-  PAYMENT_NOT_FOUND: { httpStatus: 404, retryable: false, hint: 'Check the payment id; `bookiji forensics BOOKING_ID` lists a booking\'s payments.' },
+  PAYMENT_NOT_FOUND: { httpStatus: 404, retryable: false, hint: "Check the payment id; `bookiji forensics BOOKING_ID` lists a booking's payments." },
   VALIDATION_ERROR: { httpStatus: 400, retryable: false, hint: 'Fix the named field and try again.' },
-  PAST_SLOT: { httpStatus: 400, retryable: false, hint: 'The slot starts at or before the database\'s current time; pick a later slot.' },
-  HOLD_EXPIRED: { httpStatus: 409, retryable: false, hint: 'The hold\'s time to live passed; place a new hold.' },
-  HOLD_LIMIT_REACHED: { httpStatus: 429, retryable: false, hint: 'This customer already holds the maximum number of unexpired holds; confirm or cancel one first.' },
+  PAST_SLOT: { httpStatus: 400, retryable: false, hint: "The slot starts at or before the database's current time; pick a later slot." },
+  HOLD_EXPIRED: { httpStatus: 409, retryable: false, hint: "The hold's time to live passed; place a new hold." },
+  HOLD_LIMIT_REACHED: {
+    httpStatus: 429,
+    retryable: false,
+    hint: 'This customer already holds the maximum number of unexpired holds; confirm or cancel one first.',
+  },
   PAYMENT_REQUIRED: { httpStatus: 402, retryable: false, hint: 'Only a payment verified with the payment provider confirms a paid booking.' },
   PAYMENT_FAILED: { httpStatus: 402, retryable: false, hint: 'The payment provider declined the payment; try another payment method.' },
   IDEMPOTENCY_MISMATCH: { httpStatus: 422, retryable: false, hint: 'An idempotency key may only be reused with the exact same request; use a new key.' },
-  INVALID_TRANSITION: { httpStatus: 409, retryable: false, hint: 'The booking\'s current state does not allow this; see `bookiji booking show`.' },
+  INVALID_TRANSITION: { httpStatus: 409, retryable: false, hint: "The booking's current state does not allow this; see `bookiji booking show`." },
   VERSION_CONFLICT: { httpStatus: 409, retryable: false, hint: 'The booking changed since you read it; read it again and retry with the new version.' },
   RATE_LIMITED: { httpStatus: 429, retryable: true, hint: 'Too many requests; wait and retry.' },
   UNAUTHORIZED: { httpStatus: 401, retryable: false, hint: 'Send a valid API key in the Authorization header.' },
   CLOCK_LOCKED: { httpStatus: 403, retryable: false, hint: 'Only a database created for simulation lets its clock be moved.' },
   MIGRATION_ERROR: { httpStatus: 500, retryable: false, hint: 'An applied migration was edited or failed; see `bookiji db status`.' },
-  DEPENDENCY_UNAVAILABLE: { httpStatus: 503, retryable: true, hint: 'The database or the payment provider is unreachable; retry shortly (`bookiji db status`).' },
+  DEPENDENCY_UNAVAILABLE: {
+    httpStatus: 503,
+    retryable: true,
+    hint: 'The database or the payment provider is unreachable; retry shortly (`bookiji db status`).',
+  },
   VERIFICATION_FAILED: { httpStatus: 500, retryable: false, hint: 'A consistency check found a violation; the report names it.' },
-  USAGE_ERROR: { httpStatus: 400, retryable: false, hint: 'See `--help` for the command\'s options.' },
+  USAGE_ERROR: { httpStatus: 400, retryable: false, hint: "See `--help` for the command's options." },
   INTERNAL_ERROR: { httpStatus: 500, retryable: false, hint: 'Rerun with --debug and report the stack trace.' },
 };
 
@@ -181,7 +189,9 @@ function reservationHint(code: ErrorCode, details: Record<string, unknown>): { h
 }
 
 function isConnectionLoss(message: string): boolean {
-  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection|server closed the connection/i.test(message);
+  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection|server closed the connection/i.test(
+    message,
+  );
 }
 
 // Our SQL puts machine-readable facts in DETAIL as JSON when it has them.

@@ -72,9 +72,22 @@ export async function createApiKey(pool: Pool, input: { partner: unknown; webhoo
     );
     const row = partner.rows[0]!;
     const { key, prefix } = newKey();
-    const inserted = await client.query('INSERT INTO api_keys (partner_id, prefix, key_hash) VALUES ($1, $2, $3) RETURNING id, created_at', [row.id, prefix, hashApiKey(key)]);
+    const inserted = await client.query('INSERT INTO api_keys (partner_id, prefix, key_hash) VALUES ($1, $2, $3) RETURNING id, created_at', [
+      row.id,
+      prefix,
+      hashApiKey(key),
+    ]);
     const keyRow = inserted.rows[0]!;
-    return { id: keyRow.id, partnerId: row.id, partnerName: row.name, prefix, createdAt: keyRow.created_at, revokedAt: null, key, webhookSecret: row.webhook_secret };
+    return {
+      id: keyRow.id,
+      partnerId: row.id,
+      partnerName: row.name,
+      prefix,
+      createdAt: keyRow.created_at,
+      revokedAt: null,
+      key,
+      webhookSecret: row.webhook_secret,
+    };
   });
 }
 
@@ -85,7 +98,14 @@ export async function listApiKeys(pool: Pool, options: { partner?: string } = {}
      WHERE ($1::text IS NULL OR p.name = $1) ORDER BY p.name, k.created_at, k.id`,
     [options.partner ?? null],
   );
-  return result.rows.map((row) => ({ id: row.id, partnerId: row.partner_id, partnerName: row.name, prefix: row.prefix, createdAt: row.created_at, revokedAt: row.revoked_at }));
+  return result.rows.map((row) => ({
+    id: row.id,
+    partnerId: row.partner_id,
+    partnerName: row.name,
+    prefix: row.prefix,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  }));
 }
 
 /** Revokes a key by id or prefix; revoking twice is refused so a typo is noticed. */
@@ -99,7 +119,11 @@ export async function revokeApiKey(pool: Pool, idOrPrefix: unknown): Promise<Api
     [ref],
   );
   const row = result.rows[0];
-  if (!row) throw new BookijiError('VALIDATION_ERROR', `key: no active API key with id or prefix ${ref}`, { details: { field: 'key' }, hint: 'See `bookiji apikey list`.' });
+  if (!row)
+    throw new BookijiError('VALIDATION_ERROR', `key: no active API key with id or prefix ${ref}`, {
+      details: { field: 'key' },
+      hint: 'See `bookiji apikey list`.',
+    });
   return { id: row.id, partnerId: row.partner_id, partnerName: row.name, prefix: row.prefix, createdAt: row.created_at, revokedAt: row.revoked_at };
 }
 
@@ -113,12 +137,30 @@ export async function rotateApiKey(pool: Pool, idOrPrefix: unknown): Promise<Cre
       [ref],
     );
     const row = old.rows[0];
-    if (!row) throw new BookijiError('VALIDATION_ERROR', `key: no active API key with id or prefix ${ref}`, { details: { field: 'key' }, hint: 'See `bookiji apikey list`.' });
+    if (!row)
+      throw new BookijiError('VALIDATION_ERROR', `key: no active API key with id or prefix ${ref}`, {
+        details: { field: 'key' },
+        hint: 'See `bookiji apikey list`.',
+      });
     const { key, prefix } = newKey();
-    const inserted = await client.query('INSERT INTO api_keys (partner_id, prefix, key_hash) VALUES ($1, $2, $3) RETURNING id, created_at', [row.partner_id, prefix, hashApiKey(key)]);
+    const inserted = await client.query('INSERT INTO api_keys (partner_id, prefix, key_hash) VALUES ($1, $2, $3) RETURNING id, created_at', [
+      row.partner_id,
+      prefix,
+      hashApiKey(key),
+    ]);
     const created = inserted.rows[0]!;
     await client.query('UPDATE api_keys SET revoked_at = now(), rotated_to = $2 WHERE id = $1', [row.id, created.id]);
-    return { id: created.id, partnerId: row.partner_id, partnerName: row.name, prefix, createdAt: created.created_at, revokedAt: null, key, webhookSecret: row.webhook_secret, replaced: row.id };
+    return {
+      id: created.id,
+      partnerId: row.partner_id,
+      partnerName: row.name,
+      prefix,
+      createdAt: created.created_at,
+      revokedAt: null,
+      key,
+      webhookSecret: row.webhook_secret,
+      replaced: row.id,
+    };
   });
 }
 

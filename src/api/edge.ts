@@ -97,7 +97,6 @@ export function unmatchedRouteError(routes: readonly RouteSpec[], method: string
   return new BookijiError('USAGE_ERROR', message, { details: { httpStatus: status }, hint: 'See /v1/openapi.json for the endpoints.' });
 }
 
-
 /**
  * A request Node's HTTP parser refused (a malformed request line or header,
  * headers too large, a body that does not match its framing) never reaches
@@ -106,8 +105,15 @@ export function unmatchedRouteError(routes: readonly RouteSpec[], method: string
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return void socket.destroy();
-  const problem = error.code === 'HPE_HEADER_OVERFLOW' ? 'headers larger than the server accepts' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'not received in time' : 'not valid HTTP/1.1';
+  const problem =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 'headers larger than the server accepts'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'not received in time'
+        : 'not valid HTTP/1.1';
   const { status, body } = httpErrorOf(new BookijiError('VALIDATION_ERROR', `request: ${problem}`, { details: { field: 'request' }, cause: error }));
   const text = JSON.stringify(body);
-  socket.end(`HTTP/1.1 ${status} Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }

@@ -14,7 +14,12 @@ const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 
 export class RequestMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({ name: 'bookiji_http_requests_total', help: 'HTTP requests by method, route and status.', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+  private readonly requests = new Counter({
+    name: 'bookiji_http_requests_total',
+    help: 'HTTP requests by method, route and status.',
+    labelNames: ['method', 'route', 'status'],
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: 'bookiji_http_request_duration_seconds',
     help: 'HTTP request latency by method and route.',
@@ -22,7 +27,12 @@ export class RequestMetrics {
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [this.registry],
   });
-  private readonly webhookEvents = new Counter({ name: 'bookiji_webhooks_received_total', help: 'Incoming payment webhooks by outcome.', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly webhookEvents = new Counter({
+    name: 'bookiji_webhooks_received_total',
+    help: 'Incoming payment webhooks by outcome.',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
 
   constructor() {
     for (const outcome of ['accepted', 'rejected']) this.webhookEvents.inc({ outcome }, 0);
@@ -48,7 +58,9 @@ export function registerSystemMetrics(metrics: RequestMetrics, pool: Pool, deliv
     labelNames: ['state'],
     registers,
     async collect() {
-      const states = await pool.query(`SELECT s.state, (SELECT count(*) FROM bookings b WHERE b.state = s.state) AS n FROM machine_states s WHERE s.machine = 'booking' ORDER BY s.state`);
+      const states = await pool.query(
+        `SELECT s.state, (SELECT count(*) FROM bookings b WHERE b.state = s.state) AS n FROM machine_states s WHERE s.machine = 'booking' ORDER BY s.state`,
+      );
       this.reset();
       for (const row of states.rows) this.set({ state: String(row.state) }, Number(row.n));
     },
@@ -63,13 +75,20 @@ export function registerSystemMetrics(metrics: RequestMetrics, pool: Pool, deliv
         if (value !== null) this.set(value);
       },
     });
-  scalar('bookiji_holds_pending', 'Unexpired holds.', async () => count(pool, `SELECT count(*) AS n FROM bookings WHERE state = 'held' AND hold_expires_at > bookiji_now()`));
+  scalar('bookiji_holds_pending', 'Unexpired holds.', async () =>
+    count(pool, `SELECT count(*) AS n FROM bookings WHERE state = 'held' AND hold_expires_at > bookiji_now()`),
+  );
   // The reservations table belongs to the reservation work; "pending" is any
   // reservation not yet in a final state of its machine.
   scalar('bookiji_reservations_pending', 'Reservations not in a final state.', async () =>
-    count(pool, `SELECT count(*) AS n FROM reservations r WHERE NOT EXISTS (SELECT 1 FROM machine_states s WHERE s.machine = 'reservation' AND s.state = r.state AND s.terminal)`).catch(() => null),
+    count(
+      pool,
+      `SELECT count(*) AS n FROM reservations r WHERE NOT EXISTS (SELECT 1 FROM machine_states s WHERE s.machine = 'reservation' AND s.state = r.state AND s.terminal)`,
+    ).catch(() => null),
   );
-  scalar('bookiji_outbox_depth', 'Partner webhook events not yet delivered.', async () => count(pool, 'SELECT count(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL'));
+  scalar('bookiji_outbox_depth', 'Partner webhook events not yet delivered.', async () =>
+    count(pool, 'SELECT count(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL'),
+  );
   scalar('bookiji_outbox_lag_seconds', 'Age of the oldest undelivered partner webhook event.', async () =>
     count(pool, 'SELECT coalesce((SELECT extract(epoch FROM clock_timestamp() - min(created_at)) FROM webhook_outbox WHERE delivered_at IS NULL), 0) AS n'),
   );

@@ -86,7 +86,12 @@ export interface CreatedPartnerBooking {
 }
 
 /** Claims a slot for a customer on behalf of a partner, and records that the partner made it, in one transaction. */
-export async function createPartnerBooking(pool: Pool, partner: AuthenticatedPartner, body: Record<string, unknown>, actor: Actor): Promise<CreatedPartnerBooking> {
+export async function createPartnerBooking(
+  pool: Pool,
+  partner: AuthenticatedPartner,
+  body: Record<string, unknown>,
+  actor: Actor,
+): Promise<CreatedPartnerBooking> {
   refuseUnknownFields(body, CREATE_FIELDS, '');
   const slotId = requireUuid('slotId', requireField(body, 'slotId'));
   const customerId = requireUuid('customerId', requireField(body, 'customerId'));
@@ -120,7 +125,9 @@ export async function createPartnerBooking(pool: Pool, partner: AuthenticatedPar
     );
     const link = linked.rows[0]!;
     if (!link.same_metadata) {
-      throw new BookijiError('IDEMPOTENCY_MISMATCH', `idempotencyKey ${key} was first used with other metadata`, { details: { field: 'metadata', bookingId: booking.id } });
+      throw new BookijiError('IDEMPOTENCY_MISMATCH', `idempotencyKey ${key} was first used with other metadata`, {
+        details: { field: 'metadata', bookingId: booking.id },
+      });
     }
     return { booking: view(booking, link.metadata), replayed: row.replayed as boolean };
   });
@@ -146,21 +153,44 @@ export async function getPartnerBooking(pool: Pool, partner: AuthenticatedPartne
     'SELECT from_state, to_state, cause, source, at FROM booking_transitions WHERE vendor_id = $1 AND booking_id = $2 ORDER BY id',
     [booking.vendorId, booking.id],
   );
-  const history = transitions.rows.map((row) => ({ from: row.from_state, to: row.to_state, cause: row.cause, source: row.source, at: (row.at as Date).toISOString() }));
+  const history = transitions.rows.map((row) => ({
+    from: row.from_state,
+    to: row.to_state,
+    cause: row.cause,
+    source: row.source,
+    at: (row.at as Date).toISOString(),
+  }));
   return { ...view(booking, metadata), history };
 }
 
-export async function cancelPartnerBooking(pool: Pool, partner: AuthenticatedPartner, id: unknown, body: Record<string, unknown>, actor: Actor): Promise<PartnerBookingView> {
+export async function cancelPartnerBooking(
+  pool: Pool,
+  partner: AuthenticatedPartner,
+  id: unknown,
+  body: Record<string, unknown>,
+  actor: Actor,
+): Promise<PartnerBookingView> {
   refuseUnknownFields(body, ['reason', 'expectedVersion'], '');
   const reason = requireText('reason', requireField(body, 'reason'), 500);
   const expectedVersion = body.expectedVersion === undefined ? null : requireInt('expectedVersion', body.expectedVersion, 1, 2_147_483_647);
   const { booking, metadata } = await ownedBooking(pool, partner, id);
-  const result = await queryWithRetry(pool, 'SELECT cancel_booking($1, $2, $3, $4, $5, $6, $7) AS booking', [booking.id, expectedVersion, reason, ...actorArgs(actor)]);
+  const result = await queryWithRetry(pool, 'SELECT cancel_booking($1, $2, $3, $4, $5, $6, $7) AS booking', [
+    booking.id,
+    expectedVersion,
+    reason,
+    ...actorArgs(actor),
+  ]);
   return view(toBooking(result.rows[0]!.booking), metadata);
 }
 
 /** The vendor's confirmation of a hold, relayed by the partner that placed it. */
-export async function confirmPartnerBooking(pool: Pool, partner: AuthenticatedPartner, id: unknown, body: Record<string, unknown>, actor: Actor): Promise<PartnerBookingView> {
+export async function confirmPartnerBooking(
+  pool: Pool,
+  partner: AuthenticatedPartner,
+  id: unknown,
+  body: Record<string, unknown>,
+  actor: Actor,
+): Promise<PartnerBookingView> {
   refuseUnknownFields(body, ['expectedVersion'], '');
   const expectedVersion = body.expectedVersion === undefined ? null : requireInt('expectedVersion', body.expectedVersion, 1, 2_147_483_647);
   const { booking, metadata } = await ownedBooking(pool, partner, id);

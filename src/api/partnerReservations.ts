@@ -66,7 +66,12 @@ function detailView(detail: ReservationDetail): PartnerReservationDetail {
   return {
     ...view(detail),
     payments: detail.payments.map((p) => ({ role: p.role, status: p.status, amountCents: p.amountCents, currency: p.currency.trim() })),
-    history: detail.history.map((h) => ({ from: h.fromState, to: h.toState, cause: h.cause, at: (h.at instanceof Date ? h.at : new Date(String(h.at))).toISOString() })),
+    history: detail.history.map((h) => ({
+      from: h.fromState,
+      to: h.toState,
+      cause: h.cause,
+      at: (h.at instanceof Date ? h.at : new Date(String(h.at))).toISOString(),
+    })),
   };
 }
 
@@ -82,7 +87,12 @@ function requireStringMetadata(value: unknown): Record<string, string> {
   return value as Record<string, string>;
 }
 
-export async function createPartnerReservation(pool: Pool, partner: AuthenticatedPartner, body: Record<string, unknown>, actor: Actor): Promise<{ reservation: PartnerReservationView; replayed: boolean }> {
+export async function createPartnerReservation(
+  pool: Pool,
+  partner: AuthenticatedPartner,
+  body: Record<string, unknown>,
+  actor: Actor,
+): Promise<{ reservation: PartnerReservationView; replayed: boolean }> {
   refuseUnknownFields(body, CREATE_FIELDS, '');
   const vendorId = requireUuid('vendorId', requireField(body, 'vendorId'));
   const slotStartTime = requireCalendarTime('slotStartTime', requireField(body, 'slotStartTime'));
@@ -90,7 +100,11 @@ export async function createPartnerReservation(pool: Pool, partner: Authenticate
   const requesterId = requireUuid('requesterId', requireField(body, 'requesterId'));
   const idempotencyKey = requireIdempotencyKey('idempotencyKey', requireField(body, 'idempotencyKey'));
   const metadata = requireStringMetadata(body.metadata);
-  const created = await createReservation(pool, { vendorId, slotStartTime, slotEndTime, requesterId, partnerId: partner.partnerId, metadata, idempotencyKey }, actor);
+  const created = await createReservation(
+    pool,
+    { vendorId, slotStartTime, slotEndTime, requesterId, partnerId: partner.partnerId, metadata, idempotencyKey },
+    actor,
+  );
   return { reservation: view(created.reservation), replayed: created.replayed };
 }
 
@@ -98,13 +112,25 @@ export async function getPartnerReservation(pool: Pool, partner: AuthenticatedPa
   return detailView(await getReservation(pool, requireUuid('id', id), { partnerId: partner.partnerId }));
 }
 
-export async function confirmPartnerReservation(pool: Pool, partner: AuthenticatedPartner, id: unknown, body: Record<string, unknown>, actor: Actor): Promise<PartnerReservationView> {
+export async function confirmPartnerReservation(
+  pool: Pool,
+  partner: AuthenticatedPartner,
+  id: unknown,
+  body: Record<string, unknown>,
+  actor: Actor,
+): Promise<PartnerReservationView> {
   refuseUnknownFields(body, [], '');
   const owned = await getReservation(pool, requireUuid('id', id), { partnerId: partner.partnerId });
   return view(await vendorConfirmReservation(pool, owned.id, actor));
 }
 
-export async function cancelPartnerReservation(pool: Pool, partner: AuthenticatedPartner, id: unknown, body: Record<string, unknown>, actor: Actor): Promise<PartnerReservationView> {
+export async function cancelPartnerReservation(
+  pool: Pool,
+  partner: AuthenticatedPartner,
+  id: unknown,
+  body: Record<string, unknown>,
+  actor: Actor,
+): Promise<PartnerReservationView> {
   refuseUnknownFields(body, ['reason'], '');
   const reason = requireText('reason', requireField(body, 'reason'), 500);
   const owned = await getReservation(pool, requireUuid('id', id), { partnerId: partner.partnerId });

@@ -34,10 +34,14 @@ export function postgresRateLimiter(pool: Pool, settings: RateLimitSettings = RA
     async take(keyId) {
       let row: { allowed: boolean; hits: number; retry_after_seconds: number } | undefined;
       try {
-        const result = await pool.query('SELECT allowed, hits, retry_after_seconds FROM rate_limit_take($1, $2, $3)', [keyId, settings.requestsPerWindowMax, settings.windowSeconds]);
+        const result = await pool.query('SELECT allowed, hits, retry_after_seconds FROM rate_limit_take($1, $2, $3)', [
+          keyId,
+          settings.requestsPerWindowMax,
+          settings.windowSeconds,
+        ]);
         row = result.rows[0];
       } catch (error) {
-        throw new BookijiError('DEPENDENCY_UNAVAILABLE', 'the rate limiter\'s store is unreachable, so the request is refused', { cause: error });
+        throw new BookijiError('DEPENDENCY_UNAVAILABLE', "the rate limiter's store is unreachable, so the request is refused", { cause: error });
       }
       if (!row) throw new BookijiError('DEPENDENCY_UNAVAILABLE', 'the rate limiter gave no answer, so the request is refused');
       return {

@@ -26,7 +26,13 @@ export interface StoredSchedule {
   updatedAt: Date;
 }
 
-export async function setSchedule(pool: Pool, vendorInput: unknown, rulesInput: unknown, pricing: { priceCents?: unknown; currency?: unknown }, actor: Actor): Promise<StoredSchedule> {
+export async function setSchedule(
+  pool: Pool,
+  vendorInput: unknown,
+  rulesInput: unknown,
+  pricing: { priceCents?: unknown; currency?: unknown },
+  actor: Actor,
+): Promise<StoredSchedule> {
   const vendor = await getVendor(pool, vendorInput);
   const rules = validateScheduleRules(rulesInput);
   if (rules.timezone !== vendor.timezone) {
@@ -51,7 +57,11 @@ export async function getSchedule(pool: Pool, vendorInput: unknown): Promise<Sto
   await getVendor(pool, vendorId);
   const result = await queryWithRetry(pool, 'SELECT * FROM vendor_schedules WHERE vendor_id = $1', [vendorId]);
   const row = result.rows[0];
-  if (!row) throw new BookijiError('VALIDATION_ERROR', `vendor: ${vendorId} has no schedule rules yet`, { details: { field: 'vendor' }, hint: 'Set them with `bookiji schedule set V --file rules.json`.' });
+  if (!row)
+    throw new BookijiError('VALIDATION_ERROR', `vendor: ${vendorId} has no schedule rules yet`, {
+      details: { field: 'vendor' },
+      hint: 'Set them with `bookiji schedule set V --file rules.json`.',
+    });
   return toSchedule(row);
 }
 
@@ -135,7 +145,12 @@ export async function refreshSchedule(pool: Pool, vendorInput: unknown, actor: A
       'SELECT starts_at, ends_at, source, uid FROM vendor_busy_intervals WHERE vendor_id = $1 AND ends_at > $2 AND starts_at < $3 ORDER BY starts_at',
       [vendorId, window.from, window.to],
     );
-    const busy: BusyInterval[] = busyRows.rows.map((row) => ({ startsAt: row.starts_at, endsAt: row.ends_at, source: row.source, ...(row.uid ? { uid: row.uid } : {}) }));
+    const busy: BusyInterval[] = busyRows.rows.map((row) => ({
+      startsAt: row.starts_at,
+      endsAt: row.ends_at,
+      source: row.source,
+      ...(row.uid ? { uid: row.uid } : {}),
+    }));
     const generated = generateSlots(schedule.rules, { now, from: window.from, to: window.to, busy });
     const existing = await client.query(
       `SELECT s.id, s.starts_at, s.ends_at, s.legacy,
@@ -145,7 +160,13 @@ export async function refreshSchedule(pool: Pool, vendorInput: unknown, actor: A
       [vendorId, window.from, window.to],
     );
     const plan = diffSchedule(
-      existing.rows.map((row) => ({ id: row.id as string, startsAt: row.starts_at as Date, endsAt: row.ends_at as Date, activeBookings: Number(row.active), legacy: row.legacy as boolean })),
+      existing.rows.map((row) => ({
+        id: row.id as string,
+        startsAt: row.starts_at as Date,
+        endsAt: row.ends_at as Date,
+        activeBookings: Number(row.active),
+        legacy: row.legacy as boolean,
+      })),
       generated,
       window,
     );
@@ -154,7 +175,13 @@ export async function refreshSchedule(pool: Pool, vendorInput: unknown, actor: A
     const blocked = new Set(plan.blocked.map((slot) => slot.startsAt.getTime()));
     const wanted = generated
       .filter((slot) => !blocked.has(slot.startsAt.getTime()))
-      .map((slot) => ({ starts_at: slot.startsAt.toISOString(), ends_at: slot.endsAt.toISOString(), capacity: slot.capacity, price_cents: schedule.priceCents, currency: schedule.currency }));
+      .map((slot) => ({
+        starts_at: slot.startsAt.toISOString(),
+        ends_at: slot.endsAt.toISOString(),
+        capacity: slot.capacity,
+        price_cents: schedule.priceCents,
+        currency: schedule.currency,
+      }));
     const refreshed = await client.query('SELECT * FROM refresh_vendor_slots($1, $2, $3, $4, $5, $6, $7)', [
       vendorId,
       window.from,
@@ -165,6 +192,14 @@ export async function refreshSchedule(pool: Pool, vendorInput: unknown, actor: A
       actor.source,
     ]);
     const row = refreshed.rows[0]!;
-    return { created: row.created, kept: row.kept, madeLegacy: row.made_legacy, restored: row.restored, deleted: row.deleted, window, blocked: plan.blocked.length };
+    return {
+      created: row.created,
+      kept: row.kept,
+      madeLegacy: row.made_legacy,
+      restored: row.restored,
+      deleted: row.deleted,
+      window,
+      blocked: plan.blocked.length,
+    };
   });
 }

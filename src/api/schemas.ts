@@ -120,9 +120,23 @@ const createdBooking = {
 } as const;
 
 const RESERVATION_STATES = [
-  'INTENT_CREATED', 'HELD', 'AWAITING_VENDOR_CONFIRMATION', 'CONFIRMED_BY_VENDOR', 'AWAITING_VENDOR_AUTH', 'VENDOR_AUTHORIZED',
-  'AWAITING_REQUESTER_AUTH', 'AUTHORIZED_BOTH', 'COMMIT_IN_PROGRESS', 'COMMITTED', 'FAILED_VENDOR_TIMEOUT', 'FAILED_VENDOR_AUTH',
-  'FAILED_REQUESTER_AUTH', 'FAILED_AVAILABILITY_CHANGED', 'FAILED_COMMIT', 'EXPIRED', 'CANCELLED',
+  'INTENT_CREATED',
+  'HELD',
+  'AWAITING_VENDOR_CONFIRMATION',
+  'CONFIRMED_BY_VENDOR',
+  'AWAITING_VENDOR_AUTH',
+  'VENDOR_AUTHORIZED',
+  'AWAITING_REQUESTER_AUTH',
+  'AUTHORIZED_BOTH',
+  'COMMIT_IN_PROGRESS',
+  'COMMITTED',
+  'FAILED_VENDOR_TIMEOUT',
+  'FAILED_VENDOR_AUTH',
+  'FAILED_REQUESTER_AUTH',
+  'FAILED_AVAILABILITY_CHANGED',
+  'FAILED_COMMIT',
+  'EXPIRED',
+  'CANCELLED',
 ];
 
 const reservationProperties = {
@@ -133,7 +147,7 @@ const reservationProperties = {
   state: { type: 'string', enum: RESERVATION_STATES },
   slotStartTime: { type: 'string', format: 'date-time' },
   slotEndTime: { type: 'string', format: 'date-time' },
-  expiresAt: { type: ['string', 'null'], format: 'date-time', description: 'When the current stage\'s time to live passes; null once final.' },
+  expiresAt: { type: ['string', 'null'], format: 'date-time', description: "When the current stage's time to live passes; null once final." },
   amountCents: { type: 'integer' },
   depositCents: { type: 'integer' },
   currency: { type: 'string' },
@@ -158,7 +172,12 @@ const reservationDetail = {
         type: 'object',
         additionalProperties: false,
         required: ['role', 'status', 'amountCents', 'currency'],
-        properties: { role: { type: 'string', enum: ['vendor_deposit', 'requester'] }, status: { type: 'string' }, amountCents: { type: 'integer' }, currency: { type: 'string' } },
+        properties: {
+          role: { type: 'string', enum: ['vendor_deposit', 'requester'] },
+          status: { type: 'string' },
+          amountCents: { type: 'integer' },
+          currency: { type: 'string' },
+        },
       },
     },
     history: {
@@ -197,7 +216,6 @@ const webhookReceipt = {
     outcome: { type: 'string', description: 'What applying the event did to its payment.' },
   },
 } as const;
-
 
 /** Shared schemas, registered once; routes refer to them as { $ref: 'Name#' }. */
 export const SHARED_SCHEMAS = [
@@ -238,7 +256,8 @@ export const REQUEST_ID_HEADERS = {
   properties: {
     'x-request-id': {
       type: 'string',
-      description: 'Echoed back and written to the audit rows the request causes, when it matches ^[A-Za-z0-9._:-]{1,100}$; otherwise the server makes a new one.',
+      description:
+        'Echoed back and written to the audit rows the request causes, when it matches ^[A-Za-z0-9._:-]{1,100}$; otherwise the server makes a new one.',
     },
   },
 } as const;
@@ -284,7 +303,12 @@ export const CREATE_BOOKING_BODY = {
 
 export const CONFIRM_BOOKING_BODY = { type: 'object', additionalProperties: false, properties: { expectedVersion: version } } as const;
 
-export const CANCEL_BOOKING_BODY = { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason, expectedVersion: version } } as const;
+export const CANCEL_BOOKING_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reason'],
+  properties: { reason, expectedVersion: version },
+} as const;
 
 export const CREATE_RESERVATION_BODY = {
   type: 'object',

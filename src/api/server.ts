@@ -161,7 +161,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const dispatcher =
     options.outbox === false
       ? null
-      : startOutboxDispatcher(pool, options.outbox ?? {}, { onError: (error) => app.log.error({ error: (error as Error).message }, 'outbox delivery round failed') });
+      : startOutboxDispatcher(pool, options.outbox ?? {}, {
+          onError: (error) => app.log.error({ error: (error as Error).message }, 'outbox delivery round failed'),
+        });
   registerSystemMetrics(metrics, pool, dispatcher?.counters ?? null);
   const authenticate = apiKeyAuthenticator(pool, limiter, rateSettings);
 

@@ -56,7 +56,8 @@ export const WEBHOOK_TOLERANCE_SECONDS_DEFAULT = 300;
 export const WEBHOOK_FUTURE_TOLERANCE_SECONDS_DEFAULT = 60;
 
 const WEBHOOK_ACTOR: Actor = { kind: 'system', id: 'stripe-webhook', source: 'webhook' };
-const SIGNATURE_HINT = 'Deliveries must be signed by the payment provider with the current or previous endpoint secret (STRIPE_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET_PREVIOUS), within the time window.';
+const SIGNATURE_HINT =
+  'Deliveries must be signed by the payment provider with the current or previous endpoint secret (STRIPE_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET_PREVIOUS), within the time window.';
 
 // constructEvent needs no API key; one verifier instance serves every call.
 const verifier = new Stripe('sk_webhook_verifier_only');
@@ -131,11 +132,14 @@ function acceptedEvent(rawBody: Buffer, headers: Headers, config: WebhookConfig)
   if (!signature) throw unauthorized('missing Stripe-Signature header');
   const timestamp = signatureTimestamp(signature);
   if (config.secrets.length === 0) {
-    throw new BookijiError('INTERNAL_ERROR', 'no webhook signing secret is configured', { hint: 'Set STRIPE_WEBHOOK_SECRET (and STRIPE_WEBHOOK_SECRET_PREVIOUS during a rotation) for `bookiji serve`.' });
+    throw new BookijiError('INTERNAL_ERROR', 'no webhook signing secret is configured', {
+      hint: 'Set STRIPE_WEBHOOK_SECRET (and STRIPE_WEBHOOK_SECRET_PREVIOUS during a rotation) for `bookiji serve`.',
+    });
   }
   const now = config.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
   const tolerance = config.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS_DEFAULT;
-  if (timestamp - now > (config.futureToleranceSeconds ?? WEBHOOK_FUTURE_TOLERANCE_SECONDS_DEFAULT)) throw unauthorized('signature timestamp is too far in the future');
+  if (timestamp - now > (config.futureToleranceSeconds ?? WEBHOOK_FUTURE_TOLERANCE_SECONDS_DEFAULT))
+    throw unauthorized('signature timestamp is too far in the future');
   if (now - timestamp > tolerance) throw unauthorized('signature timestamp is too old');
   const event = verifiedEvent(rawBody, signature, config, tolerance, now);
   checkEventShape(parseStrictJson(rawBody, 'event'));

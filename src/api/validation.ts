@@ -13,7 +13,6 @@ import { ISO_PATTERN, UUID_PATTERN } from '../engine/validate.js';
 
 const Ajv = AjvModule.default;
 
-
 const FORMAT_PROBLEMS: Record<string, string> = {
   uuid: 'expected an id (a UUID)',
   'date-time': 'expected an ISO 8601 time with a zone, like 2030-01-31T09:00:00Z',
@@ -65,12 +64,15 @@ export function toValidationError(errors: ErrorObject[], part: HttpPart, root = 
     .join('.');
   const params = first.params as Record<string, unknown>;
   const unknownWhat = part === 'querystring' ? 'unknown query parameter' : 'unknown field';
-  if (first.keyword === 'additionalProperties') return validationError(joinField(path, String(params.additionalProperty)), `${unknownWhat}${allowedNames(first)}`);
+  if (first.keyword === 'additionalProperties')
+    return validationError(joinField(path, String(params.additionalProperty)), `${unknownWhat}${allowedNames(first)}`);
   if (first.keyword === 'required') return validationError(joinField(path, String(params.missingProperty)), 'is required');
   const field = path || PART_NAMES[part];
   if (Array.isArray(first.data) && part === 'querystring') return validationError(field, 'given more than once');
   if (path === root && first.keyword === 'type') return validationError(field, part === 'body' ? 'must be a JSON object' : `must be ${String(params.type)}`);
-  if (first.keyword === 'format') return validationError(field, `${FORMAT_PROBLEMS[String(params.format)] ?? `expected ${String(params.format)}`}, got ${JSON.stringify(first.data)}`);
-  if (first.keyword === 'maxLength' && typeof first.data === 'string') return validationError(field, `at most ${String(params.limit)} characters (got ${first.data.length})`);
+  if (first.keyword === 'format')
+    return validationError(field, `${FORMAT_PROBLEMS[String(params.format)] ?? `expected ${String(params.format)}`}, got ${JSON.stringify(first.data)}`);
+  if (first.keyword === 'maxLength' && typeof first.data === 'string')
+    return validationError(field, `at most ${String(params.limit)} characters (got ${first.data.length})`);
   return validationError(field, first.message ?? 'invalid');
 }

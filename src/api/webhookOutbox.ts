@@ -82,12 +82,18 @@ interface LeasedEvent {
   webhook_secret: string;
 }
 
-export function startOutboxDispatcher(pool: Pool, overrides: Partial<OutboxSettings> = {}, hooks: { onError?: (error: unknown) => void } = {}): OutboxDispatcher {
+export function startOutboxDispatcher(
+  pool: Pool,
+  overrides: Partial<OutboxSettings> = {},
+  hooks: { onError?: (error: unknown) => void } = {},
+): OutboxDispatcher {
   const settings = { ...OUTBOX_DEFAULTS, ...overrides };
   // A lease shorter than a request could let a second process send an event
   // whose first delivery is still in flight.
   if (settings.leaseMs <= settings.requestTimeoutMs) {
-    throw new BookijiError('VALIDATION_ERROR', `webhook-lease-ms: must exceed the request timeout (${settings.requestTimeoutMs} ms)`, { details: { field: 'webhook-lease-ms' } });
+    throw new BookijiError('VALIDATION_ERROR', `webhook-lease-ms: must exceed the request timeout (${settings.requestTimeoutMs} ms)`, {
+      details: { field: 'webhook-lease-ms' },
+    });
   }
   const counters: DeliveryCounters = { delivered: 0, failed: 0 };
   let stopped = false;
@@ -118,11 +124,10 @@ export function startOutboxDispatcher(pool: Pool, overrides: Partial<OutboxSetti
       await pool.query('UPDATE webhook_outbox SET delivered_at = clock_timestamp(), last_error = NULL WHERE id = $1', [event.id]);
       counters.delivered += 1;
     } else {
-      await pool.query(`UPDATE webhook_outbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000), last_error = $3 WHERE id = $1`, [
-        event.id,
-        backoffMs(event.attempts, settings),
-        failure.slice(0, 500),
-      ]);
+      await pool.query(
+        `UPDATE webhook_outbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000), last_error = $3 WHERE id = $1`,
+        [event.id, backoffMs(event.attempts, settings), failure.slice(0, 500)],
+      );
       counters.failed += 1;
     }
   }

@@ -84,7 +84,10 @@ export async function writeCheckpoint(pool: Pool, file: string, privateKey: KeyO
   const heads = await readChainHeads(pool);
   const predicate: CheckpointPredicate = { createdAt: new Date().toISOString(), database: await databaseIdentity(pool), heads };
   // One subject per chain: its head hash is a SHA-256, so standard in-toto tools read it as a digest.
-  const subjects = heads.length > 0 ? heads.map((h) => ({ name: `audit-chain:${h.vendorId}@${h.seq}`, digest: { sha256: h.hash } })) : [{ name: 'audit-chains:none', digest: { sha256: '0'.repeat(64) } }];
+  const subjects =
+    heads.length > 0
+      ? heads.map((h) => ({ name: `audit-chain:${h.vendorId}@${h.seq}`, digest: { sha256: h.hash } }))
+      : [{ name: 'audit-chains:none', digest: { sha256: '0'.repeat(64) } }];
   const statement = buildStatement({ subjects, predicateType: CHECKPOINT_PREDICATE_TYPE, predicate });
   const keyId = keyIdFor(privateKey);
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -93,9 +96,14 @@ export async function writeCheckpoint(pool: Pool, file: string, privateKey: KeyO
 }
 
 function readCheckpointLines(file: string): string[] {
-  if (!existsSync(file)) throw new BookijiError('VALIDATION_ERROR', `no checkpoint file at ${file}`, { hint: 'Write one with `bookiji audit checkpoint`.', details: { field: 'checkpoints' } });
+  if (!existsSync(file))
+    throw new BookijiError('VALIDATION_ERROR', `no checkpoint file at ${file}`, {
+      hint: 'Write one with `bookiji audit checkpoint`.',
+      details: { field: 'checkpoints' },
+    });
   const text = readFileSync(file);
-  if (text.length > CHECKPOINT_FILE_BYTES_MAX) throw new BookijiError('VALIDATION_ERROR', `checkpoint file is larger than ${CHECKPOINT_FILE_BYTES_MAX} bytes`, { details: { field: 'checkpoints' } });
+  if (text.length > CHECKPOINT_FILE_BYTES_MAX)
+    throw new BookijiError('VALIDATION_ERROR', `checkpoint file is larger than ${CHECKPOINT_FILE_BYTES_MAX} bytes`, { details: { field: 'checkpoints' } });
   return text.toString('utf8').split('\n');
 }
 
@@ -127,7 +135,10 @@ export async function verifyCheckpoints(db: Queryable, file: string, publicKey: 
     }
     checkpoints += 1;
     if (predicate.database.systemIdentifier !== identity.systemIdentifier || predicate.database.name !== identity.name) {
-      problems.push({ line, problem: `checkpoint is for database ${predicate.database.name} (system ${predicate.database.systemIdentifier}), not ${identity.name} (system ${identity.systemIdentifier})` });
+      problems.push({
+        line,
+        problem: `checkpoint is for database ${predicate.database.name} (system ${predicate.database.systemIdentifier}), not ${identity.name} (system ${identity.systemIdentifier})`,
+      });
       continue;
     }
     problems.push(...(await compareHeads(db, line, predicate.heads)));
@@ -148,7 +159,8 @@ async function compareHeads(db: Queryable, line: number, heads: ChainHead[]): Pr
   for (const row of result.rows) {
     const at = { line, vendorId: row.vendor_id, seq: Number(row.seq) };
     if (row.hash === null) problems.push({ ...at, problem: 'a checkpointed row is gone: the chain was cut or rewritten below this checkpoint' });
-    else if (row.hash !== row.signed) problems.push({ ...at, problem: 'the row at a checkpointed head has another hash: the chain was rewritten at or before it' });
+    else if (row.hash !== row.signed)
+      problems.push({ ...at, problem: 'the row at a checkpointed head has another hash: the chain was rewritten at or before it' });
   }
   return problems;
 }

@@ -68,7 +68,8 @@ function checked(input: SlotConfidenceInput): SlotConfidenceInput {
     throw validationError('calendarDataAgeMs', 'must be a non-negative number (Infinity if never imported)');
   }
   if (!Number.isInteger(capacity) || capacity < 1) throw validationError('capacity', 'must be a positive integer');
-  if (!Number.isInteger(capacityLeft) || capacityLeft < 0 || capacityLeft > capacity) throw validationError('capacityLeft', `must be an integer between 0 and capacity (${capacity})`);
+  if (!Number.isInteger(capacityLeft) || capacityLeft < 0 || capacityLeft > capacity)
+    throw validationError('capacityLeft', `must be an integer between 0 and capacity (${capacity})`);
   if (!Number.isInteger(holdsInFlight) || holdsInFlight < 0) throw validationError('holdsInFlight', 'must be a non-negative integer');
   if (typeof minutesUntilStart !== 'number' || Number.isNaN(minutesUntilStart)) throw validationError('minutesUntilStart', 'must be a number');
   return input;

@@ -40,11 +40,7 @@ export interface PlanWindow {
   to: Date;
 }
 
-export function diffSchedule<Id>(
-  existing: ReadonlyArray<ExistingSlot<Id>>,
-  generated: readonly GeneratedSlot[],
-  window?: PlanWindow,
-): SchedulePlan<Id> {
+export function diffSchedule<Id>(existing: ReadonlyArray<ExistingSlot<Id>>, generated: readonly GeneratedSlot[], window?: PlanWindow): SchedulePlan<Id> {
   const inWindow = windowFilter(window);
   const existingSorted = existing
     .map((slot, index) => checkExisting(slot, index))

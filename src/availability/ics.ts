@@ -90,10 +90,7 @@ export function parseBusyIntervals(icsText: string, options: ParseBusyOptions): 
     throw validationError('ics', `malformed iCalendar: ${error instanceof Error ? error.message : String(error)}`);
   }
   return ctx.out.sort(
-    (a, b) =>
-      a.startsAt.getTime() - b.startsAt.getTime() ||
-      a.endsAt.getTime() - b.endsAt.getTime() ||
-      (a.uid ?? '').localeCompare(b.uid ?? ''),
+    (a, b) => a.startsAt.getTime() - b.startsAt.getTime() || a.endsAt.getTime() - b.endsAt.getTime() || (a.uid ?? '').localeCompare(b.uid ?? ''),
   );
 }
 
@@ -184,7 +181,10 @@ function expandSeries(event: IcalComponent, uid: string | undefined, overridden:
   for (let occurrence = expansion.next(); occurrence; occurrence = expansion.next()) {
     ctx.expanded += 1;
     if (ctx.expanded > ctx.expansionMax) {
-      throw validationError('ics', `recurrence expansion exceeded ${ctx.expansionMax} occurrences (at event ${uid ?? 'without UID'}); narrow the window or raise expansionMax`);
+      throw validationError(
+        'ics',
+        `recurrence expansion exceeded ${ctx.expansionMax} occurrences (at event ${uid ?? 'without UID'}); narrow the window or raise expansionMax`,
+      );
     }
     if (wallMsOf(occurrence) < skipBeforeWallMs) continue;
     const startMs = instantOf(occurrence, tzid, ctx);
@@ -226,7 +226,8 @@ function exactDurationOf(event: IcalComponent, startMs: number, uid: string | un
 
 function endOf(event: IcalComponent, start: IcalTime, startMs: number, exactDurationMs: number | null, uid: string | undefined, ctx: Context): number {
   const durationValue = event.getFirstPropertyValue('duration');
-  if (durationValue !== null && !(durationValue instanceof ICAL.Duration)) throw validationError('ics', `DURATION of event ${uid ?? 'without UID'} is not a duration`);
+  if (durationValue !== null && !(durationValue instanceof ICAL.Duration))
+    throw validationError('ics', `DURATION of event ${uid ?? 'without UID'} is not a duration`);
   if (durationValue?.isNegative) throw validationError('ics', `event ${uid ?? 'without UID'} has a negative DURATION`);
   const nominalDays = durationValue ? durationValue.weeks * 7 + durationValue.days : 0;
   const exactMs = durationValue ? ((durationValue.hours * 60 + durationValue.minutes) * 60 + durationValue.seconds) * 1000 : 0;

@@ -84,7 +84,15 @@ export function firstInstantAtOrAfter(zone: IANAZone, wallMs: number): number {
     // Two transitions within two days: not seen in real zones; fall back on luxon.
     const d = new Date(wallMs);
     return DateTime.fromObject(
-      { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), millisecond: d.getUTCMilliseconds() },
+      {
+        year: d.getUTCFullYear(),
+        month: d.getUTCMonth() + 1,
+        day: d.getUTCDate(),
+        hour: d.getUTCHours(),
+        minute: d.getUTCMinutes(),
+        second: d.getUTCSeconds(),
+        millisecond: d.getUTCMilliseconds(),
+      },
       { zone },
     ).toMillis();
   }

@@ -32,17 +32,7 @@
 
 import { DateTime } from 'luxon';
 import { validationError } from '../errors.js';
-import {
-  DAY_MS,
-  MINUTE_MS,
-  formatDateKey,
-  ianaZone,
-  isoWeekdayOfKey,
-  localDateKey,
-  wallMinutes,
-  wallParts,
-  wallTimeToInstant,
-} from './localTime.js';
+import { DAY_MS, MINUTE_MS, formatDateKey, ianaZone, isoWeekdayOfKey, localDateKey, wallMinutes, wallParts, wallTimeToInstant } from './localTime.js';
 import type { BusyInterval, GenerateSlotsOptions, GeneratedSlot, IsoWeekday, ScheduleRules, TimeRange } from './types.js';
 import { validateScheduleRules } from './validate.js';
 
@@ -135,7 +125,10 @@ class BusyIndex {
       maxEnd = Math.max(maxEnd, end);
       maxEndUpTo.push(maxEnd);
     }
-    return new BusyIndex(intervals.map(([start]) => start), maxEndUpTo);
+    return new BusyIndex(
+      intervals.map(([start]) => start),
+      maxEndUpTo,
+    );
   }
 
   overlaps(startMs: number, endMs: number): boolean {

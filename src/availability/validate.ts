@@ -120,8 +120,10 @@ function validateRanges(input: unknown, field: string): TimeRange[] {
     const start = raw['start'];
     const end = raw['end'];
     if (typeof start !== 'string' || !WALL_TIME.test(start)) throw validationError(`${itemField}.start`, 'must be a time HH:MM between 00:00 and 23:59');
-    if (typeof end !== 'string' || !(WALL_TIME.test(end) || end === '24:00')) throw validationError(`${itemField}.end`, 'must be a time HH:MM between 00:01 and 24:00');
-    if (wallMinutes(end) <= wallMinutes(start)) throw validationError(`${itemField}.end`, `must be after start (${start}); a range cannot cross midnight, split it at 24:00`);
+    if (typeof end !== 'string' || !(WALL_TIME.test(end) || end === '24:00'))
+      throw validationError(`${itemField}.end`, 'must be a time HH:MM between 00:01 and 24:00');
+    if (wallMinutes(end) <= wallMinutes(start))
+      throw validationError(`${itemField}.end`, `must be after start (${start}); a range cannot cross midnight, split it at 24:00`);
     return { start, end, index };
   });
   const sorted = [...ranges].sort((a, b) => wallMinutes(a.start) - wallMinutes(b.start));

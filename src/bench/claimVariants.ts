@@ -90,7 +90,8 @@ export const CLAIM_VARIANTS: ClaimVariant[] = [
   {
     name: 'conditional-update',
     description: 'UPDATE slots SET booked_count = booked_count + 1 WHERE booked_count < capacity (claims the seat first)',
-    semanticsNote: 'takes the same row lock (waiters queue, then re-check); refuses a full slot whose only holder is an expired hold (I9), and an idempotent replay after the seat is counted would leave the counter high, unless more paths are added',
+    semanticsNote:
+      'takes the same row lock (waiters queue, then re-check); refuses a full slot whose only holder is an expired hold (I9), and an idempotent replay after the seat is counted would leave the counter high, unless more paths are added',
     build: (shipped) => {
       let text = withoutFastFail(shipped);
       text = replaceLockStep(

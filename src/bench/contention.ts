@@ -61,7 +61,9 @@ export interface DistinctResult {
 
 /** The same number of claims, each on its own slot, at the same concurrency. */
 export async function runDistinct(pool: Pool, slotIds: readonly string[], customers: readonly string[], concurrency: number): Promise<DistinctResult> {
-  const result = await runLoad(slotIds.length, concurrency, (index) => claimSlot(pool, { slot: slotIds[index], customer: customers[index % customers.length] }, BENCH_ACTOR));
+  const result = await runLoad(slotIds.length, concurrency, (index) =>
+    claimSlot(pool, { slot: slotIds[index], customer: customers[index % customers.length] }, BENCH_ACTOR),
+  );
   const ok = latenciesOf(result, 'ok');
   return { wallMs: result.wallMs, claimed: ok.length, latency: latencySummary(ok) };
 }

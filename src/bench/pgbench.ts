@@ -66,7 +66,21 @@ export async function runPgbench(invocation: PgbenchInvocation): Promise<Pgbench
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'bookiji-pgbench-'));
   const script = 'file' in invocation.script ? ['-f', invocation.script.file] : ['-b', invocation.script.builtin];
   const defines = Object.entries(invocation.defines ?? {}).flatMap(([name, value]) => ['-D', `${name}=${value}`]);
-  const args = [...script, ...defines, '-n', '-c', String(invocation.clients), '-j', String(Math.min(invocation.clients, 4)), '-t', String(invocation.transactionsPerClient), '-l', '--log-prefix', path.join(logDir, 'tx'), invocation.connectionString];
+  const args = [
+    ...script,
+    ...defines,
+    '-n',
+    '-c',
+    String(invocation.clients),
+    '-j',
+    String(Math.min(invocation.clients, 4)),
+    '-t',
+    String(invocation.transactionsPerClient),
+    '-l',
+    '--log-prefix',
+    path.join(logDir, 'tx'),
+    invocation.connectionString,
+  ];
   try {
     // synchronous_commit on for both sides, as in the issue's measurement.
     const { stdout, stderr } = await run(invocation.pgbench, args, { env: { ...process.env, PGOPTIONS: '-c synchronous_commit=on' }, maxBuffer: 16 << 20 });

@@ -64,7 +64,12 @@ export function roundedReport(report: BenchReport): BenchReport {
     ...report,
     figures: report.figures.map((figure) => ({
       ...figure,
-      checks: figure.checks.map((check) => ({ ...check, engine: roundSpread(check.engine), baseline: roundSpread(check.baseline), ratio: roundSpread(check.ratio) })),
+      checks: figure.checks.map((check) => ({
+        ...check,
+        engine: roundSpread(check.engine),
+        baseline: roundSpread(check.baseline),
+        ratio: roundSpread(check.ratio),
+      })),
     })),
   };
 }
@@ -94,7 +99,12 @@ export function renderTable(report: BenchReport): string {
     `bookiji bench (${report.mode}, ${report.repetitions} repetitions, median [min–max])`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryMb} MB, ${machine.os}, Node ${machine.node}, ${machine.postgres} (${machine.server}), load ${machine.loadAverageAtStart.join(' ')}${machine.loadAverageAtEnd ? ` → ${machine.loadAverageAtEnd.join(' ')}` : ''}`,
   ];
-  const table = new Table({ head: ['fig', 'check', 'engine', 'baseline', 'ratio', 'target', 'met'], style: { head: [], border: [] }, wordWrap: true, colWidths: [5, 34, 22, 22, 20, 22, 6] });
+  const table = new Table({
+    head: ['fig', 'check', 'engine', 'baseline', 'ratio', 'target', 'met'],
+    style: { head: [], border: [] },
+    wordWrap: true,
+    colWidths: [5, 34, 22, 22, 20, 22, 6],
+  });
   for (const figure of report.figures) {
     if (figure.status !== 'measured') {
       table.push([figure.id, `${figure.title}`, { colSpan: 5, content: `${figure.status}: ${figure.reason ?? ''}` }]);

@@ -21,8 +21,11 @@ export async function createTpcbTables(pool: Pool, scale: TpcbScale): Promise<vo
     CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL, filler char(84)) WITH (fillfactor = 100);
     CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22));`);
   await pool.query('INSERT INTO pgbench_branches SELECT g, 0 FROM generate_series(1, $1::int) g', [scale.branches]);
-  await pool.query('INSERT INTO pgbench_tellers SELECT g, (g - 1) / $2::int + 1, 0 FROM generate_series(1, $1::int * $2::int) g', [scale.branches, TELLERS_PER_BRANCH]);
-  await pool.query('INSERT INTO pgbench_accounts SELECT g, (g - 1) % $2::int + 1, 0, \'\' FROM generate_series(1, $1::int) g', [scale.accounts, scale.branches]);
+  await pool.query('INSERT INTO pgbench_tellers SELECT g, (g - 1) / $2::int + 1, 0 FROM generate_series(1, $1::int * $2::int) g', [
+    scale.branches,
+    TELLERS_PER_BRANCH,
+  ]);
+  await pool.query("INSERT INTO pgbench_accounts SELECT g, (g - 1) % $2::int + 1, 0, '' FROM generate_series(1, $1::int) g", [scale.accounts, scale.branches]);
   await pool.query('VACUUM ANALYZE pgbench_branches, pgbench_tellers, pgbench_accounts, pgbench_history');
 }
 

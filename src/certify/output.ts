@@ -10,7 +10,16 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { renderCertificationHtml, type CertificationReportView } from './html/index.js';
-import { buildStatement, CERTIFICATION_PREDICATE_TYPE, gitCommitSubject, keyIdFor, schemaSubject, serializeEnvelope, signStatement, type StatementSubject } from './signing/index.js';
+import {
+  buildStatement,
+  CERTIFICATION_PREDICATE_TYPE,
+  gitCommitSubject,
+  keyIdFor,
+  schemaSubject,
+  serializeEnvelope,
+  signStatement,
+  type StatementSubject,
+} from './signing/index.js';
 import type { CertificationReport } from './types.js';
 
 export const REPORT_BASENAME = 'scheduling-certification-v1';
@@ -50,14 +59,16 @@ function sha256(text: string): string {
 }
 
 export function toView(report: CertificationReport, keyId: string, envelopeFile: string): CertificationReportView {
-  const contention = report.phases.flatMap((p) => ((p.series?.contention as Array<Record<string, unknown>> | undefined) ?? []).map((r) => ({
-    name: String(r.name),
-    contenders: Number(r.contenders),
-    winners: Number(r.winners),
-    conflicts: Number(r.conflicts),
-    p50Ms: Number(r.p50Ms),
-    p99Ms: Number(r.p99Ms),
-  })));
+  const contention = report.phases.flatMap((p) =>
+    ((p.series?.contention as Array<Record<string, unknown>> | undefined) ?? []).map((r) => ({
+      name: String(r.name),
+      contenders: Number(r.contenders),
+      winners: Number(r.winners),
+      conflicts: Number(r.conflicts),
+      p50Ms: Number(r.p50Ms),
+      p99Ms: Number(r.p99Ms),
+    })),
+  );
   const soak = report.phases.find((p) => p.series?.soak)?.series?.soak as CertificationReportView['soak'] | undefined;
   return {
     verdict: report.verdict,
@@ -95,9 +106,20 @@ export function toView(report: CertificationReport, keyId: string, envelopeFile:
 
 function mergeInvariants(report: CertificationReport): CertificationReportView['invariants'] {
   return report.invariants.map((row) => {
-    const onDatabases = report.databaseChecks.filter((check) => check.id === row.id && check.violations > 0).map((check) => `${check.violations} on the ${check.database} database`);
+    const onDatabases = report.databaseChecks
+      .filter((check) => check.id === row.id && check.violations > 0)
+      .map((check) => `${check.violations} on the ${check.database} database`);
     const detail = [row.scenarios.length > 0 ? `scenarios ${row.scenarios.join(', ')}` : 'no scenario checks it', ...onDatabases].join('; ');
-    return { id: row.id, name: row.description, passed: row.result === 'HELD', result: row.result, checks: row.checks, exercised: row.exercised, violations: row.violations, detail };
+    return {
+      id: row.id,
+      name: row.description,
+      passed: row.result === 'HELD',
+      result: row.result,
+      checks: row.checks,
+      exercised: row.exercised,
+      violations: row.violations,
+      detail,
+    };
   });
 }
 
@@ -120,7 +142,14 @@ export function writeCertification(report: CertificationReport, outDir: string, 
     profile: report.profile,
     seed: report.seeds.master,
     subjects: statement.subject,
-    signature: { algorithm: 'Ed25519', keyId, envelope: 'DSSE v1', payloadType: 'application/vnd.in-toto+json', predicateType: CERTIFICATION_PREDICATE_TYPE, publicKey: publicKeyPath },
+    signature: {
+      algorithm: 'Ed25519',
+      keyId,
+      envelope: 'DSSE v1',
+      payloadType: 'application/vnd.in-toto+json',
+      predicateType: CERTIFICATION_PREDICATE_TYPE,
+      publicKey: publicKeyPath,
+    },
     files: {
       report: { path: path.basename(files.report), sha256: sha256(reportText) },
       envelope: { path: path.basename(files.envelope), sha256: sha256(envelopeText) },

@@ -12,7 +12,16 @@ import { describeError } from './evidence.js';
 import { aggregateInvariants, invariantReasons } from './invariants.js';
 import { PHASES } from './phases/index.js';
 import { PROFILES, type ProfileParameters } from './profiles.js';
-import { PHASE_IDS, type CertificationReport, type Check, type InvariantResult, type PhaseId, type PhaseResult, type PhaseStatus, type ProfileName } from './types.js';
+import {
+  PHASE_IDS,
+  type CertificationReport,
+  type Check,
+  type InvariantResult,
+  type PhaseId,
+  type PhaseResult,
+  type PhaseStatus,
+  type ProfileName,
+} from './types.js';
 
 export interface RunCertificationOptions {
   normal: CertifyDatabase;
@@ -56,7 +65,17 @@ export async function runCertification(options: RunCertificationOptions): Promis
     const seed = phaseSeed(options.seed, phase.id);
     phaseSeeds[String(phase.id)] = seed;
     if (!selected.has(phase.id)) {
-      phases.push({ id: phase.id, key: phase.key, name: phase.name, status: 'NOT RUN', durationMs: 0, seed, checks: [], numbers: {}, summary: 'not selected for this run' });
+      phases.push({
+        id: phase.id,
+        key: phase.key,
+        name: phase.name,
+        status: 'NOT RUN',
+        durationMs: 0,
+        seed,
+        checks: [],
+        numbers: {},
+        summary: 'not selected for this run',
+      });
       continue;
     }
     log(`phase ${phase.id}: ${phase.name}`);
@@ -75,24 +94,56 @@ export async function runCertification(options: RunCertificationOptions): Promis
     try {
       const outcome = await phase.run(ctx);
       const status = statusOf(outcome.checks);
-      result = { id: phase.id, key: phase.key, name: phase.name, status, durationMs: Math.round(performance.now() - started), seed, checks: outcome.checks, numbers: outcome.numbers, summary: summaryOf(status, outcome.checks), ...(outcome.series ? { series: outcome.series } : {}), scenarios: ctx.scenarios };
+      result = {
+        id: phase.id,
+        key: phase.key,
+        name: phase.name,
+        status,
+        durationMs: Math.round(performance.now() - started),
+        seed,
+        checks: outcome.checks,
+        numbers: outcome.numbers,
+        summary: summaryOf(status, outcome.checks),
+        ...(outcome.series ? { series: outcome.series } : {}),
+        scenarios: ctx.scenarios,
+      };
     } catch (error) {
       const checks: Check[] = [{ name: 'phase ran to completion', passed: false, detail: `the phase stopped with an error: ${describeError(error)}` }];
-      result = { id: phase.id, key: phase.key, name: phase.name, status: 'FAIL', durationMs: Math.round(performance.now() - started), seed, checks, numbers: {}, summary: summaryOf('FAIL', checks), scenarios: ctx.scenarios };
+      result = {
+        id: phase.id,
+        key: phase.key,
+        name: phase.name,
+        status: 'FAIL',
+        durationMs: Math.round(performance.now() - started),
+        seed,
+        checks,
+        numbers: {},
+        summary: summaryOf('FAIL', checks),
+        scenarios: ctx.scenarios,
+      };
     }
-    log(`phase ${phase.id}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s${result.status === 'PASS' ? '' : ` — ${result.summary.slice(0, 300)}`}`);
+    log(
+      `phase ${phase.id}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s${result.status === 'PASS' ? '' : ` — ${result.summary.slice(0, 300)}`}`,
+    );
     phases.push(result);
   }
 
   const databaseChecks: InvariantResult[] = [];
-  for (const [label, db] of [['normal', options.normal], ['simulation', options.simulation]] as const) {
+  for (const [label, db] of [
+    ['normal', options.normal],
+    ['simulation', options.simulation],
+  ] as const) {
     try {
-      for (const c of await verifyInvariants(db.pool)) databaseChecks.push({ id: c.checkId, description: c.description, violations: c.violations, database: label });
+      for (const c of await verifyInvariants(db.pool))
+        databaseChecks.push({ id: c.checkId, description: c.description, violations: c.violations, database: label });
     } catch (error) {
       databaseChecks.push({ id: 'verify', description: `verify_invariants() could not run: ${describeError(error)}`, violations: 1, database: label });
     }
   }
-  const invariants = aggregateInvariants(phases.flatMap((p) => p.scenarios ?? []), databaseChecks);
+  const invariants = aggregateInvariants(
+    phases.flatMap((p) => p.scenarios ?? []),
+    databaseChecks,
+  );
 
   const reasons: string[] = [];
   for (const p of phases.filter((x) => x.status !== 'PASS')) {
@@ -100,7 +151,8 @@ export async function runCertification(options: RunCertificationOptions): Promis
     if (failed.length === 0) reasons.push(`Phase ${p.id} (${p.name}) ${p.status}: ${p.summary}`);
     for (const c of failed.slice(0, 3)) reasons.push(`Phase ${p.id} (${p.name}) ${p.status}: ${c.name} — ${c.detail}`);
   }
-  for (const inv of databaseChecks.filter((i) => i.violations > 0)) reasons.push(`Check ${inv.id} (${inv.description}) violated ${inv.violations} time(s) on the ${inv.database} certification database`);
+  for (const inv of databaseChecks.filter((i) => i.violations > 0))
+    reasons.push(`Check ${inv.id} (${inv.description}) violated ${inv.violations} time(s) on the ${inv.database} certification database`);
   reasons.push(...invariantReasons(invariants));
 
   const finishedAt = new Date();

@@ -34,7 +34,11 @@ export interface CertificationVerification {
 }
 
 function siblings(file: string): { envelope: string; report: string; meta: string } {
-  const base = file.endsWith('.dsse.json') ? file.slice(0, -'.dsse.json'.length) : file.endsWith('.meta.json') ? file.slice(0, -'.meta.json'.length) : file.replace(/\.json$/, '');
+  const base = file.endsWith('.dsse.json')
+    ? file.slice(0, -'.dsse.json'.length)
+    : file.endsWith('.meta.json')
+      ? file.slice(0, -'.meta.json'.length)
+      : file.replace(/\.json$/, '');
   return { envelope: `${base}.dsse.json`, report: `${base}.json`, meta: `${base}.meta.json` };
 }
 
@@ -76,27 +80,38 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
   else checked.push('envelope file is byte-for-byte as written');
 
   const statement = verified.statement;
-  if (statement.predicateType !== CERTIFICATION_PREDICATE_TYPE) problems.push(`statement predicateType is ${statement.predicateType}, expected ${CERTIFICATION_PREDICATE_TYPE}`);
+  if (statement.predicateType !== CERTIFICATION_PREDICATE_TYPE)
+    problems.push(`statement predicateType is ${statement.predicateType}, expected ${CERTIFICATION_PREDICATE_TYPE}`);
   const report = statement.predicate as unknown as CertificationReport;
   if (report.certification !== 'scheduling-certification-v1' || !Array.isArray(report.phases) || !report.environment) {
     problems.push('predicate is not a scheduling-certification-v1 report');
     return result(verified.keyid, null, null);
   }
   const expectedSubjects = JSON.stringify(subjectsOf(report));
-  if (JSON.stringify(statement.subject) !== expectedSubjects) problems.push(`statement subjects ${JSON.stringify(statement.subject)} do not name the report's commit and schema digest ${expectedSubjects}`);
+  if (JSON.stringify(statement.subject) !== expectedSubjects)
+    problems.push(`statement subjects ${JSON.stringify(statement.subject)} do not name the report's commit and schema digest ${expectedSubjects}`);
   else checked.push(`subjects: ${statement.subject.map((s) => `${s.name} ${Object.values(s.digest)[0]}`).join(', ')}`);
 
-  const allPassed = PHASE_IDS.every((id) => report.phases.find((p) => p.id === id)?.status === 'PASS') && report.phases.every((p) => p.status !== 'PASS' || (p.checks.length > 0 && p.checks.every((c) => c.passed)));
+  const allPassed =
+    PHASE_IDS.every((id) => report.phases.find((p) => p.id === id)?.status === 'PASS') &&
+    report.phases.every((p) => p.status !== 'PASS' || (p.checks.length > 0 && p.checks.every((c) => c.passed)));
   const databaseClean = Array.isArray(report.databaseChecks) && report.databaseChecks.every((i) => i.violations === 0);
   const invariants = Array.isArray(report.invariants) ? report.invariants : [];
   const misjudged = invariants.filter((i) => i.result !== invariantOutcome(i));
-  if (misjudged.length > 0) problems.push(`invariant result(s) do not follow from their counts: ${misjudged.map((i) => `${i.id} says ${i.result}, counts give ${invariantOutcome(i)}`).join('; ')}`);
+  if (misjudged.length > 0)
+    problems.push(
+      `invariant result(s) do not follow from their counts: ${misjudged.map((i) => `${i.id} says ${i.result}, counts give ${invariantOutcome(i)}`).join('; ')}`,
+    );
   const missing = INVARIANT_IDS.filter((id) => !invariants.some((i) => i.id === id));
   if (missing.length > 0) problems.push(`the invariants table leaves out ${missing.join(', ')}`);
   const invariantsHeld = invariants.length > 0 && missing.length === 0 && invariants.every((i) => i.result === 'HELD' && invariantOutcome(i) === 'HELD');
   const expectedVerdict = allPassed && databaseClean && invariantsHeld ? 'CERTIFIED' : 'NOT CERTIFIED';
-  if (report.verdict !== expectedVerdict) problems.push(`verdict ${report.verdict} does not follow from the phases and invariants (they give ${expectedVerdict})`);
-  else checked.push(`verdict ${report.verdict} follows from ${report.phases.length} phases, ${invariants.length} invariants (checked, exercised, held) and ${report.databaseChecks?.length ?? 0} database checks`);
+  if (report.verdict !== expectedVerdict)
+    problems.push(`verdict ${report.verdict} does not follow from the phases and invariants (they give ${expectedVerdict})`);
+  else
+    checked.push(
+      `verdict ${report.verdict} follows from ${report.phases.length} phases, ${invariants.length} invariants (checked, exercised, held) and ${report.databaseChecks?.length ?? 0} database checks`,
+    );
 
   const signedScore = (report as { mutants?: unknown }).mutants;
   if (signedScore !== undefined) {
@@ -122,7 +137,8 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
       if (meta.verdict !== report.verdict) problems.push(`meta file says ${String(meta.verdict)}, the signed report ${report.verdict}`);
       const envelopeDigest = meta.files?.envelope?.sha256;
       if (envelopeDigest !== sha256(envelopeBytes)) problems.push('meta file: the envelope digest does not match the envelope');
-      if (reportFile && meta.files?.report?.sha256 !== sha256(readFileSync(reportFile))) problems.push('meta file: the report digest does not match the report');
+      if (reportFile && meta.files?.report?.sha256 !== sha256(readFileSync(reportFile)))
+        problems.push('meta file: the report digest does not match the report');
       if (problems.length === 0) checked.push('meta file digests match');
     } catch (error) {
       problems.push(`meta file ${paths.meta} is not JSON (${error instanceof Error ? error.message : String(error)})`);

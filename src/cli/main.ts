@@ -12,12 +12,11 @@ import { ReportedFailure } from './reportedFailure.js';
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
 
-
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('bookiji')
-    .description('A booking engine that cannot betray a vendor\'s calendar, on PostgreSQL, and the tools that prove it.')
+    .description("A booking engine that cannot betray a vendor's calendar, on PostgreSQL, and the tools that prove it.")
     .version(version)
     .option('--debug', 'print stack traces on errors')
     .showHelpAfterError('(run with --help for usage)')

@@ -17,4 +17,3 @@ export async function signingKey(keyPath: string | undefined): Promise<KeyObject
   }
   return loadPrivateKey(resolved);
 }
-

@@ -98,9 +98,13 @@ export async function prepareClusterHome(homeInput: string, user: ServerUser, ba
     await writePointer(home, clusterHome, blocked);
     return { home, clusterHome, relocated: true };
   }
-  throw new BookijiError('DEPENDENCY_UNAVAILABLE', `the postgres user cannot reach ${blocked}, and none of ${bases.join(', ')} could hold the cluster instead`, {
-    hint: 'PostgreSQL cannot run as root, so its data must sit where the postgres user can reach it: set BOOKIJI_HOME to such a directory (e.g. /var/tmp/bookiji-home).',
-  });
+  throw new BookijiError(
+    'DEPENDENCY_UNAVAILABLE',
+    `the postgres user cannot reach ${blocked}, and none of ${bases.join(', ')} could hold the cluster instead`,
+    {
+      hint: 'PostgreSQL cannot run as root, so its data must sit where the postgres user can reach it: set BOOKIJI_HOME to such a directory (e.g. /var/tmp/bookiji-home).',
+    },
+  );
 }
 
 /** Whether `base` exists or can be made as root's, not group- or world-writable, and reachable by `user`. */
@@ -157,16 +161,23 @@ export async function reachableBinaries(binaries: ServerBinaries, user: ServerUs
   if (firstUnreachableDir(binDir, user) === null) return binaries;
   const nativeDir = path.dirname(binDir);
   const stat = statSync(binaries.postgres);
-  const id = createHash('sha256').update(`${realpathSync(nativeDir)}\n${stat.size}\n${stat.mtimeMs}`).digest('hex').slice(0, 16);
+  const id = createHash('sha256')
+    .update(`${realpathSync(nativeDir)}\n${stat.size}\n${stat.mtimeMs}`)
+    .digest('hex')
+    .slice(0, 16);
   for (const base of bases) {
     const copy = await installedCopy(base, `postgres-${id}`, nativeDir, user).catch(() => null);
     if (copy === null) continue;
     const at = (file: string) => path.join(copy, path.basename(binDir), path.basename(file));
     return { initdb: at(binaries.initdb), pg_ctl: at(binaries.pg_ctl), postgres: at(binaries.postgres) };
   }
-  throw new BookijiError('DEPENDENCY_UNAVAILABLE', `the postgres user cannot run the server binaries in ${binDir}, and none of ${bases.join(', ')} could hold a copy`, {
-    hint: 'Install the project where the postgres user can reach it, or set DATABASE_URL to a PostgreSQL server of your own.',
-  });
+  throw new BookijiError(
+    'DEPENDENCY_UNAVAILABLE',
+    `the postgres user cannot run the server binaries in ${binDir}, and none of ${bases.join(', ')} could hold a copy`,
+    {
+      hint: 'Install the project where the postgres user can reach it, or set DATABASE_URL to a PostgreSQL server of your own.',
+    },
+  );
 }
 
 async function installedCopy(base: string, name: string, source: string, user: ServerUser): Promise<string | null> {

@@ -43,7 +43,11 @@ export async function resolveTarget(env: NodeJS.ProcessEnv = process.env): Promi
 }
 
 /** CREATE DATABASE if missing; safe when two commands race to create it. */
-export async function ensureDatabaseExists(adminConnectionString: string, database: string, options: { simulation?: boolean; template?: string } = {}): Promise<boolean> {
+export async function ensureDatabaseExists(
+  adminConnectionString: string,
+  database: string,
+  options: { simulation?: boolean; template?: string } = {},
+): Promise<boolean> {
   const client = new pg.Client({ connectionString: adminConnectionString });
   try {
     await client.connect();

@@ -132,7 +132,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-function run(command: string, args: string[], user: { uid?: number; gid?: number }, extraEnv: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+function run(
+  command: string,
+  args: string[],
+  user: { uid?: number; gid?: number },
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       ...user,
@@ -177,9 +182,25 @@ async function initialise(home: string, binaries: Binaries, user: ServerUser, di
   await fs.writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   if (user.uid !== undefined) await fs.chown(passwordFile, user.uid, user.gid ?? user.uid);
   // A spawn that fails outright (binaries it may not run) must not leave the temporary directory behind either.
-  const result = await run(binaries.initdb, ['--pgdata', tempDir, '--username', 'postgres', '--auth', 'scram-sha-256', '--pwfile', passwordFile, '--encoding', 'UTF8', '--locale', 'C', '--no-instructions'], user).catch(
-    (error: Error) => ({ code: 1, output: error.message }),
-  );
+  const result = await run(
+    binaries.initdb,
+    [
+      '--pgdata',
+      tempDir,
+      '--username',
+      'postgres',
+      '--auth',
+      'scram-sha-256',
+      '--pwfile',
+      passwordFile,
+      '--encoding',
+      'UTF8',
+      '--locale',
+      'C',
+      '--no-instructions',
+    ],
+    user,
+  ).catch((error: Error) => ({ code: 1, output: error.message }));
   await fs.rm(passwordFile, { force: true });
   if (result.code !== 0) {
     await fs.rm(tempDir, { recursive: true, force: true });

@@ -86,7 +86,9 @@ export async function migrationStatus(pool: Pool, files: MigrationFile[] = readM
   return {
     applied,
     pending: files.filter((file) => !appliedVersions.has(file.version)),
-    edited: applied.filter((m) => byVersion.has(m.version) && byVersion.get(m.version)!.checksum !== m.checksum).map(({ version, name }) => ({ version, name })),
+    edited: applied
+      .filter((m) => byVersion.has(m.version) && byVersion.get(m.version)!.checksum !== m.checksum)
+      .map(({ version, name }) => ({ version, name })),
     unknown: applied.filter((m) => !byVersion.has(m.version)),
   };
 }
@@ -99,9 +101,13 @@ function assertConsistent(status: MigrationStatus): void {
     });
   }
   if (status.unknown.length > 0) {
-    throw new BookijiError('MIGRATION_ERROR', `the database has migrations this version of bookiji does not know (${status.unknown.map((m) => m.version).join(', ')})`, {
-      hint: 'Upgrade bookiji, or point it at another database.',
-    });
+    throw new BookijiError(
+      'MIGRATION_ERROR',
+      `the database has migrations this version of bookiji does not know (${status.unknown.map((m) => m.version).join(', ')})`,
+      {
+        hint: 'Upgrade bookiji, or point it at another database.',
+      },
+    );
   }
 }
 
@@ -123,7 +129,9 @@ export async function migrate(pool: Pool, files: MigrationFile[] = readMigration
         appliedNow.push(file);
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new BookijiError('MIGRATION_ERROR', `migration ${String(file.version).padStart(4, '0')}_${file.name} failed: ${(error as Error).message}`, { cause: error });
+        throw new BookijiError('MIGRATION_ERROR', `migration ${String(file.version).padStart(4, '0')}_${file.name} failed: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
     }
   } finally {

@@ -110,7 +110,12 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
 }
 
 /** One statement in its own implicit transaction, with the same retry and error mapping. */
-export async function queryWithRetry<R extends pg.QueryResultRow>(pool: Pool, text: string, values: unknown[] = [], attemptMax = ATTEMPT_MAX_DEFAULT): Promise<pg.QueryResult<R>> {
+export async function queryWithRetry<R extends pg.QueryResultRow>(
+  pool: Pool,
+  text: string,
+  values: unknown[] = [],
+  attemptMax = ATTEMPT_MAX_DEFAULT,
+): Promise<pg.QueryResult<R>> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await queryKeepingConnection<R>(pool, text, values);

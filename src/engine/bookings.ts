@@ -53,7 +53,11 @@ function optionalVersion(value: unknown): number | null {
 
 export async function confirmBooking(pool: Pool, input: { booking: unknown; expectedVersion?: unknown }, actor: Actor): Promise<Booking> {
   const bookingId = requireUuid('booking', input.booking);
-  const result = await queryWithRetry(pool, 'SELECT confirm_booking($1, $2, $3, $4, $5, $6) AS booking', [bookingId, optionalVersion(input.expectedVersion), ...actorArgs(actor)]);
+  const result = await queryWithRetry(pool, 'SELECT confirm_booking($1, $2, $3, $4, $5, $6) AS booking', [
+    bookingId,
+    optionalVersion(input.expectedVersion),
+    ...actorArgs(actor),
+  ]);
   return toBooking(result.rows[0]!.booking);
 }
 
@@ -93,7 +97,10 @@ export async function bookingTransitions(pool: Pool, bookingId: string): Promise
   return result.rows.map(toTransition);
 }
 
-export async function listBookings(pool: Pool, filter: { slot?: unknown; customer?: unknown; vendor?: unknown; state?: unknown; limit?: number }): Promise<Booking[]> {
+export async function listBookings(
+  pool: Pool,
+  filter: { slot?: unknown; customer?: unknown; vendor?: unknown; state?: unknown; limit?: number },
+): Promise<Booking[]> {
   const slotId = filter.slot === undefined ? null : requireUuid('slot', filter.slot);
   const customerId = filter.customer === undefined ? null : requireUuid('customer', filter.customer);
   const vendorId = filter.vendor === undefined ? null : requireUuid('vendor', filter.vendor);

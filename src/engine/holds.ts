@@ -37,7 +37,13 @@ export async function expireHolds(pool: Pool, options: { dryRun: boolean; batchM
   const batchMax = options.batchMax ?? EXPIRE_BATCH_MAX_DEFAULT;
   const all: ExpiredHold[] = [];
   for (;;) {
-    const result = await queryWithRetry(pool, 'SELECT * FROM expire_holds($1, $2, $3, $4, $5)', [batchMax, options.dryRun, options.actor.kind, options.actor.id ?? null, options.actor.source]);
+    const result = await queryWithRetry(pool, 'SELECT * FROM expire_holds($1, $2, $3, $4, $5)', [
+      batchMax,
+      options.dryRun,
+      options.actor.kind,
+      options.actor.id ?? null,
+      options.actor.source,
+    ]);
     const batch = result.rows.map((row) => ({
       bookingId: row.booking_id,
       vendorId: row.vendor_id,
@@ -104,7 +110,8 @@ export function owedOnExpiry(payment: HoldPayment | null): OwedOnExpiry {
   const currency = payment.currency;
   if (payment.status === 'authorized') return { action: 'release', cents: payment.amountCapturableCents, currency };
   if (payment.status === 'captured') return { action: 'refund', cents: payment.amountCapturedCents - payment.amountRefundedCents, currency };
-  if (payment.providerIntentId && (payment.status === 'requires_payment' || payment.status === 'failed')) return { action: 'cancel_intent', cents: 0, currency };
+  if (payment.providerIntentId && (payment.status === 'requires_payment' || payment.status === 'failed'))
+    return { action: 'cancel_intent', cents: 0, currency };
   return { action: 'none', cents: 0, currency };
 }
 

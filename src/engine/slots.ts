@@ -66,7 +66,10 @@ function toSlotView(row: Record<string, unknown>): SlotView {
   return { ...toSlot(row), available: Number(row.available) };
 }
 
-export async function listSlots(pool: Pool, input: { vendor: unknown; from?: unknown; to?: unknown; includeLegacy?: boolean; limit?: number }): Promise<SlotView[]> {
+export async function listSlots(
+  pool: Pool,
+  input: { vendor: unknown; from?: unknown; to?: unknown; includeLegacy?: boolean; limit?: number },
+): Promise<SlotView[]> {
   const vendorId = requireUuid('vendor', input.vendor);
   const from = input.from === undefined ? null : requireIsoTime('from', input.from);
   const to = input.to === undefined ? null : requireIsoTime('to', input.to);
@@ -107,7 +110,13 @@ export interface RefreshResult {
 }
 
 /** Replaces the vendor's live slots in [from, to) by `wanted`, never deleting a booked slot (I7). */
-export async function refreshVendorSlots(pool: Pool, vendorId: string, window: { from: Date; to: Date }, wanted: WantedSlot[], actor: Actor): Promise<RefreshResult> {
+export async function refreshVendorSlots(
+  pool: Pool,
+  vendorId: string,
+  window: { from: Date; to: Date },
+  wanted: WantedSlot[],
+  actor: Actor,
+): Promise<RefreshResult> {
   const payload = wanted.map((slot) => ({
     starts_at: slot.startsAt.toISOString(),
     ends_at: slot.endsAt.toISOString(),

@@ -24,7 +24,8 @@ export function requireIsoTime(field: string, value: unknown): Date {
 
 export function requireInt(field: string, value: unknown, min: number, max: number): number {
   const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw validationError(field, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max)
+    throw validationError(field, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return parsed;
 }
 
@@ -53,7 +54,8 @@ export function requireTimezone(field: string, value: unknown): string {
 }
 
 export function requireCurrency(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !/^[A-Za-z]{3}$/.test(value)) throw validationError(field, `expected a 3-letter currency code like EUR, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !/^[A-Za-z]{3}$/.test(value))
+    throw validationError(field, `expected a 3-letter currency code like EUR, got ${JSON.stringify(value)}`);
   return value.toUpperCase();
 }
 

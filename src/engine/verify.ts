@@ -37,7 +37,11 @@ export interface AuditReport {
 export async function verifyAudit(pool: Pool, options: { vendorId?: string } = {}): Promise<AuditReport> {
   const vendorId = options.vendorId ?? null;
   const problems = await queryWithRetry(pool, 'SELECT * FROM audit_verify($1)', [vendorId]);
-  const counts = await queryWithRetry(pool, 'SELECT count(*) AS rows, count(DISTINCT vendor_id) AS chains FROM audit_log WHERE $1::uuid IS NULL OR vendor_id = $1', [vendorId]);
+  const counts = await queryWithRetry(
+    pool,
+    'SELECT count(*) AS rows, count(DISTINCT vendor_id) AS chains FROM audit_log WHERE $1::uuid IS NULL OR vendor_id = $1',
+    [vendorId],
+  );
   return {
     rowsChecked: Number(counts.rows[0]!.rows),
     chains: Number(counts.rows[0]!.chains),

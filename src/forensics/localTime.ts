@@ -24,6 +24,10 @@ function formatOf(timeZone: string): Intl.DateTimeFormat {
 
 /** `2026-03-29 03:30:00 GMT+2` : the instant's wall time in `timeZone`, with its offset then. */
 export function timeInZone(instant: Date | string, timeZone: string): string {
-  const parts = Object.fromEntries(formatOf(timeZone).formatToParts(new Date(instant)).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatOf(timeZone)
+      .formatToParts(new Date(instant))
+      .map((p) => [p.type, p.value]),
+  );
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
 }

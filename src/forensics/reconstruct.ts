@@ -85,7 +85,9 @@ async function loadEvidence(db: Queryable, bookingId: string): Promise<Evidence>
     db.query('SELECT id, name, email FROM customers WHERE id = $1', [booking.customer_id]).then((r) => r.rows[0] as Row),
     db.query('SELECT * FROM slots WHERE vendor_id = $1 AND id = $2', [vendorId, booking.slot_id]).then((r) => r.rows[0] as Row),
     db.query('SELECT * FROM booking_transitions WHERE vendor_id = $1 AND booking_id = $2 ORDER BY id', [vendorId, bookingId]).then((r) => r.rows as Row[]),
-    db.query(`SELECT * FROM audit_log WHERE vendor_id = $1 AND entity_id = $2 AND entity = 'bookings' ORDER BY seq`, [vendorId, bookingId]).then((r) => r.rows as Row[]),
+    db
+      .query(`SELECT * FROM audit_log WHERE vendor_id = $1 AND entity_id = $2 AND entity = 'bookings' ORDER BY seq`, [vendorId, bookingId])
+      .then((r) => r.rows as Row[]),
     db.query('SELECT seq, problem FROM audit_verify($1)', [vendorId]).then((r) => r.rows as Row[]),
     relatedRows(db, bookingId),
   ]);
@@ -100,7 +102,11 @@ async function loadEvidence(db: Queryable, bookingId: string): Promise<Evidence>
 // The vendor's chain: a gap or broken hash anywhere in it means a row of
 // this booking could be the one missing or altered.
 function chainUnknowns({ vendorId, chainProblems }: Evidence): Unknown[] {
-  return chainProblems.map((p) => ({ kind: 'audit_chain', detail: `audit chain of vendor ${vendorId} at seq ${String(p.seq)}: ${String(p.problem)}`, ref: `audit_log#${vendorId}/${String(p.seq)}` }));
+  return chainProblems.map((p) => ({
+    kind: 'audit_chain',
+    detail: `audit chain of vendor ${vendorId} at seq ${String(p.seq)}: ${String(p.problem)}`,
+    ref: `audit_log#${vendorId}/${String(p.seq)}`,
+  }));
 }
 
 // Every version of the booking (1 … current) must have its audit row, and the
@@ -111,11 +117,21 @@ function versionUnknowns({ bookingId, booking, audits }: Evidence): Unknown[] {
   const currentVersion = Number(booking.version);
   for (let v = 1; v <= currentVersion; v++) {
     if (!auditedVersions.has(v)) {
-      unknowns.push({ kind: 'missing_audit_row', detail: `version ${v} of the booking has no audit row: that change cannot be attributed`, ref: `bookings#${bookingId}@v${v}` });
+      unknowns.push({
+        kind: 'missing_audit_row',
+        detail: `version ${v} of the booking has no audit row: that change cannot be attributed`,
+        ref: `bookings#${bookingId}@v${v}`,
+      });
     }
   }
   const lastAfter = audits.at(-1)?.after as Row | undefined;
-  if (lastAfter && (Number(lastAfter.version) !== currentVersion || lastAfter.state !== booking.state || lastAfter.slot_id !== booking.slot_id || lastAfter.payment_status !== booking.payment_status)) {
+  if (
+    lastAfter &&
+    (Number(lastAfter.version) !== currentVersion ||
+      lastAfter.state !== booking.state ||
+      lastAfter.slot_id !== booking.slot_id ||
+      lastAfter.payment_status !== booking.payment_status)
+  ) {
     unknowns.push({
       kind: 'state_mismatch',
       detail: `the booking is ${String(booking.state)} v${currentVersion} but its last audit row records ${String(lastAfter.state)} v${String(lastAfter.version)}`,
@@ -131,15 +147,27 @@ function transitionChainUnknowns({ bookingId, booking, transitions }: Evidence):
   let previous: unknown = null;
   for (const t of transitions) {
     if ((t.from_state ?? null) !== previous) {
-      unknowns.push({ kind: 'transition_chain', detail: `transition ${String(t.id)} starts from ${String(t.from_state)} but the previous one ended in ${String(previous)}`, ref: `booking_transitions#${String(t.id)}` });
+      unknowns.push({
+        kind: 'transition_chain',
+        detail: `transition ${String(t.id)} starts from ${String(t.from_state)} but the previous one ended in ${String(previous)}`,
+        ref: `booking_transitions#${String(t.id)}`,
+      });
     }
     previous = t.to_state;
     if (DEFAULT_CAUSES.has(String(t.cause ?? ''))) {
-      unknowns.push({ kind: 'no_cause', detail: `transition ${String(t.id)} (${String(t.from_state)} → ${String(t.to_state)}) was written without a cause`, ref: `booking_transitions#${String(t.id)}` });
+      unknowns.push({
+        kind: 'no_cause',
+        detail: `transition ${String(t.id)} (${String(t.from_state)} → ${String(t.to_state)}) was written without a cause`,
+        ref: `booking_transitions#${String(t.id)}`,
+      });
     }
   }
   if (previous !== booking.state) {
-    unknowns.push({ kind: 'transition_chain', detail: `the booking is ${String(booking.state)} but its last logged transition ends in ${String(previous)}`, ref: `bookings#${bookingId}` });
+    unknowns.push({
+      kind: 'transition_chain',
+      detail: `the booking is ${String(booking.state)} but its last logged transition ends in ${String(previous)}`,
+      ref: `bookings#${bookingId}`,
+    });
   }
   return unknowns;
 }
@@ -155,15 +183,30 @@ function transitionAuditUnknowns({ vendorId, transitions, audits }: Evidence): U
   const matched = new Set<Row>();
   let cursor = 0;
   for (const t of transitions) {
-    const index = auditedMoves.findIndex((a, i) => i >= cursor && (a.after as Row).state === t.to_state && (a.after as Row).slot_id === t.to_slot_id && ((a.before as Row | null)?.state ?? null) === (t.from_state ?? null));
+    const index = auditedMoves.findIndex(
+      (a, i) =>
+        i >= cursor &&
+        (a.after as Row).state === t.to_state &&
+        (a.after as Row).slot_id === t.to_slot_id &&
+        ((a.before as Row | null)?.state ?? null) === (t.from_state ?? null),
+    );
     if (index >= 0) {
       matched.add(auditedMoves[index]!);
       cursor = index + 1;
-    } else unknowns.push({ kind: 'unmatched_transition', detail: `transition ${String(t.id)} (${String(t.from_state)} → ${String(t.to_state)}) has no audit row recording it`, ref: `booking_transitions#${String(t.id)}` });
+    } else
+      unknowns.push({
+        kind: 'unmatched_transition',
+        detail: `transition ${String(t.id)} (${String(t.from_state)} → ${String(t.to_state)}) has no audit row recording it`,
+        ref: `booking_transitions#${String(t.id)}`,
+      });
   }
   for (const a of auditedMoves) {
     if (!matched.has(a)) {
-      unknowns.push({ kind: 'unlogged_transition', detail: `audit row ${String(a.seq)} records a change of state or slot that no transition logs`, ref: `audit_log#${vendorId}/${String(a.seq)}` });
+      unknowns.push({
+        kind: 'unlogged_transition',
+        detail: `audit row ${String(a.seq)} records a change of state or slot that no transition logs`,
+        ref: `audit_log#${vendorId}/${String(a.seq)}`,
+      });
     }
   }
   return unknowns;
@@ -172,7 +215,11 @@ function transitionAuditUnknowns({ vendorId, transitions, audits }: Evidence): U
 function auditReasonUnknowns({ vendorId, audits, relatedAudits }: Evidence): Unknown[] {
   return [...audits, ...relatedAudits]
     .filter((a) => !text(a.reason))
-    .map((a) => ({ kind: 'no_cause', detail: `audit row ${String(a.seq)} (${String(a.entity)} ${String(a.action)}) was written without a reason`, ref: `audit_log#${vendorId}/${String(a.seq)}` }));
+    .map((a) => ({
+      kind: 'no_cause',
+      detail: `audit row ${String(a.seq)} (${String(a.entity)} ${String(a.action)}) was written without a reason`,
+      ref: `audit_log#${vendorId}/${String(a.seq)}`,
+    }));
 }
 
 function transitionEntries({ transitions }: Evidence): TimelineEntry[] {
@@ -192,7 +239,8 @@ function auditEntries({ vendorId, audits, relatedAudits }: Evidence): TimelineEn
   return [...audits, ...relatedAudits].map((a) => {
     const before = a.before as Row | null;
     const after = a.after as Row | null;
-    const changed = before && after ? Object.keys(after).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]) && k !== 'updated_at' && k !== 'version') : [];
+    const changed =
+      before && after ? Object.keys(after).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]) && k !== 'updated_at' && k !== 'version') : [];
     return {
       at: iso(a.at),
       kind: 'audit',
@@ -208,16 +256,18 @@ function auditEntries({ vendorId, audits, relatedAudits }: Evidence): TimelineEn
 
 function idempotencyEntries({ bookingId, booking }: Evidence): TimelineEntry[] {
   if (!booking.idempotency_key) return [];
-  return [{
-    at: iso(booking.created_at),
-    kind: 'idempotency',
-    summary: `created under idempotency key ${JSON.stringify(booking.idempotency_key)}: retries with it return this booking`,
-    actor: null,
-    source: null,
-    cause: 'idempotent request',
-    requestId: null,
-    ref: `bookings#${bookingId}`,
-  }];
+  return [
+    {
+      at: iso(booking.created_at),
+      kind: 'idempotency',
+      summary: `created under idempotency key ${JSON.stringify(booking.idempotency_key)}: retries with it return this booking`,
+      actor: null,
+      source: null,
+      cause: 'idempotent request',
+      requestId: null,
+      ref: `bookings#${bookingId}`,
+    },
+  ];
 }
 
 function relatedEntries({ booking, related }: Evidence): TimelineEntry[] {
@@ -237,7 +287,9 @@ function relatedEntries({ booking, related }: Evidence): TimelineEntry[] {
 function timelineOf(evidence: Evidence): TimelineEntry[] {
   const timeline = [...transitionEntries(evidence), ...auditEntries(evidence), ...idempotencyEntries(evidence), ...relatedEntries(evidence)];
   const kindOrder: Record<string, number> = { transition: 0, audit: 1, idempotency: 2, related: 3 };
-  return timeline.sort((x, y) => x.at.localeCompare(y.at) || kindOrder[x.kind]! - kindOrder[y.kind]! || x.ref.localeCompare(y.ref, undefined, { numeric: true }));
+  return timeline.sort(
+    (x, y) => x.at.localeCompare(y.at) || kindOrder[x.kind]! - kindOrder[y.kind]! || x.ref.localeCompare(y.ref, undefined, { numeric: true }),
+  );
 }
 
 function slotOf(slot: Row, zone: string): ForensicReport['slot'] {
@@ -258,7 +310,13 @@ function slotOf(slot: Row, zone: string): ForensicReport['slot'] {
 export async function reconstructBooking(db: Queryable, bookingIdInput: string): Promise<ForensicReport> {
   const evidence = await loadEvidence(db, requireUuid('booking', bookingIdInput));
   const { bookingId, vendorId, booking, vendor, customer, transitions, related } = evidence;
-  const unknowns = [...chainUnknowns(evidence), ...versionUnknowns(evidence), ...transitionChainUnknowns(evidence), ...transitionAuditUnknowns(evidence), ...auditReasonUnknowns(evidence)];
+  const unknowns = [
+    ...chainUnknowns(evidence),
+    ...versionUnknowns(evidence),
+    ...transitionChainUnknowns(evidence),
+    ...transitionAuditUnknowns(evidence),
+    ...auditReasonUnknowns(evidence),
+  ];
   const previousSlotIds = transitions.filter((t) => t.from_slot_id && t.from_slot_id !== t.to_slot_id).map((t) => String(t.from_slot_id));
   const zone = String(vendor.timezone);
   return {
@@ -268,7 +326,12 @@ export async function reconstructBooking(db: Queryable, bookingIdInput: string):
     slot: slotOf(evidence.slot, zone),
     previousSlotIds,
     state: String(booking.state),
-    payment: { method: String(booking.payment_method), status: String(booking.payment_status), amountCents: Number(booking.amount_cents), currency: String(booking.currency) },
+    payment: {
+      method: String(booking.payment_method),
+      status: String(booking.payment_status),
+      amountCents: Number(booking.amount_cents),
+      currency: String(booking.currency),
+    },
     idempotencyKey: text(booking.idempotency_key),
     timeline: timelineOf(evidence).map((entry) => ({ ...entry, atVendorTime: timeInZone(entry.at, zone) })),
     resolution: resolutionOf(booking, transitions.at(-1), zone),

@@ -4,7 +4,10 @@
 import type { RedactedCustomer } from './types.js';
 
 export function redactName(name: string): string {
-  const words = name.trim().split(/\s+/).filter((w) => w.length > 0);
+  const words = name
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
   if (words.length === 0) return '';
   const [first, ...rest] = words;
   const last = rest.at(-1);

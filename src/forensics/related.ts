@@ -77,7 +77,10 @@ export async function relatedRows(db: Queryable, bookingId: string): Promise<{ t
   // 1. Tables that point at the booking.
   for (const [table, cols] of byTable) {
     for (const c of cols.filter((col) => isBookingColumn(col.column))) {
-      const result = await db.query(`SELECT * FROM ${pg.escapeIdentifier(table)} WHERE ${pg.escapeIdentifier(c.column)}::text = $1 LIMIT ${RELATED_ROWS_PER_TABLE_MAX}`, [bookingId]);
+      const result = await db.query(
+        `SELECT * FROM ${pg.escapeIdentifier(table)} WHERE ${pg.escapeIdentifier(c.column)}::text = $1 LIMIT ${RELATED_ROWS_PER_TABLE_MAX}`,
+        [bookingId],
+      );
       push(table, result.rows);
     }
   }
@@ -87,7 +90,9 @@ export async function relatedRows(db: Queryable, bookingId: string): Promise<{ t
   if (paymentIds.length > 0) {
     for (const [table, cols] of byTable) {
       if (!cols.some((c) => c.column === 'payment_id')) continue;
-      const result = await db.query(`SELECT * FROM ${pg.escapeIdentifier(table)} WHERE payment_id::text = ANY($1) LIMIT ${RELATED_ROWS_PER_TABLE_MAX}`, [paymentIds]);
+      const result = await db.query(`SELECT * FROM ${pg.escapeIdentifier(table)} WHERE payment_id::text = ANY($1) LIMIT ${RELATED_ROWS_PER_TABLE_MAX}`, [
+        paymentIds,
+      ]);
       push(table, result.rows);
     }
   }
@@ -147,7 +152,25 @@ export function relatedRowTime(row: Record<string, unknown>): string | null {
   return null;
 }
 
-const SUMMARY_COLUMNS = ['type', 'event_type', 'kind', 'action', 'purpose', 'status', 'from_status', 'to_status', 'state', 'amount_cents', 'currency', 'provider_status', 'provider_intent_id', 'event_id', 'deliveries', 'outcome', 'failure_code'];
+const SUMMARY_COLUMNS = [
+  'type',
+  'event_type',
+  'kind',
+  'action',
+  'purpose',
+  'status',
+  'from_status',
+  'to_status',
+  'state',
+  'amount_cents',
+  'currency',
+  'provider_status',
+  'provider_intent_id',
+  'event_id',
+  'deliveries',
+  'outcome',
+  'failure_code',
+];
 
 /** One line for a related row: its table and its telling columns. */
 export function relatedRowSummary(table: string, row: Record<string, unknown>): string {

@@ -143,7 +143,14 @@ async function performOwedCall(pool: Pool, gateway: PaymentGateway, payment: Pay
 //      back and never confirms a booking, because this call may void it.
 // Without the claim, a retry landing between the decision and the call ended
 // as a confirmed booking whose intent we had canceled (SimCity SC-2).
-async function performOwedCancel(pool: Pool, gateway: PaymentGateway, payment: Payment, actor: Actor, steps: SettleStep[], idempotencyKey: string): Promise<Payment> {
+async function performOwedCancel(
+  pool: Pool,
+  gateway: PaymentGateway,
+  payment: Payment,
+  actor: Actor,
+  steps: SettleStep[],
+  idempotencyKey: string,
+): Promise<Payment> {
   const intentId = payment.providerIntentId!;
   const current = await applyIntent(pool, payment, await gateway.retrieveIntent(intentId), { actor });
   steps.push({ action: 'sync', outcome: current.outcome });
@@ -180,7 +187,12 @@ async function syncAfterRefusal(pool: Pool, gateway: PaymentGateway, payment: Pa
  * runs, so a provider outage there is reported in `deferredError` (the
  * recovery point stays for reconcile) instead of failing the verification.
  */
-export async function syncPayment(pool: Pool, gateway: PaymentGateway, paymentId: string, actor: Actor): Promise<SettleResult & { deferredError: BookijiError | null }> {
+export async function syncPayment(
+  pool: Pool,
+  gateway: PaymentGateway,
+  paymentId: string,
+  actor: Actor,
+): Promise<SettleResult & { deferredError: BookijiError | null }> {
   const payment = await getPayment(pool, paymentId);
   const steps: SettleStep[] = [];
   if (payment.providerIntentId) {

@@ -60,10 +60,17 @@ export async function payAsCustomer(gateway: PaymentGateway, intentId: string, p
  * "I paid": verify with the provider, apply what it says, and answer with the
  * booking. A booking still without verified money is PAYMENT_REQUIRED.
  */
-export async function verifyBookingPayment(pool: Pool, gateway: PaymentGateway, bookingId: string, actor: Actor): Promise<{ booking: Booking; payment: Payment }> {
+export async function verifyBookingPayment(
+  pool: Pool,
+  gateway: PaymentGateway,
+  bookingId: string,
+  actor: Actor,
+): Promise<{ booking: Booking; payment: Payment }> {
   const payment = await paymentForBooking(pool, bookingId);
   if (!payment) {
-    throw new BookijiError('PAYMENT_REQUIRED', `booking ${bookingId} has no card payment: start one with \`bookiji payment start\``, { details: { bookingId } });
+    throw new BookijiError('PAYMENT_REQUIRED', `booking ${bookingId} has no card payment: start one with \`bookiji payment start\``, {
+      details: { bookingId },
+    });
   }
   const settled = await syncPayment(pool, gateway, payment.id, actor);
   const booking = await getBooking(pool, settled.payment.bookingId);

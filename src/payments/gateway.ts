@@ -110,7 +110,9 @@ export class PaymentGateway {
    * intent left in requires_action with no customer to finish it.
    */
   confirmIntentOffSession(intentId: string, paymentMethod: string): Promise<Stripe.PaymentIntent> {
-    return this.call('confirm payment intent off-session', () => this.stripe.paymentIntents.confirm(intentId, { payment_method: paymentMethod, off_session: true }));
+    return this.call('confirm payment intent off-session', () =>
+      this.stripe.paymentIntents.confirm(intentId, { payment_method: paymentMethod, off_session: true }),
+    );
   }
 
   captureIntent(intentId: string, idempotencyKey: string): Promise<Stripe.PaymentIntent> {
@@ -118,9 +120,7 @@ export class PaymentGateway {
   }
 
   cancelIntent(intentId: string, idempotencyKey: string): Promise<Stripe.PaymentIntent> {
-    return this.call('cancel payment intent', () =>
-      this.stripe.paymentIntents.cancel(intentId, { cancellation_reason: 'abandoned' }, { idempotencyKey }),
-    );
+    return this.call('cancel payment intent', () => this.stripe.paymentIntents.cancel(intentId, { cancellation_reason: 'abandoned' }, { idempotencyKey }));
   }
 
   refundIntent(intentId: string, amountCents: number, idempotencyKey: string): Promise<Stripe.Refund> {
@@ -167,7 +167,7 @@ export function isTransient(error: unknown): boolean {
   if (error instanceof Stripe.errors.StripeAPIError) return true;
   if (error instanceof Stripe.errors.StripeRateLimitError) return true;
   if (error instanceof Stripe.errors.StripeError) {
-    return (error.statusCode ?? 0) >= 500 || error.statusCode === 409 && error.code === 'idempotency_key_in_use';
+    return (error.statusCode ?? 0) >= 500 || (error.statusCode === 409 && error.code === 'idempotency_key_in_use');
   }
   return false;
 }
@@ -176,7 +176,12 @@ export function isTransient(error: unknown): boolean {
 export function providerError(what: string, error: unknown): BookijiError {
   if (error instanceof BookijiError) return error;
   if (error instanceof Stripe.errors.StripeError) {
-    const details: Record<string, unknown> = { provider: 'stripe', stripeType: error.type, stripeCode: error.code ?? null, statusCode: error.statusCode ?? null };
+    const details: Record<string, unknown> = {
+      provider: 'stripe',
+      stripeType: error.type,
+      stripeCode: error.code ?? null,
+      statusCode: error.statusCode ?? null,
+    };
     if (error.decline_code) details.declineCode = error.decline_code;
     if (isTransient(error)) {
       return new BookijiError('DEPENDENCY_UNAVAILABLE', `payment provider unavailable (${what}): ${error.message}`, { cause: error, details });

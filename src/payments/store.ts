@@ -99,25 +99,21 @@ export async function applyFacts(
   facts: ReturnType<typeof intentFacts>,
   options: ApplyOptions,
 ): Promise<ApplyResult> {
-  const result = await queryWithRetry(
-    pool,
-    'SELECT apply_payment_state($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) AS result',
-    [
-      payment.vendorId,
-      payment.id,
-      facts.status,
-      facts.amountCapturable,
-      facts.amountReceived,
-      facts.amountRefunded,
-      facts.failureCode,
-      facts.failureMessage,
-      options.providerRef ?? null,
-      options.eventId ?? null,
-      options.actor.kind,
-      options.actor.id ?? null,
-      options.actor.source,
-    ],
-  );
+  const result = await queryWithRetry(pool, 'SELECT apply_payment_state($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) AS result', [
+    payment.vendorId,
+    payment.id,
+    facts.status,
+    facts.amountCapturable,
+    facts.amountReceived,
+    facts.amountRefunded,
+    facts.failureCode,
+    facts.failureMessage,
+    options.providerRef ?? null,
+    options.eventId ?? null,
+    options.actor.kind,
+    options.actor.id ?? null,
+    options.actor.source,
+  ]);
   const row = result.rows[0]!.result as { outcome: ApplyResult['outcome']; payment: Record<string, unknown>; booking: Record<string, unknown> };
   return { outcome: row.outcome, payment: toPayment(row.payment), booking: toBooking(row.booking) };
 }

@@ -188,7 +188,9 @@ async function resumeReservationCommits(
   batchMax: number,
 ): Promise<ReconcileReport['commitsResumed']> {
   if (options.dryRun || !gateway) {
-    const inProgress = await queryWithRetry(pool, `SELECT id, state FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at, id LIMIT $1`, [batchMax]);
+    const inProgress = await queryWithRetry(pool, `SELECT id, state FROM reservations WHERE state = 'COMMIT_IN_PROGRESS' ORDER BY updated_at, id LIMIT $1`, [
+      batchMax,
+    ]);
     return inProgress.rows.map((r) => ({ reservationId: String(r.id), state: String(r.state), error: null }));
   }
   const resumed = await resumeCommits(pool, gateway, options.actor, { batchMax });

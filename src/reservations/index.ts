@@ -82,7 +82,8 @@ function requireMetadata(value: unknown): Record<string, string> {
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length > 50) throw validationError('metadata', 'at most 50 keys');
   for (const [key, v] of entries) {
-    if (typeof v !== 'string' || v.length > 500 || key.length > 40) throw validationError('metadata', `key ${key}: a string of at most 500 characters under a key of at most 40`);
+    if (typeof v !== 'string' || v.length > 500 || key.length > 40)
+      throw validationError('metadata', `key ${key}: a string of at most 500 characters under a key of at most 40`);
   }
   return value as Record<string, string>;
 }
@@ -93,7 +94,8 @@ export async function createReservation(pool: Pool, input: CreateReservationInpu
   const start = requireDate('slotStartTime', input.slotStartTime);
   const end = requireDate('slotEndTime', input.slotEndTime);
   if (end <= start) throw validationError('slotEndTime', 'must be after slotStartTime');
-  if (typeof input.partnerId !== 'string' || input.partnerId.length === 0 || input.partnerId.length > 200) throw validationError('partnerId', 'give 1 to 200 characters');
+  if (typeof input.partnerId !== 'string' || input.partnerId.length === 0 || input.partnerId.length > 200)
+    throw validationError('partnerId', 'give 1 to 200 characters');
   if (typeof input.idempotencyKey !== 'string' || input.idempotencyKey.length === 0 || input.idempotencyKey.length > 200) {
     throw validationError('idempotencyKey', 'give 1 to 200 characters');
   }
@@ -115,16 +117,32 @@ export async function createReservation(pool: Pool, input: CreateReservationInpu
 /** The reservation with its payments and state history. Another partner's reservation is RESERVATION_NOT_FOUND. */
 export async function getReservation(pool: Pool, id: string, options: { partnerId?: string } = {}): Promise<ReservationDetail> {
   const reservationId = requireUuid('reservation', id);
-  const found = await queryWithRetry(pool, 'SELECT * FROM reservations WHERE id = $1 AND ($2::text IS NULL OR partner_id = $2)', [reservationId, options.partnerId ?? null]);
+  const found = await queryWithRetry(pool, 'SELECT * FROM reservations WHERE id = $1 AND ($2::text IS NULL OR partner_id = $2)', [
+    reservationId,
+    options.partnerId ?? null,
+  ]);
   if (found.rowCount === 0) throw new BookijiError('RESERVATION_NOT_FOUND', `reservation ${reservationId} not found`, { details: { reservationId } });
   const reservation = toReservation(found.rows[0]!);
-  const payments = await queryWithRetry(pool, 'SELECT * FROM payments WHERE vendor_id = $1 AND reservation_id = $2 ORDER BY created_at', [reservation.vendorId, reservation.id]);
-  const history = await queryWithRetry(pool, 'SELECT * FROM reservation_transitions WHERE vendor_id = $1 AND reservation_id = $2 ORDER BY id', [reservation.vendorId, reservation.id]);
+  const payments = await queryWithRetry(pool, 'SELECT * FROM payments WHERE vendor_id = $1 AND reservation_id = $2 ORDER BY created_at', [
+    reservation.vendorId,
+    reservation.id,
+  ]);
+  const history = await queryWithRetry(pool, 'SELECT * FROM reservation_transitions WHERE vendor_id = $1 AND reservation_id = $2 ORDER BY id', [
+    reservation.vendorId,
+    reservation.id,
+  ]);
   return {
     ...reservation,
     payments: payments.rows.map((row): ReservationPaymentView => {
       const p = toPayment(row);
-      return { role: p.purpose === 'reservation_vendor_deposit' ? 'vendor_deposit' : 'requester', paymentId: p.id, providerIntentId: p.providerIntentId, status: p.status, amountCents: p.amountCents, currency: p.currency };
+      return {
+        role: p.purpose === 'reservation_vendor_deposit' ? 'vendor_deposit' : 'requester',
+        paymentId: p.id,
+        providerIntentId: p.providerIntentId,
+        status: p.status,
+        amountCents: p.amountCents,
+        currency: p.currency,
+      };
     }),
     history: history.rows.map(
       (row): ReservationTransitionView => ({
@@ -150,15 +168,27 @@ export async function vendorConfirmReservation(pool: Pool, id: string, actor: Ac
  * otherwise reconcile makes them.
  */
 export async function cancelReservation(pool: Pool, id: string, reason: string, actor: Actor, gateway?: PaymentGateway): Promise<Reservation> {
-  const result = await queryWithRetry(pool, 'SELECT cancel_reservation($1, $2, $3, $4, $5) AS r', [requireUuid('reservation', id), reason, ...actorArgs(actor)]);
+  const result = await queryWithRetry(pool, 'SELECT cancel_reservation($1, $2, $3, $4, $5) AS r', [
+    requireUuid('reservation', id),
+    reason,
+    ...actorArgs(actor),
+  ]);
   const reservation = toReservation(result.rows[0]!.r);
   if (gateway) await settleReservationPayments(pool, gateway, reservation, actor);
   return reservation;
 }
 
 /** Performs every provider call the reservation's payments owe; a provider outage is left to reconcile. */
-export async function settleReservationPayments(pool: Pool, gateway: PaymentGateway, reservation: Pick<Reservation, 'id' | 'vendorId'>, actor: Actor): Promise<void> {
-  const owed = await queryWithRetry(pool, `SELECT id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND pending_action <> 'none'`, [reservation.vendorId, reservation.id]);
+export async function settleReservationPayments(
+  pool: Pool,
+  gateway: PaymentGateway,
+  reservation: Pick<Reservation, 'id' | 'vendorId'>,
+  actor: Actor,
+): Promise<void> {
+  const owed = await queryWithRetry(pool, `SELECT id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND pending_action <> 'none'`, [
+    reservation.vendorId,
+    reservation.id,
+  ]);
   for (const row of owed.rows) {
     try {
       await settlePayment(pool, gateway, String(row.id), actor);
@@ -168,13 +198,21 @@ export async function settleReservationPayments(pool: Pool, gateway: PaymentGate
   }
 }
 
-async function authorize(pool: Pool, gateway: PaymentGateway, id: string, role: 'vendor_deposit' | 'requester', paymentMethod: string, actor: Actor): Promise<Reservation> {
+async function authorize(
+  pool: Pool,
+  gateway: PaymentGateway,
+  id: string,
+  role: 'vendor_deposit' | 'requester',
+  paymentMethod: string,
+  actor: Actor,
+): Promise<Reservation> {
   const reservationId = requireUuid('reservation', id);
   if (typeof paymentMethod !== 'string' || !/^pm_[A-Za-z0-9_]+$/.test(paymentMethod)) throw validationError('paymentMethod', 'give a payment method id (pm_…)');
   const begun = await queryWithRetry(pool, 'SELECT reservation_begin_authorization($1, $2, $3, $4, $5) AS p', [reservationId, role, ...actorArgs(actor)]);
   let payment = toPayment(begun.rows[0]!.p);
   if (payment.pendingAction === 'create') payment = (await settlePayment(pool, gateway, payment.id, actor)).payment;
-  if (!payment.providerIntentId) throw new BookijiError('DEPENDENCY_UNAVAILABLE', `the ${role} payment intent is being created; retry`, { details: { paymentId: payment.id } });
+  if (!payment.providerIntentId)
+    throw new BookijiError('DEPENDENCY_UNAVAILABLE', `the ${role} payment intent is being created; retry`, { details: { paymentId: payment.id } });
   // The server confirms with the party's saved payment method, off-session:
   // nobody is there to finish 3-D Secure, so a card that needs it is declined
   // (authentication_required) and this side's authorization fails, its money
@@ -196,7 +234,13 @@ async function authorize(pool: Pool, gateway: PaymentGateway, id: string, role: 
 }
 
 /** CONFIRMED_BY_VENDOR → AWAITING_VENDOR_AUTH → VENDOR_AUTHORIZED (or FAILED_VENDOR_AUTH, slot released). */
-export function authorizeVendorDeposit(pool: Pool, gateway: PaymentGateway, id: string, options: { paymentMethod: string }, actor: Actor): Promise<Reservation> {
+export function authorizeVendorDeposit(
+  pool: Pool,
+  gateway: PaymentGateway,
+  id: string,
+  options: { paymentMethod: string },
+  actor: Actor,
+): Promise<Reservation> {
   return authorize(pool, gateway, id, 'vendor_deposit', options.paymentMethod, actor);
 }
 

@@ -20,7 +20,16 @@ export class History {
   };
   private readonly startedAt = Date.now();
 
-  record(entry: { iteration: number; step: number; process: string; type: EventType; action: PlannedAction; value?: Record<string, unknown>; error?: string; message?: string }): HistoryEvent {
+  record(entry: {
+    iteration: number;
+    step: number;
+    process: string;
+    type: EventType;
+    action: PlannedAction;
+    value?: Record<string, unknown>;
+    error?: string;
+    message?: string;
+  }): HistoryEvent {
     const event: HistoryEvent = {
       index: this.events.length,
       iteration: entry.iteration,

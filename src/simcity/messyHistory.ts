@@ -39,26 +39,40 @@ export async function driveMessyHistory(pool: Pool, label: string): Promise<Mess
   const slots = [];
   for (let i = 0; i < 4; i++) {
     const start = new Date(now.getTime() + (48 + i * 2) * hour);
-    slots.push(await addSlot(pool, { vendor: vendor.id, start: start.toISOString(), end: new Date(start.getTime() + hour).toISOString(), priceCents: 4_500 }, OPERATOR));
+    slots.push(
+      await addSlot(pool, { vendor: vendor.id, start: start.toISOString(), end: new Date(start.getTime() + hour).toISOString(), priceCents: 4_500 }, OPERATOR),
+    );
   }
-  const [a, b, c, d] = slots as [typeof slots[0], typeof slots[0], typeof slots[0], typeof slots[0]];
+  const [a, b, c, d] = slots as [(typeof slots)[0], (typeof slots)[0], (typeof slots)[0], (typeof slots)[0]];
   const steps: string[] = [];
   const key = `messy-${label}`;
 
   const first = await claimSlot(pool, { slot: a.id, customer: customer.id, hold: true, paymentMethod: 'pay_on_arrival', idempotencyKey: key }, customerActor);
   steps.push(`hold placed on slot ${a.id} under idempotency key ${key}`);
-  const retry = await claimSlot(pool, { slot: a.id, customer: customer.id, hold: true, paymentMethod: 'pay_on_arrival', idempotencyKey: key }, { ...customerActor, requestId: `req-${label}-2` });
+  const retry = await claimSlot(
+    pool,
+    { slot: a.id, customer: customer.id, hold: true, paymentMethod: 'pay_on_arrival', idempotencyKey: key },
+    { ...customerActor, requestId: `req-${label}-2` },
+  );
   if (!retry.replayed || retry.booking.id !== first.booking.id) throw new Error('an idempotent retry did not return the first outcome');
   steps.push('the same request retried: the first outcome was returned, nothing written');
 
-  const card = await claimSlot(pool, { slot: d.id, customer: customer.id, hold: true, paymentMethod: 'card' }, { ...customerActor, requestId: `req-${label}-3` });
+  const card = await claimSlot(
+    pool,
+    { slot: d.id, customer: customer.id, hold: true, paymentMethod: 'card' },
+    { ...customerActor, requestId: `req-${label}-3` },
+  );
   try {
     await confirmBooking(pool, { booking: card.booking.id }, { ...customerActor, requestId: `req-${label}-4` });
     throw new Error('a card hold was confirmed without a verified payment');
   } catch (error) {
     if (!(error instanceof BookijiError) || error.code !== 'PAYMENT_REQUIRED') throw error;
   }
-  await cancelBooking(pool, { booking: card.booking.id, reason: 'card payment not completed; customer chose to pay on arrival' }, { ...customerActor, requestId: `req-${label}-5` });
+  await cancelBooking(
+    pool,
+    { booking: card.booking.id, reason: 'card payment not completed; customer chose to pay on arrival' },
+    { ...customerActor, requestId: `req-${label}-5` },
+  );
   steps.push('a card hold on another slot could not be confirmed without payment (PAYMENT_REQUIRED) and was cancelled');
 
   await rescheduleBooking(pool, { booking: first.booking.id, slot: b.id }, { ...customerActor, requestId: `req-${label}-6` });
@@ -93,10 +107,13 @@ async function storeEvent(pool: Pool, eventId: string, type: string, intentId: s
 }
 
 async function applyProvider(pool: Pool, vendorId: string, paymentId: string, status: string, amountCapturable: number, eventId: string): Promise<string> {
-  const result = await pool.query(
-    `SELECT apply_payment_state($1, $2, $3, $4, 0, 0, NULL, NULL, NULL, $5, 'system', 'stripe', 'webhook') AS r`,
-    [vendorId, paymentId, status, amountCapturable, eventId],
-  );
+  const result = await pool.query(`SELECT apply_payment_state($1, $2, $3, $4, 0, 0, NULL, NULL, NULL, $5, 'system', 'stripe', 'webhook') AS r`, [
+    vendorId,
+    paymentId,
+    status,
+    amountCapturable,
+    eventId,
+  ]);
   return String((result.rows[0].r as { outcome: string }).outcome);
 }
 
@@ -109,9 +126,11 @@ export async function driveMessyPaymentHistory(pool: Pool, label: string): Promi
   const slots = [];
   for (let i = 0; i < 3; i++) {
     const start = new Date(now.getTime() + (72 + i * 2) * hour);
-    slots.push(await addSlot(pool, { vendor: vendor.id, start: start.toISOString(), end: new Date(start.getTime() + hour).toISOString(), priceCents: 6_000 }, OPERATOR));
+    slots.push(
+      await addSlot(pool, { vendor: vendor.id, start: start.toISOString(), end: new Date(start.getTime() + hour).toISOString(), priceCents: 6_000 }, OPERATOR),
+    );
   }
-  const [a, b, c] = slots as [typeof slots[0], typeof slots[0], typeof slots[0]];
+  const [a, b, c] = slots as [(typeof slots)[0], (typeof slots)[0], (typeof slots)[0]];
   const steps: string[] = [];
   const key = `messy-card-${label}`;
   const intent = `pi_certify_${label.replace(/[^A-Za-z0-9]/g, '')}`;
@@ -119,7 +138,8 @@ export async function driveMessyPaymentHistory(pool: Pool, label: string): Promi
   const hold = await claimSlot(pool, { slot: a.id, customer: customer.id, hold: true, paymentMethod: 'card', idempotencyKey: key }, actor(1));
   await claimSlot(pool, { slot: a.id, customer: customer.id, hold: true, paymentMethod: 'card', idempotencyKey: key }, actor(2));
   steps.push('card hold placed under an idempotency key, and the request retried (replayed)');
-  const payment = (await pool.query(`SELECT begin_card_payment($1, 'customer', $2, 'api', $3) AS p`, [hold.booking.id, customer.id, `req-${label}-card-3`])).rows[0].p as { id: string };
+  const payment = (await pool.query(`SELECT begin_card_payment($1, 'customer', $2, 'api', $3) AS p`, [hold.booking.id, customer.id, `req-${label}-card-3`]))
+    .rows[0].p as { id: string };
   await pool.query(`SELECT record_payment_intent($1, $2, $3, 'system', 'stripe', 'api')`, [vendor.id, payment.id, intent]);
   steps.push(`payment started, provider intent ${intent} recorded`);
   // A declined attempt would cancel the hold in the payments module (its own

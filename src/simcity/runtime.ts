@@ -32,7 +32,10 @@ async function quiesce(observer: Pool, runId: string, timeoutMs: number): Promis
   const deadline = Date.now() + timeoutMs;
   let idleInARow = 0;
   while (Date.now() < deadline) {
-    const busy = await observer.query(`SELECT count(*)::int AS busy FROM pg_stat_activity WHERE application_name LIKE $1 AND state <> 'idle' AND pid <> pg_backend_pid()`, [`simcity-${runId}-%`]);
+    const busy = await observer.query(
+      `SELECT count(*)::int AS busy FROM pg_stat_activity WHERE application_name LIKE $1 AND state <> 'idle' AND pid <> pg_backend_pid()`,
+      [`simcity-${runId}-%`],
+    );
     idleInARow = (busy.rows[0] as { busy: number }).busy === 0 ? idleInARow + 1 : 0;
     if (idleInARow >= 2) return true;
     await new Promise((resolve) => setTimeout(resolve, QUIESCE_POLL_MS));
@@ -54,7 +57,13 @@ const LAST_ACTIONS_DEFAULT = 30;
 const API_REQUESTS_PER_WINDOW_MAX = 1_000_000;
 
 /** Expands a seed into the scenario's parameter set and every iteration's plan. */
-export function expandSeed(definition: ScenarioDefinition, driver: AnyDriver, seed: string, iterations: number, concurrencyOverride?: number): { parameters: ScenarioParameters; plans: IterationPlan[] } {
+export function expandSeed(
+  definition: ScenarioDefinition,
+  driver: AnyDriver,
+  seed: string,
+  iterations: number,
+  concurrencyOverride?: number,
+): { parameters: ScenarioParameters; plans: IterationPlan[] } {
   const random = createRandom(`${definition.id}:${seed}`);
   const concurrency = concurrencyOverride ?? random.int(definition.concurrency.min, definition.concurrency.max);
   const actionsPerIteration = random.int(definition.actionsPerIteration.min, definition.actionsPerIteration.max);
@@ -79,7 +88,9 @@ interface ApiHandle {
 async function startApi(observer: Pool, config: pg.PoolConfig, size: number, runId: string): Promise<ApiHandle> {
   const { startApiServer } = await import('../api/server.js');
   const { createApiKey } = await import('../api/apiKeys.js');
-  const serverPool = config.connectionString ? createPool({ connectionString: config.connectionString, max: size, applicationName: `simcity-${runId}-api` }) : new pg.Pool({ ...config, max: size, application_name: `simcity-${runId}-api` });
+  const serverPool = config.connectionString
+    ? createPool({ connectionString: config.connectionString, max: size, applicationName: `simcity-${runId}-api` })
+    : new pg.Pool({ ...config, max: size, application_name: `simcity-${runId}-api` });
   serverPool.on('error', () => undefined);
   try {
     const key = await createApiKey(observer, { partner: 'SimCity' });
@@ -112,7 +123,10 @@ async function startApi(observer: Pool, config: pg.PoolConfig, size: number, run
  * oracles look for are namespaced by it); nothing is started or stopped.
  */
 async function remoteApi(observer: Pool, targetUrl: string, apiKey: string | undefined, runId: string): Promise<ApiHandle> {
-  if (!apiKey) throw new BookijiError('USAGE_ERROR', '--target-url needs --api-key: the partner key the server accepts', { hint: 'Create one with `bookiji apikey create --partner simcity` on the server\'s database.' });
+  if (!apiKey)
+    throw new BookijiError('USAGE_ERROR', '--target-url needs --api-key: the partner key the server accepts', {
+      hint: "Create one with `bookiji apikey create --partner simcity` on the server's database.",
+    });
   let url: URL;
   try {
     url = new URL(targetUrl);
@@ -122,9 +136,14 @@ async function remoteApi(observer: Pool, targetUrl: string, apiKey: string | und
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BookijiError('USAGE_ERROR', `--target-url: expected http(s)://, got ${url.protocol}`);
   const { authenticateApiKey } = await import('../api/apiKeys.js');
   const partner = await authenticateApiKey(observer, apiKey).catch((error: unknown) => {
-    throw new BookijiError('USAGE_ERROR', `--api-key is not a live key on the database SimCity reads: ${(error as Error).message}`, { hint: 'Target mode reads the truth from DATABASE_URL (or the embedded database): point it at the server\'s database.' });
+    throw new BookijiError('USAGE_ERROR', `--api-key is not a live key on the database SimCity reads: ${(error as Error).message}`, {
+      hint: "Target mode reads the truth from DATABASE_URL (or the embedded database): point it at the server's database.",
+    });
   });
-  return { channel: { url: url.origin + url.pathname.replace(/\/$/, ''), apiKey, partnerId: partner.partnerId, requestIdPrefix: `simcity-${runId}` }, close: async () => undefined };
+  return {
+    channel: { url: url.origin + url.pathname.replace(/\/$/, ''), apiKey, partnerId: partner.partnerId, requestIdPrefix: `simcity-${runId}` },
+    close: async () => undefined,
+  };
 }
 
 interface Target {
@@ -148,7 +167,8 @@ async function isSimulation(db: Pool): Promise<boolean> {
  */
 async function simulationTarget(target: Target, runId: string): Promise<Target> {
   const connectionString = target.clientConfig.connectionString;
-  if (!connectionString) throw new BookijiError('USAGE_ERROR', 'this scenario needs its own simulation database: give a connection string so SimCity can create one beside it');
+  if (!connectionString)
+    throw new BookijiError('USAGE_ERROR', 'this scenario needs its own simulation database: give a connection string so SimCity can create one beside it');
   const { ensureDatabaseExists } = await import('../db/database.js');
   const { ensureMigrated } = await import('../db/migrate.js');
   const { siblingDatabaseUrl } = await import('./simulationDatabase.js');
@@ -205,7 +225,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const driver = drivers[definition.driver];
   if (!driver) throw new BookijiError('INTERNAL_ERROR', `scenario ${definition.id} names driver ${definition.driver}, which does not exist`);
   const unknownOracles = definition.oracles.filter((oracle) => !driver.oracles.includes(oracle));
-  if (unknownOracles.length > 0) throw new BookijiError('INTERNAL_ERROR', `scenario ${definition.id} names oracles its driver does not run: ${unknownOracles.join(', ')}`);
+  if (unknownOracles.length > 0)
+    throw new BookijiError('INTERNAL_ERROR', `scenario ${definition.id} names oracles its driver does not run: ${unknownOracles.join(', ')}`);
   if (options.iterations !== undefined && (!Number.isInteger(options.iterations) || options.iterations < 1 || options.iterations > 100_000)) {
     throw new BookijiError('USAGE_ERROR', 'iterations: give a whole number from 1 to 100000');
   }
@@ -234,7 +255,9 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   try {
     if (definition.database === 'simulation' && !(await isSimulation(base.observer))) target = await simulationTarget(base, runId);
     if (parameters.paths.http) {
-      api = options.targetUrl ? await remoteApi(target.observer, options.targetUrl, options.apiKey, runId) : await startApi(target.observer, target.clientConfig, parameters.concurrency, runId);
+      api = options.targetUrl
+        ? await remoteApi(target.observer, options.targetUrl, options.apiKey, runId)
+        : await startApi(target.observer, target.clientConfig, parameters.concurrency, runId);
     }
     if (driver.openServices) services = await driver.openServices(target.observer, parameters, `${definition.id}:${options.seed}`);
   } catch (error) {
@@ -257,7 +280,13 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       const stop = async (findings: Finding[], step: number): Promise<void> => {
         counter.countFindings(findings);
         for (const finding of findings) violations.push({ oracle: finding.oracle, message: finding.message, iteration, step, evidence: finding.evidence });
-        snapshot = await takeSnapshot(target.observer, { scenarioId: definition.id, iteration, vendorId: fixture.vendorId, lastActions: history.tail(lastActionsMax), names: fixture.names });
+        snapshot = await takeSnapshot(target.observer, {
+          scenarioId: definition.id,
+          iteration,
+          vendorId: fixture.vendorId,
+          lastActions: history.tail(lastActionsMax),
+          names: fixture.names,
+        });
       };
       const check = async (step: number): Promise<boolean> => {
         // Events first, truth second: every completion the oracle is shown
@@ -280,7 +309,18 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
         try {
           const outcome = await withTimeout(driver.perform(action, fixture, session), OPERATION_TIMEOUT_MS);
           if (outcome === 'timeout') {
-            counter.countCompletion(history.record({ iteration, step, process: processName, type: 'unknown', action, error: 'TIMEOUT', message: `no answer within ${OPERATION_TIMEOUT_MS} ms` }), fixture);
+            counter.countCompletion(
+              history.record({
+                iteration,
+                step,
+                process: processName,
+                type: 'unknown',
+                action,
+                error: 'TIMEOUT',
+                message: `no answer within ${OPERATION_TIMEOUT_MS} ms`,
+              }),
+              fixture,
+            );
             return 'unknown';
           }
           counter.countCompletion(history.record({ iteration, step, process: processName, type: 'ok', action, value: outcome }), fixture);

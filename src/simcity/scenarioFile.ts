@@ -60,14 +60,22 @@ export function listScenarios(directory = scenariosDirectory()): ScenarioDefinit
 export function loadScenario(id: string, directory = scenariosDirectory()): ScenarioDefinition {
   const found = listScenarios(directory).find((definition) => definition.id.toLowerCase() === id.toLowerCase());
   if (!found) {
-    const known = listScenarios(directory).map((d) => d.id).join(', ');
+    const known = listScenarios(directory)
+      .map((d) => d.id)
+      .join(', ');
     throw new BookijiError('USAGE_ERROR', `unknown scenario ${id} (known: ${known})`, { hint: 'Run `bookiji simcity list` to see the scenarios.' });
   }
   return found;
 }
 
 function isRange(value: unknown): value is Range {
-  return typeof value === 'object' && value !== null && typeof (value as Range).min === 'number' && typeof (value as Range).max === 'number' && (value as Range).min <= (value as Range).max;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Range).min === 'number' &&
+    typeof (value as Range).max === 'number' &&
+    (value as Range).min <= (value as Range).max
+  );
 }
 
 function parseDefinition(text: string, fileName: string): ScenarioDefinition {
@@ -80,8 +88,10 @@ function parseDefinition(text: string, fileName: string): ScenarioDefinition {
   if (!Number.isInteger(raw.iterationsDefault) || (raw.iterationsDefault ?? 0) < 1) problem('iterationsDefault must be a positive integer');
   if (!isRange(raw.actionsPerIteration) || !isRange(raw.concurrency)) problem('actionsPerIteration and concurrency must be {min, max}');
   if (!raw.actionWeights || !Object.values(raw.actionWeights).every(isRange)) problem('actionWeights must map action kinds to {min, max}');
-  if (!Array.isArray(raw.oracles) || !Array.isArray(raw.paths) || !Array.isArray(raw.terminalStates)) problem('oracles, paths and terminalStates must be lists');
+  if (!Array.isArray(raw.oracles) || !Array.isArray(raw.paths) || !Array.isArray(raw.terminalStates))
+    problem('oracles, paths and terminalStates must be lists');
   if (!Number.isInteger(raw.phase) || (raw.phase ?? 0) < 1 || (raw.phase ?? 0) > 7) problem('phase must be a certification phase from 1 to 7');
-  if (!Array.isArray(raw.invariants) || raw.invariants.length === 0 || !raw.invariants.every((id) => INVARIANT_ID.test(String(id)))) problem('invariants must list ids like I1, P2, R3 (or a one-word property)');
+  if (!Array.isArray(raw.invariants) || raw.invariants.length === 0 || !raw.invariants.every((id) => INVARIANT_ID.test(String(id))))
+    problem('invariants must list ids like I1, P2, R3 (or a one-word property)');
   return raw as ScenarioDefinition;
 }

@@ -63,14 +63,20 @@ export class ServedProcess {
   /** Starts `bookiji serve` on a free port and waits for its "listening" line. */
   async start(): Promise<void> {
     const env = environment(this.options);
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--no-outbox', '--rate-limit', '1000000'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--no-outbox', '--rate-limit', '1000000'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     this.paused = false;
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     this.url = await new Promise<string>((resolve, reject) => {
       let buffered = '';
-      const timer = setTimeout(() => reject(new BookijiError('DEPENDENCY_UNAVAILABLE', `bookiji serve did not listen within ${LISTEN_WAIT_MS_MAX} ms: ${stderr}`)), LISTEN_WAIT_MS_MAX);
+      const timer = setTimeout(
+        () => reject(new BookijiError('DEPENDENCY_UNAVAILABLE', `bookiji serve did not listen within ${LISTEN_WAIT_MS_MAX} ms: ${stderr}`)),
+        LISTEN_WAIT_MS_MAX,
+      );
       child.stdout!.on('data', (chunk: Buffer) => {
         buffered += chunk.toString();
         const match = /"url":"(http:\/\/[^"]+)"/.exec(buffered);

@@ -62,22 +62,42 @@ export function slotAndBookingChecks(truth: VendorTruth): Array<{ oracle: string
   const slots = new Map(truth.slots.map((slot) => [slot.id, slot]));
   for (const slot of truth.slots) {
     if (slot.active > slot.capacity) {
-      found.push({ oracle: 'capacity', message: `slot ${slot.id} has ${slot.active} active bookings for capacity ${slot.capacity} (double booking)`, evidence: slot });
+      found.push({
+        oracle: 'capacity',
+        message: `slot ${slot.id} has ${slot.active} active bookings for capacity ${slot.capacity} (double booking)`,
+        evidence: slot,
+      });
     }
     if (slot.bookedCount !== slot.active) {
-      found.push({ oracle: 'slot-coherence', message: `slot ${slot.id} counts ${slot.bookedCount} booked but has ${slot.active} active bookings`, evidence: slot });
+      found.push({
+        oracle: 'slot-coherence',
+        message: `slot ${slot.id} counts ${slot.bookedCount} booked but has ${slot.active} active bookings`,
+        evidence: slot,
+      });
     }
   }
   for (const booking of truth.bookings) {
     const slot = slots.get(booking.slotId);
     const active = booking.state === 'held' || booking.state === 'confirmed';
     if (!slot) {
-      found.push({ oracle: 'booking-coherence', message: `booking ${booking.id} points at slot ${booking.slotId}, which is not the vendor's`, evidence: booking });
+      found.push({
+        oracle: 'booking-coherence',
+        message: `booking ${booking.id} points at slot ${booking.slotId}, which is not the vendor's`,
+        evidence: booking,
+      });
     } else if (active && (Date.parse(slot.startsAt) !== Date.parse(booking.startsAt) || Date.parse(slot.endsAt) !== Date.parse(booking.endsAt))) {
-      found.push({ oracle: 'booking-coherence', message: `booking ${booking.id} runs ${booking.startsAt}–${booking.endsAt} but its slot runs ${slot.startsAt}–${slot.endsAt}`, evidence: { booking, slot } });
+      found.push({
+        oracle: 'booking-coherence',
+        message: `booking ${booking.id} runs ${booking.startsAt}–${booking.endsAt} but its slot runs ${slot.startsAt}–${slot.endsAt}`,
+        evidence: { booking, slot },
+      });
     }
     if (booking.lastTransitionState !== booking.state) {
-      found.push({ oracle: 'booking-coherence', message: `booking ${booking.id} is ${booking.state} but its transition log ends at ${booking.lastTransitionState ?? 'nothing'}`, evidence: booking });
+      found.push({
+        oracle: 'booking-coherence',
+        message: `booking ${booking.id} is ${booking.state} but its transition log ends at ${booking.lastTransitionState ?? 'nothing'}`,
+        evidence: booking,
+      });
     }
   }
   return found;

@@ -5,10 +5,7 @@
 import Stripe from 'stripe';
 import type { StripeSandbox } from './server.js';
 
-export function stripeClient(
-  sandbox: Pick<StripeSandbox, 'apiKey' | 'host' | 'port'>,
-  config: Stripe.StripeConfig & { apiKey?: string } = {},
-): Stripe {
+export function stripeClient(sandbox: Pick<StripeSandbox, 'apiKey' | 'host' | 'port'>, config: Stripe.StripeConfig & { apiKey?: string } = {}): Stripe {
   const { apiKey, ...rest } = config;
   return new Stripe(apiKey ?? sandbox.apiKey, {
     host: sandbox.host,

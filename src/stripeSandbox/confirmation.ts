@@ -99,11 +99,7 @@ function decline(store: Store, rec: IntentRecord, ctx: OpContext, reason: Declin
   delete rec.method;
   store.emit('charge.failed', structuredClone(charge), ctx);
   store.emit('payment_intent.payment_failed', snapshot(rec), ctx);
-  throw new ApiError(
-    402,
-    { ...error, payment_intent: snapshot(rec), ...(paymentMethod ? { payment_method: structuredClone(paymentMethod) } : {}) },
-    true,
-  );
+  throw new ApiError(402, { ...error, payment_intent: snapshot(rec), ...(paymentMethod ? { payment_method: structuredClone(paymentMethod) } : {}) }, true);
 }
 
 function requireAction(store: Store, rec: IntentRecord, opts: IntentOptions, ctx: OpContext): void {

@@ -18,10 +18,7 @@ const SUPPORTED = new Set(
 export function requireCurrency(raw: string, param = 'currency'): string {
   const currency = raw.toLowerCase();
   if (!SUPPORTED.has(currency)) {
-    throw errors.parameterInvalid(
-      param,
-      `Invalid currency: ${raw}. Stripe currently supports these currencies: ${[...SUPPORTED].join(', ')}`,
-    );
+    throw errors.parameterInvalid(param, `Invalid currency: ${raw}. Stripe currently supports these currencies: ${[...SUPPORTED].join(', ')}`);
   }
   return currency;
 }

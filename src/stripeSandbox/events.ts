@@ -16,7 +16,12 @@ import { newestFirst, type Store } from './store.js';
 
 function typeMatcher(pattern: string): (type: string) => boolean {
   if (!pattern.includes('*')) return (type) => type === pattern;
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return (type) => re.test(type);
 }
 
@@ -43,10 +48,7 @@ export function listEvents(store: Store, params: Params): Stripe.ApiList<Stripe.
   const matchType = type !== undefined ? typeMatcher(type) : types !== undefined ? (t: string) => types.includes(t) : () => true;
   const all = newestFirst(store.events).map((rec) => ({ seq: rec.seq, id: rec.event.id, item: rec.event }));
   const matching = all.filter(
-    (x) =>
-      matchType(x.item.type) &&
-      inRange(x.item.created, created) &&
-      (deliverySuccess === undefined || (x.item.pending_webhooks === 0) === deliverySuccess),
+    (x) => matchType(x.item.type) && inRange(x.item.created, created) && (deliverySuccess === undefined || (x.item.pending_webhooks === 0) === deliverySuccess),
   );
   const page = paginate(params, '/v1/events', 'event', all, matching);
   return { ...page, data: page.data.map((e) => structuredClone(e)) };

@@ -130,11 +130,14 @@ function pathMatcher(pattern: string | RegExp): (method: string, path: string, r
   const wantMethod = m ? m[1]! : undefined;
   const wantPath = m ? m[2]! : pattern.trim();
   const re = wantPath.includes('*')
-    ? new RegExp(`^${wantPath.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+')}$`)
+    ? new RegExp(
+        `^${wantPath
+          .split('*')
+          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('[^/]+')}$`,
+      )
     : undefined;
-  return (method, path, route) =>
-    (wantMethod === undefined || wantMethod === method) &&
-    (re ? re.test(path) : wantPath === path || wantPath === route);
+  return (method, path, route) => (wantMethod === undefined || wantMethod === method) && (re ? re.test(path) : wantPath === path || wantPath === route);
 }
 
 export class FaultPlan {

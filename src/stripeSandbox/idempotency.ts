@@ -30,10 +30,7 @@ interface Entry {
   storedAt: number;
 }
 
-export type IdempotencyLookup =
-  | { kind: 'miss' }
-  | { kind: 'replay'; response: StoredResponse }
-  | { kind: 'mismatch' };
+export type IdempotencyLookup = { kind: 'miss' } | { kind: 'replay'; response: StoredResponse } | { kind: 'mismatch' };
 
 export class IdempotencyStore {
   private readonly entries = new Map<string, Entry>();

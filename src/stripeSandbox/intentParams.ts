@@ -11,8 +11,15 @@ import { paymentMethodFromData, resolvePaymentMethod, type MintedPaymentMethod }
 import type { Store } from './store.js';
 
 const CARD_OPTION_KEYS = [
-  'capture_method', 'request_three_d_secure', 'request_incremental_authorization', 'request_extended_authorization',
-  'request_multicapture', 'request_overcapture', 'setup_future_usage', 'statement_descriptor_suffix_kana', 'statement_descriptor_suffix_kanji',
+  'capture_method',
+  'request_three_d_secure',
+  'request_incremental_authorization',
+  'request_extended_authorization',
+  'request_multicapture',
+  'request_overcapture',
+  'setup_future_usage',
+  'statement_descriptor_suffix_kana',
+  'statement_descriptor_suffix_kanji',
 ] as const;
 const IF_AVAILABLE = ['if_available', 'never'] as const;
 
@@ -36,7 +43,8 @@ export function cardOptions(params: Params, current: Stripe.PaymentIntent.Paymen
   const captureMethod = p.string('capture_method');
   if (captureMethod === 'manual') card.capture_method = 'manual';
   else if (captureMethod === '') delete card.capture_method;
-  else if (captureMethod !== undefined) throw errors.parameterInvalid('payment_method_options[card][capture_method]', 'Invalid capture_method: must be manual or empty.');
+  else if (captureMethod !== undefined)
+    throw errors.parameterInvalid('payment_method_options[card][capture_method]', 'Invalid capture_method: must be manual or empty.');
   const threeDs = p.enumeration('request_three_d_secure', ['automatic', 'any', 'challenge'] as const);
   if (threeDs) card.request_three_d_secure = threeDs;
   const incremental = p.enumeration('request_incremental_authorization', IF_AVAILABLE);

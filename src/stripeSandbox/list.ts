@@ -17,13 +17,7 @@ export interface Listable<T> {
  * `all` is every object of the kind (for cursor lookup), `matching` the ones
  * that pass the request's filters; both newest first.
  */
-export function paginate<T>(
-  params: Params,
-  url: string,
-  kind: string,
-  all: Listable<T>[],
-  matching: Listable<T>[],
-): Stripe.ApiList<T> {
+export function paginate<T>(params: Params, url: string, kind: string, all: Listable<T>[], matching: Listable<T>[]): Stripe.ApiList<T> {
   const limit = params.integer('limit') ?? 10;
   if (limit < 1 || limit > 100) {
     throw errors.parameterInvalid('limit', `Invalid limit: must be between 1 and 100`);

@@ -246,10 +246,7 @@ export function inRange(value: number, range: RangeFilter | undefined): boolean 
   return true;
 }
 
-export function applyMetadata(
-  current: Record<string, string>,
-  patch: Record<string, string | null> | 'clear' | undefined,
-): Record<string, string> {
+export function applyMetadata(current: Record<string, string>, patch: Record<string, string | null> | 'clear' | undefined): Record<string, string> {
   if (patch === undefined) return current;
   if (patch === 'clear') return {};
   const next = { ...current };

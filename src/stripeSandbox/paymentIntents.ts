@@ -31,20 +31,30 @@ export type { IntentOptions } from './confirmation.js';
 
 const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'] as const;
 const CANCELLATION_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'] as const;
-const CANCELABLE: Stripe.PaymentIntent.Status[] = [
-  'requires_payment_method',
-  'requires_capture',
-  'requires_confirmation',
-  'requires_action',
-  'processing',
-];
+const CANCELABLE: Stripe.PaymentIntent.Status[] = ['requires_payment_method', 'requires_capture', 'requires_confirmation', 'requires_action', 'processing'];
 const CONFIRMABLE: Stripe.PaymentIntent.Status[] = ['requires_payment_method', 'requires_confirmation'];
 const EDITABLE: Stripe.PaymentIntent.Status[] = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
 
 // Stripe's minimum charge amounts (smallest currency unit) for common currencies.
 const AMOUNT_MIN_BY_CURRENCY: Record<string, number> = {
-  usd: 50, eur: 50, gbp: 30, cad: 50, aud: 50, nzd: 50, chf: 50, sgd: 50, hkd: 400,
-  jpy: 50, dkk: 250, nok: 300, sek: 300, mxn: 1000, brl: 50, inr: 50, pln: 200, czk: 1500,
+  usd: 50,
+  eur: 50,
+  gbp: 30,
+  cad: 50,
+  aud: 50,
+  nzd: 50,
+  chf: 50,
+  sgd: 50,
+  hkd: 400,
+  jpy: 50,
+  dkk: 250,
+  nok: 300,
+  sek: 300,
+  mxn: 1000,
+  brl: 50,
+  inr: 50,
+  pln: 200,
+  czk: 1500,
 };
 // Stripe's ceiling: eight digits in the smallest currency unit.
 const AMOUNT_MAX = 99_999_999;
@@ -96,11 +106,29 @@ const ALLOWED_TYPES_SINCE = '2026-09-30';
 
 const CREATE_PARAMS = [
   'allowed_payment_method_types',
-  'amount', 'currency', 'capture_method', 'payment_method', 'confirm', 'metadata', 'description',
-  'customer', 'receipt_email', 'payment_method_types', 'automatic_payment_methods', 'return_url',
-  'off_session', 'setup_future_usage', 'statement_descriptor', 'statement_descriptor_suffix',
-  'transfer_group', 'confirmation_method', 'payment_method_options', 'error_on_requires_action',
-  'payment_method_data', 'shipping', 'mandate_data',
+  'amount',
+  'currency',
+  'capture_method',
+  'payment_method',
+  'confirm',
+  'metadata',
+  'description',
+  'customer',
+  'receipt_email',
+  'payment_method_types',
+  'automatic_payment_methods',
+  'return_url',
+  'off_session',
+  'setup_future_usage',
+  'statement_descriptor',
+  'statement_descriptor_suffix',
+  'transfer_group',
+  'confirmation_method',
+  'payment_method_options',
+  'error_on_requires_action',
+  'payment_method_data',
+  'shipping',
+  'mandate_data',
 ];
 
 /**
@@ -110,7 +138,10 @@ const CREATE_PARAMS = [
  * PaymentIntentCreateParams"). Without either, the default depends on the
  * API version (automatic payment methods since 2023-08-16).
  */
-function paymentMethodChoice(params: Params, apiVersion: string): {
+function paymentMethodChoice(
+  params: Params,
+  apiVersion: string,
+): {
   automaticPaymentMethods: Stripe.PaymentIntent.AutomaticPaymentMethods | null;
   paymentMethodTypes: string[];
   allowedPaymentMethodTypes: Stripe.PaymentIntent.AllowedPaymentMethodType[] | null;
@@ -256,9 +287,20 @@ export function retrieveIntent(store: Store, id: string, params: Params): Stripe
 
 export function updateIntent(store: Store, id: string, params: Params): Stripe.PaymentIntent {
   params.allow([
-    'metadata', 'description', 'amount', 'payment_method', 'receipt_email', 'customer',
-    'capture_method', 'transfer_group', 'statement_descriptor', 'statement_descriptor_suffix',
-    'payment_method_options', 'payment_method_data', 'shipping', 'setup_future_usage',
+    'metadata',
+    'description',
+    'amount',
+    'payment_method',
+    'receipt_email',
+    'customer',
+    'capture_method',
+    'transfer_group',
+    'statement_descriptor',
+    'statement_descriptor_suffix',
+    'payment_method_options',
+    'payment_method_data',
+    'shipping',
+    'setup_future_usage',
   ]);
   const rec = getIntent(store, id);
   const pi = rec.pi;
@@ -314,8 +356,17 @@ function applyNullableStrings(pi: Stripe.PaymentIntent, params: Params): void {
 
 export function confirmIntent(store: Store, id: string, params: Params, opts: IntentOptions, ctx: OpContext): Stripe.PaymentIntent {
   params.allow([
-    'payment_method', 'return_url', 'off_session', 'receipt_email', 'setup_future_usage', 'capture_method',
-    'payment_method_options', 'error_on_requires_action', 'payment_method_data', 'shipping', 'mandate_data',
+    'payment_method',
+    'return_url',
+    'off_session',
+    'receipt_email',
+    'setup_future_usage',
+    'capture_method',
+    'payment_method_options',
+    'error_on_requires_action',
+    'payment_method_data',
+    'shipping',
+    'mandate_data',
   ]);
   const rec = getIntent(store, id);
   const pi = rec.pi;
@@ -410,9 +461,7 @@ export function listIntents(store: Store, params: Params): Stripe.ApiList<Stripe
   const customer = params.string('customer');
   const expand = checkExpand('payment_intent', params.expand(), true);
   const all = newestFirst(store.intents.values()).map((rec) => ({ seq: rec.seq, id: rec.pi.id, rec }));
-  const matching = all.filter(
-    (x) => inRange(x.rec.pi.created, created) && (customer === undefined || x.rec.pi.customer === customer),
-  );
+  const matching = all.filter((x) => inRange(x.rec.pi.created, created) && (customer === undefined || x.rec.pi.customer === customer));
   const toItem = (x: (typeof all)[number]) => ({ seq: x.seq, id: x.id, item: x.rec });
   const page = paginate(params, '/v1/payment_intents', 'payment_intent', all.map(toItem), matching.map(toItem));
   return { ...page, data: page.data.map((rec) => renderIntent(store, rec, expand)) };

@@ -72,11 +72,7 @@ export function createRefund(store: Store, params: Params, ctx: OpContext): Stri
   }
   const amount = params.integer('amount', { min: 1 }) ?? refundable;
   if (amount > refundable) {
-    throw errors.parameterInvalid(
-      'amount',
-      `Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable})`,
-      'amount_too_large',
-    );
+    throw errors.parameterInvalid('amount', `Refund amount (${amount}) is greater than unrefunded amount on charge (${refundable})`, 'amount_too_large');
   }
   const reason = params.enumeration('reason', REASONS) ?? null;
   const metadata = applyMetadata({}, params.metadata());

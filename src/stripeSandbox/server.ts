@@ -134,12 +134,7 @@ export interface StripeSandbox {
   completeAction(paymentIntentId: string, outcome: 'succeed' | 'fail'): Stripe.PaymentIntent;
 }
 
-type Handler = (ctx: {
-  params: Params;
-  id: string;
-  op: OpContext;
-  fault: ApiFault;
-}) => unknown;
+type Handler = (ctx: { params: Params; id: string; op: OpContext; fault: ApiFault }) => unknown;
 
 interface Route {
   method: 'GET' | 'POST';
@@ -227,9 +222,7 @@ function routeTable(store: Store, intentOptions: IntentOptions): Route[] {
     route('GET', '/v1/payment_intents/:id', ({ params, id }) => retrieveIntent(store, id, params)),
     route('POST', '/v1/payment_intents/:id', ({ params, id }) => updateIntent(store, id, params)),
     route('POST', '/v1/payment_intents/:id/confirm', ({ params, id, op }) => confirmIntent(store, id, params, intentOptions, op)),
-    route('POST', '/v1/payment_intents/:id/capture', ({ params, id, op, fault }) =>
-      captureIntent(store, id, params, op, fault === 'capture_expired'),
-    ),
+    route('POST', '/v1/payment_intents/:id/capture', ({ params, id, op, fault }) => captureIntent(store, id, params, op, fault === 'capture_expired')),
     route('POST', '/v1/payment_intents/:id/cancel', ({ params, id, op }) => cancelIntent(store, id, params, op)),
     route('POST', '/v1/payment_intents/:id/increment_authorization', ({ params, id, op }) => incrementAuthorization(store, id, params, op)),
     route('GET', '/v1/payment_methods/:id', ({ params, id }) => retrievePaymentMethod(store, id, params)),
@@ -363,9 +356,13 @@ function matchRoute(routes: Route[], method: string, path: string): { route: Rou
 }
 
 /** Steps 1–3: authentication, version, route, fault and form; an error answer ends the request here. */
-function admit(state: SandboxState, request: Incoming, req: http.IncomingMessage, body: string, res: http.ServerResponse):
-  | { key: string; match: { route: Route; id: string }; fault: ApiFault; raw: FormObject }
-  | undefined {
+function admit(
+  state: SandboxState,
+  request: Incoming,
+  req: http.IncomingMessage,
+  body: string,
+  res: http.ServerResponse,
+): { key: string; match: { route: Route; id: string }; fault: ApiFault; raw: FormObject } | undefined {
   const { requestId, method, path, baseHeaders } = request;
   const refuse = (e: ApiError, routeTemplate: string | null, fault: ApiFault, headers = baseHeaders): undefined => {
     send(res, errorResponse(e, requestId), headers);
@@ -507,7 +504,11 @@ function closeSandbox(state: SandboxState, server: http.Server): Promise<void> {
   })();
 }
 
-function sandboxHandle(state: SandboxState, server: http.Server, at: { url: string; port: number; host: string; webhookSecret: string; seed: string }): StripeSandbox {
+function sandboxHandle(
+  state: SandboxState,
+  server: http.Server,
+  at: { url: string; port: number; host: string; webhookSecret: string; seed: string },
+): StripeSandbox {
   const { store, dispatcher, plan } = state;
   let closed: Promise<void> | undefined;
   return {

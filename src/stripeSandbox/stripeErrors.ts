@@ -82,10 +82,7 @@ export const errors = {
   },
 
   unrecognizedUrl(method: string, path: string): ApiError {
-    return invalid(
-      404,
-      `Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
-    );
+    return invalid(404, `Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`);
   },
 
   resourceMissing(kind: string, id: string, param = 'id'): ApiError {
@@ -97,11 +94,7 @@ export const errors = {
   },
 
   parameterUnknown(param: string): ApiError {
-    return invalid(
-      400,
-      `Received unknown parameter: ${param}`,
-      { code: 'parameter_unknown', param },
-    );
+    return invalid(400, `Received unknown parameter: ${param}`, { code: 'parameter_unknown', param });
   },
 
   parameterInvalid(param: string, message: string, code?: string): ApiError {

@@ -93,7 +93,10 @@ describe('bookings', () => {
     const vendor = await makeVendor(db.pool);
     const slot = await makeSlot(db.pool, vendor);
     const partner = await makePartner(db.pool, 'hold');
-    const held = await call(url, 'POST', '/v1/bookings', { key: partner.key, body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'h-1', hold: true, holdTtlSeconds: 300 } });
+    const held = await call(url, 'POST', '/v1/bookings', {
+      key: partner.key,
+      body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'h-1', hold: true, holdTtlSeconds: 300 },
+    });
     expect(held.status).toBe(201);
     expect(held.body.booking.state).toBe('held');
     expect(held.body.booking.holdExpiresAt).not.toBeNull();
@@ -107,12 +110,21 @@ describe('bookings', () => {
     const vendor = await makeVendor(db.pool);
     const slot = await makeSlot(db.pool, vendor);
     const partner = await makePartner(db.pool, 'conflict');
-    const first = await call(url, 'POST', '/v1/bookings', { key: partner.key, body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'c-1' } });
+    const first = await call(url, 'POST', '/v1/bookings', {
+      key: partner.key,
+      body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'c-1' },
+    });
     expect(first.status).toBe(201);
-    const second = await call(url, 'POST', '/v1/bookings', { key: partner.key, body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'c-2' } });
+    const second = await call(url, 'POST', '/v1/bookings', {
+      key: partner.key,
+      body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'c-2' },
+    });
     expect(second.status).toBe(409);
     expect(second.body.error).toMatchObject({ code: 'BOOKING_CONFLICT', retryable: false });
-    const missing = await call(url, 'POST', '/v1/bookings', { key: partner.key, body: { slotId: '00000000-0000-4000-8000-000000000000', customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'c-3' } });
+    const missing = await call(url, 'POST', '/v1/bookings', {
+      key: partner.key,
+      body: { slotId: '00000000-0000-4000-8000-000000000000', customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'c-3' },
+    });
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('SLOT_NOT_FOUND');
   });
@@ -132,9 +144,24 @@ describe('validation at the edge', () => {
       { options: { body: { customerId: vendor.id, idempotencyKey: 'k' } }, field: 'slotId' },
       { options: { body: { slotId: vendor.id, customerId: vendor.id, idempotencyKey: 'k', hold: 'yes' } }, field: 'hold' },
       { method: 'GET', path: `/v1/vendors/${vendor.id}/availability?startTime=tomorrow&endTime=2030-01-02T00:00:00Z`, options: {}, field: 'startTime' },
-      { method: 'GET', path: `/v1/vendors/${vendor.id}/availability?startTime=2030-02-30T00:00:00Z&endTime=2030-03-02T00:00:00Z`, options: {}, field: 'startTime' },
-      { method: 'GET', path: `/v1/vendors/${vendor.id}/availability?startTime=2030-01-02T00:00:00Z&endTime=2030-01-01T00:00:00Z`, options: {}, field: 'endTime' },
-      { method: 'GET', path: `/v1/vendors/${vendor.id}/availability?startTime=2030-01-01T00:00:00Z&endTime=2030-01-02T00:00:00Z&limit=5`, options: {}, field: 'limit' },
+      {
+        method: 'GET',
+        path: `/v1/vendors/${vendor.id}/availability?startTime=2030-02-30T00:00:00Z&endTime=2030-03-02T00:00:00Z`,
+        options: {},
+        field: 'startTime',
+      },
+      {
+        method: 'GET',
+        path: `/v1/vendors/${vendor.id}/availability?startTime=2030-01-02T00:00:00Z&endTime=2030-01-01T00:00:00Z`,
+        options: {},
+        field: 'endTime',
+      },
+      {
+        method: 'GET',
+        path: `/v1/vendors/${vendor.id}/availability?startTime=2030-01-01T00:00:00Z&endTime=2030-01-02T00:00:00Z&limit=5`,
+        options: {},
+        field: 'limit',
+      },
     ];
     for (const testCase of cases) {
       const response = await call(url, testCase.method ?? 'POST', testCase.path ?? '/v1/bookings', { ...testCase.options, key: partner.key });
@@ -148,7 +175,11 @@ describe('validation at the edge', () => {
     // Proves the body limit holds before any parsing and a rejected request changes nothing.
     const partner = await makePartner(db.pool, 'big');
     const before = (await db.pool.query('SELECT count(*) AS n FROM bookings')).rows[0].n;
-    const response = await call(url, 'POST', '/v1/bookings', { key: partner.key, rawBody: JSON.stringify({ metadata: 'x'.repeat(200_000) }), headers: { 'content-type': 'application/json' } });
+    const response = await call(url, 'POST', '/v1/bookings', {
+      key: partner.key,
+      rawBody: JSON.stringify({ metadata: 'x'.repeat(200_000) }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.status).toBe(413);
     expect(response.body.error).toMatchObject({ code: 'VALIDATION_ERROR', field: 'body' });
     expect((await db.pool.query('SELECT count(*) AS n FROM bookings')).rows[0].n).toBe(before);
@@ -188,12 +219,18 @@ describe('operations', () => {
     expect(audit.rows.every((row) => row.actor_kind === 'partner' && row.actor_id === partner.partnerId && row.source === 'api')).toBe(true);
   });
 
-  it('mounts the payment provider\'s webhook at POST /webhooks/stripe: an unsigned event is refused and counted', async () => {
+  it("mounts the payment provider's webhook at POST /webhooks/stripe: an unsigned event is refused and counted", async () => {
     // Proves the Stripe endpoint is reachable without an API key, checks signatures on the raw body, and feeds /metrics.
-    const response = await call(url, 'POST', '/webhooks/stripe', { rawBody: '{"id":"evt_1","type":"payment_intent.succeeded"}', headers: { 'content-type': 'application/json' } });
+    const response = await call(url, 'POST', '/webhooks/stripe', {
+      rawBody: '{"id":"evt_1","type":"payment_intent.succeeded"}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.status).toBe(401);
     expect(response.body.error.code).toBe('UNAUTHORIZED');
-    const forged = await call(url, 'POST', '/webhooks/stripe', { rawBody: '{"id":"evt_2"}', headers: { 'content-type': 'application/json', 'stripe-signature': `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}` } });
+    const forged = await call(url, 'POST', '/webhooks/stripe', {
+      rawBody: '{"id":"evt_2"}',
+      headers: { 'content-type': 'application/json', 'stripe-signature': `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}` },
+    });
     expect(forged.status).toBeGreaterThanOrEqual(400);
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toMatch(/^bookiji_webhooks_received_total\{outcome="rejected"\} 2$/m);

@@ -14,7 +14,10 @@ let db: TestDatabase;
 let dir: string;
 
 function bookiji(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, ['bin/bookiji', ...args], { env: { ...process.env, DATABASE_URL: db.connectionString, NO_COLOR: '1' }, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['bin/bookiji', ...args], {
+    env: { ...process.env, DATABASE_URL: db.connectionString, NO_COLOR: '1' },
+    encoding: 'utf8',
+  });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -66,12 +69,34 @@ describe('bookiji schedule and vendor import-ics', () => {
     // Proves the availability commands work end to end against the database.
     const vendor = await makeVendor(db.pool, 'Europe/Paris');
     const rulesFile = path.join(dir, 'rules.json');
-    writeFileSync(rulesFile, JSON.stringify({ timezone: 'Europe/Paris', weeklyHours: Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((d) => [String(d), [{ start: '09:00', end: '12:00' }]])), slotDurationMin: 60, maxDaysAhead: 7, capacityPerSlot: 1 }));
+    writeFileSync(
+      rulesFile,
+      JSON.stringify({
+        timezone: 'Europe/Paris',
+        weeklyHours: Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((d) => [String(d), [{ start: '09:00', end: '12:00' }]])),
+        slotDurationMin: 60,
+        maxDaysAhead: 7,
+        capacityPerSlot: 1,
+      }),
+    );
     const set = bookiji('schedule', 'set', vendor.id, '--file', rulesFile, '--price-cents', '1500', '--json');
     expect(set.status, set.stderr).toBe(0);
     expect(JSON.parse(set.stdout)).toMatchObject({ vendorId: vendor.id, priceCents: 1500 });
     // Busy every day 10:00–11:00 Paris time for the next two weeks.
-    const ics = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//t//EN', 'BEGIN:VEVENT', 'UID:daily@t', 'DTSTAMP:20260101T000000Z', `DTSTART;TZID=Europe/Paris:${new Date().toISOString().slice(0, 10).replace(/-/g, '')}T100000`, 'DURATION:PT1H', 'RRULE:FREQ=DAILY;COUNT=14', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    const ics = [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//t//EN',
+      'BEGIN:VEVENT',
+      'UID:daily@t',
+      'DTSTAMP:20260101T000000Z',
+      `DTSTART;TZID=Europe/Paris:${new Date().toISOString().slice(0, 10).replace(/-/g, '')}T100000`,
+      'DURATION:PT1H',
+      'RRULE:FREQ=DAILY;COUNT=14',
+      'END:VEVENT',
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n');
     const icsFile = path.join(dir, 'busy.ics');
     writeFileSync(icsFile, ics);
     const imported = bookiji('vendor', 'import-ics', vendor.id, icsFile, '--json');
@@ -80,7 +105,9 @@ describe('bookiji schedule and vendor import-ics', () => {
     const refreshed = bookiji('schedule', 'refresh', vendor.id, '--json');
     expect(refreshed.status, refreshed.stderr).toBe(0);
     expect(JSON.parse(refreshed.stdout).created).toBeGreaterThan(0);
-    const starts = (await db.pool.query(`SELECT to_char(starts_at AT TIME ZONE 'Europe/Paris', 'HH24:MI') AS t FROM slots WHERE vendor_id = $1`, [vendor.id])).rows.map((r) => r.t);
+    const starts = (
+      await db.pool.query(`SELECT to_char(starts_at AT TIME ZONE 'Europe/Paris', 'HH24:MI') AS t FROM slots WHERE vendor_id = $1`, [vendor.id])
+    ).rows.map((r) => r.t);
     expect(starts).not.toContain('10:00');
     expect(starts).toContain('09:00');
     const shown = bookiji('schedule', 'show', vendor.id, '--json');
@@ -90,7 +117,10 @@ describe('bookiji schedule and vendor import-ics', () => {
   it('refuses rules with a misspelt field with exit code 2 and names the field', () => {
     // Proves bad rules never reach the database from the command line.
     const rulesFile = path.join(dir, 'bad.json');
-    writeFileSync(rulesFile, JSON.stringify({ timezone: 'Europe/Paris', weeklyHours: {}, slotDurationMin: 30, maxDaysAhead: 7, capacityPerSlot: 1, bufferAfterMins: 10 }));
+    writeFileSync(
+      rulesFile,
+      JSON.stringify({ timezone: 'Europe/Paris', weeklyHours: {}, slotDurationMin: 30, maxDaysAhead: 7, capacityPerSlot: 1, bufferAfterMins: 10 }),
+    );
     const run = bookiji('schedule', 'set', '00000000-0000-4000-8000-000000000000', '--file', rulesFile, '--json');
     expect(run.status).not.toBe(0);
     expect(JSON.parse(run.stderr).error.code).toMatch(/VALIDATION_ERROR|VENDOR_NOT_FOUND/);

@@ -55,7 +55,11 @@ describe('metadata the database cannot store (issue 12 item 9)', () => {
     expectValidationError(await call(url, 'POST', '/v1/bookings', { key: partner.key, body: { ...base, metadata: { note: 'a\u0000b' } } }), 'metadata.note');
     expectValidationError(await call(url, 'POST', '/v1/bookings', { key: partner.key, body: { ...base, metadata: { ['k\u0000']: 1 } } }), 'metadata');
     const deep = `${'{"a":'.repeat(9000)}1${'}'.repeat(9000)}`;
-    const nested = await call(url, 'POST', '/v1/bookings', { key: partner.key, rawBody: `{"slotId":"${slot.id}","customerId":"${customer.id}","idempotencyKey":"meta-1","metadata":${deep}}`, headers: { 'content-type': 'application/json' } });
+    const nested = await call(url, 'POST', '/v1/bookings', {
+      key: partner.key,
+      rawBody: `{"slotId":"${slot.id}","customerId":"${customer.id}","idempotencyKey":"meta-1","metadata":${deep}}`,
+      headers: { 'content-type': 'application/json' },
+    });
     expectValidationError(nested, 'body');
     expect(nested.body.error.message).toMatch(/nested deeper than 32/);
     expect(await bookingRows()).toBe(before);
@@ -71,12 +75,18 @@ describe('idempotency keys (issue 12 items 9 and 7)', () => {
     const customer = await makeCustomer(db.pool);
     const before = await bookingRows();
     for (const length of [156, 200]) {
-      const refused = await call(url, 'POST', '/v1/bookings', { key: partner.key, body: { slotId: (await makeSlot(db.pool, vendor)).id, customerId: customer.id, idempotencyKey: 'k'.repeat(length) } });
+      const refused = await call(url, 'POST', '/v1/bookings', {
+        key: partner.key,
+        body: { slotId: (await makeSlot(db.pool, vendor)).id, customerId: customer.id, idempotencyKey: 'k'.repeat(length) },
+      });
       expectValidationError(refused, 'idempotencyKey');
       expect(refused.body.error.message).toMatch(/at most 155 characters/);
     }
     expect(await bookingRows()).toBe(before);
-    const longest = await call(url, 'POST', '/v1/bookings', { key: partner.key, body: { slotId: (await makeSlot(db.pool, vendor)).id, customerId: customer.id, idempotencyKey: 'k'.repeat(155) } });
+    const longest = await call(url, 'POST', '/v1/bookings', {
+      key: partner.key,
+      body: { slotId: (await makeSlot(db.pool, vendor)).id, customerId: customer.id, idempotencyKey: 'k'.repeat(155) },
+    });
     expect(longest.status, longest.text).toBe(201);
   });
 
@@ -104,7 +114,12 @@ describe('query strings', () => {
     // Proves a repeated parameter is not silently resolved to one of its values.
     const partner = await makePartner(db.pool, 'dupquery');
     const vendor = await makeVendor(db.pool);
-    const response = await call(url, 'GET', `/v1/vendors/${vendor.id}/availability?startTime=2030-01-01T00:00:00Z&endTime=2030-01-02T00:00:00Z&endTime=2030-01-03T00:00:00Z`, { key: partner.key });
+    const response = await call(
+      url,
+      'GET',
+      `/v1/vendors/${vendor.id}/availability?startTime=2030-01-01T00:00:00Z&endTime=2030-01-02T00:00:00Z&endTime=2030-01-03T00:00:00Z`,
+      { key: partner.key },
+    );
     expectValidationError(response, 'endTime');
     expect(response.body.error.message).toMatch(/more than once/);
   });

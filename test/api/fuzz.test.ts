@@ -17,7 +17,16 @@ let api: TestApi;
 let key: string;
 let ids: { slot: string; customer: string; vendor: string; booking: string };
 
-const TAXONOMY_CODES = new Set(['VALIDATION_ERROR', 'USAGE_ERROR', 'UNAUTHORIZED', 'BOOKING_NOT_FOUND', 'RESERVATION_NOT_FOUND', 'VENDOR_NOT_FOUND', 'SLOT_NOT_FOUND', 'CUSTOMER_NOT_FOUND']);
+const TAXONOMY_CODES = new Set([
+  'VALIDATION_ERROR',
+  'USAGE_ERROR',
+  'UNAUTHORIZED',
+  'BOOKING_NOT_FOUND',
+  'RESERVATION_NOT_FOUND',
+  'VENDOR_NOT_FOUND',
+  'SLOT_NOT_FOUND',
+  'CUSTOMER_NOT_FOUND',
+]);
 
 interface Answer {
   status: number;
@@ -69,13 +78,29 @@ interface Attempt {
 
 async function send(attempt: Attempt): Promise<Answer> {
   const headers: Record<string, string> = { ...(attempt.anonymous ? {} : { authorization: `Bearer ${key}` }), ...attempt.headers };
-  const response = await fetch(`${api.server.url}${attempt.path}`, { method: attempt.method ?? (attempt.body === undefined ? 'GET' : 'POST'), headers, ...(attempt.body === undefined ? {} : { body: typeof attempt.body === 'string' ? attempt.body : new Uint8Array(attempt.body) }) });
+  const response = await fetch(`${api.server.url}${attempt.path}`, {
+    method: attempt.method ?? (attempt.body === undefined ? 'GET' : 'POST'),
+    headers,
+    ...(attempt.body === undefined ? {} : { body: typeof attempt.body === 'string' ? attempt.body : new Uint8Array(attempt.body) }),
+  });
   return { status: response.status, text: await response.text() };
 }
 
 /** Row counts of everything a request could write (the rate limiter's counters excepted: counting requests is their job). */
 async function fingerprint(): Promise<Record<string, number>> {
-  const tables = ['bookings', 'partner_bookings', 'slots', 'customers', 'vendors', 'reservations', 'payments', 'stripe_events', 'webhook_outbox', 'audit_log', 'booking_transitions'];
+  const tables = [
+    'bookings',
+    'partner_bookings',
+    'slots',
+    'customers',
+    'vendors',
+    'reservations',
+    'payments',
+    'stripe_events',
+    'webhook_outbox',
+    'audit_log',
+    'booking_transitions',
+  ];
   const row = (await db.pool.query(`SELECT ${tables.map((t) => `(SELECT count(*)::int FROM ${t}) AS ${t}`).join(', ')}`)).rows[0];
   return row as Record<string, number>;
 }
@@ -88,7 +113,16 @@ beforeAll(async () => {
   const vendor = await makeVendor(db.pool);
   const slot = await makeSlot(db.pool, vendor);
   const customer = await makeCustomer(db.pool);
-  const booked = await send({ path: '/v1/bookings', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slotId: (await makeSlot(db.pool, vendor, { startInMinutes: 3000 })).id, customerId: customer.id, idempotencyKey: 'fuzz-0', hold: true }) });
+  const booked = await send({
+    path: '/v1/bookings',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      slotId: (await makeSlot(db.pool, vendor, { startInMinutes: 3000 })).id,
+      customerId: customer.id,
+      idempotencyKey: 'fuzz-0',
+      hold: true,
+    }),
+  });
   ids = { slot: slot.id, customer: customer.id, vendor: vendor.id, booking: (JSON.parse(booked.text) as { booking: { id: string } }).booking.id };
 });
 
@@ -105,13 +139,25 @@ function knownAttacks(): Attempt[] {
   const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
   return [
     // path and percent-escapes
-    { path: '/v1/bookings/%ZZ' }, { path: '/v1/bookings/%E0' }, { path: '/v1/bookings/%' }, { path: '/v1/bookings/%00' },
+    { path: '/v1/bookings/%ZZ' },
+    { path: '/v1/bookings/%E0' },
+    { path: '/v1/bookings/%' },
+    { path: '/v1/bookings/%00' },
     { path: '/v1/vendors/%C0%AF/availability?startTime=2030-01-01T00:00:00Z&endTime=2030-01-02T00:00:00Z' },
-    { path: `/v1/bookings/${'a'.repeat(300)}` }, { path: '/v1/bookings/..%2F..%2Fetc%2Fpasswd' }, { path: `/v1/bookings/urn:uuid:${ids.booking}` },
-    { path: `/v1/bookings/${ids.booking}%20` }, { path: '/v1/bookings/%F0%9F%92%A9' }, { path: '/v1//bookings' }, { path: '/v1/bookings/%ZZ', anonymous: true },
-    { method: 'DELETE', path: `/v1/bookings/${ids.booking}` }, { method: 'PUT', path: '/v1/bookings', headers: JSON_TYPE, body: '{}' }, { method: 'DELETE', path: '/v1/bookings', headers: JSON_TYPE, body: '' },
+    { path: `/v1/bookings/${'a'.repeat(300)}` },
+    { path: '/v1/bookings/..%2F..%2Fetc%2Fpasswd' },
+    { path: `/v1/bookings/urn:uuid:${ids.booking}` },
+    { path: `/v1/bookings/${ids.booking}%20` },
+    { path: '/v1/bookings/%F0%9F%92%A9' },
+    { path: '/v1//bookings' },
+    { path: '/v1/bookings/%ZZ', anonymous: true },
+    { method: 'DELETE', path: `/v1/bookings/${ids.booking}` },
+    { method: 'PUT', path: '/v1/bookings', headers: JSON_TYPE, body: '{}' },
+    { method: 'DELETE', path: '/v1/bookings', headers: JSON_TYPE, body: '' },
     // query
-    { path: `/v1/bookings/${ids.booking}?x=1` }, { path: `/v1/bookings/${ids.booking}?__proto__=1` }, { path: `/v1/bookings/${ids.booking}?constructor[prototype]=1` },
+    { path: `/v1/bookings/${ids.booking}?x=1` },
+    { path: `/v1/bookings/${ids.booking}?__proto__=1` },
+    { path: `/v1/bookings/${ids.booking}?constructor[prototype]=1` },
     { path: `/v1/vendors/${ids.vendor}/availability?startTime=%ZZ&endTime=2030-01-02T00:00:00Z` },
     { path: `/v1/vendors/${ids.vendor}/availability?startTime=2030-01-01T00:00:00Z%00&endTime=2030-01-02T00:00:00Z` },
     { path: `/v1/vendors/${ids.vendor}/availability?startTime=2030-01-01T00:00:00Z&endTime=2030-01-02T00:00:00Z&slotDuration=1e3` },
@@ -119,30 +165,64 @@ function knownAttacks(): Attempt[] {
     { path: `/v1/vendors/${ids.vendor}/availability?startTime=${'9'.repeat(5000)}&endTime=2030-01-02T00:00:00Z` },
     { path: '/healthz?verbose=1', anonymous: true },
     // headers
-    { path: `/v1/bookings/${ids.booking}`, headers: { authorization: `Basic ${key}` } }, { path: `/v1/bookings/${ids.booking}`, headers: { authorization: 'Bearer ' + 'x'.repeat(4000) } },
+    { path: `/v1/bookings/${ids.booking}`, headers: { authorization: `Basic ${key}` } },
+    { path: `/v1/bookings/${ids.booking}`, headers: { authorization: 'Bearer ' + 'x'.repeat(4000) } },
     { path: `/v1/bookings/${ids.booking}`, anonymous: true, headers: { authorization: 'Bearer bk_%ZZ' } },
     { path: '/webhooks/stripe', anonymous: true, headers: { ...JSON_TYPE, 'stripe-signature': 'x'.repeat(3000) }, body: '{}' },
     { path: '/webhooks/stripe', anonymous: true, headers: { ...JSON_TYPE, 'stripe-signature': 't=1,t=2,v1=00' }, body: '{}' },
     { path: '/webhooks/stripe', anonymous: true, headers: { ...JSON_TYPE, 'stripe-signature': 't=abc,v1=00' }, body: Buffer.from([0xff, 0xfe, 0x00]) },
     // content types
-    withBody(JSON.stringify(good), { 'content-type': 'text/plain' }), withBody(JSON.stringify(good), { 'content-type': 'application/x-www-form-urlencoded' }),
-    withBody(JSON.stringify(good), { 'content-type': 'multipart/form-data; boundary=x' }), withBody(JSON.stringify(good), { 'content-type': 'garbage' }),
+    withBody(JSON.stringify(good), { 'content-type': 'text/plain' }),
+    withBody(JSON.stringify(good), { 'content-type': 'application/x-www-form-urlencoded' }),
+    withBody(JSON.stringify(good), { 'content-type': 'multipart/form-data; boundary=x' }),
+    withBody(JSON.stringify(good), { 'content-type': 'garbage' }),
     withBody(JSON.stringify(good), {}),
     // bodies
-    withBody(''), withBody('{'), withBody('[]'), withBody('"text"'), withBody('42'), withBody('null'), withBody('true'),
-    withBody(JSON.stringify({ ...good, extra: 1 })), withBody(JSON.stringify({ ...good, slotId: 42 })), withBody(JSON.stringify({ ...good, hold: 'true' })),
-    withBody(JSON.stringify({ ...good, holdTtlSeconds: '60', hold: true })), withBody('{"__proto__": {"admin": true}, "slotId": "x"}'),
-    withBody(JSON.stringify({ ...good, metadata: { ['\u0000']: 1 } })), withBody(JSON.stringify({ ...good, metadata: { v: 'x\u0000' } })),
+    withBody(''),
+    withBody('{'),
+    withBody('[]'),
+    withBody('"text"'),
+    withBody('42'),
+    withBody('null'),
+    withBody('true'),
+    withBody(JSON.stringify({ ...good, extra: 1 })),
+    withBody(JSON.stringify({ ...good, slotId: 42 })),
+    withBody(JSON.stringify({ ...good, hold: 'true' })),
+    withBody(JSON.stringify({ ...good, holdTtlSeconds: '60', hold: true })),
+    withBody('{"__proto__": {"admin": true}, "slotId": "x"}'),
+    withBody(JSON.stringify({ ...good, metadata: { ['\u0000']: 1 } })),
+    withBody(JSON.stringify({ ...good, metadata: { v: 'x\u0000' } })),
     withBody(`{"slotId":"${ids.slot}","customerId":"${ids.customer}","idempotencyKey":"fuzz-1","metadata":{"v":"\\ud800"}}`),
     withBody(`{"slotId":"${ids.slot}","customerId":"${ids.customer}","idempotencyKey":"fuzz-1","metadata":{"v":"\\udc00x"}}`),
-    withBody(Buffer.concat([Buffer.from(`{"slotId":"${ids.slot}","customerId":"${ids.customer}","idempotencyKey":"fuzz-1","metadata":{"v":"`), Buffer.from([0xc3, 0x28]), Buffer.from('"}}')])),
-    withBody(JSON.stringify({ ...good, idempotencyKey: 'k'.repeat(156) })), withBody(JSON.stringify({ ...good, idempotencyKey: 'has space' })),
+    withBody(
+      Buffer.concat([
+        Buffer.from(`{"slotId":"${ids.slot}","customerId":"${ids.customer}","idempotencyKey":"fuzz-1","metadata":{"v":"`),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"}}'),
+      ]),
+    ),
+    withBody(JSON.stringify({ ...good, idempotencyKey: 'k'.repeat(156) })),
+    withBody(JSON.stringify({ ...good, idempotencyKey: 'has space' })),
     withBody(JSON.stringify({ ...good, metadata: { big: 'x'.repeat(5000) } })),
     // sizes and nesting
-    withBody(JSON.stringify({ ...good, metadata: { pad: 'x'.repeat(70_000) } })), withBody(`{"metadata":${deep(33)}}`), withBody(`{"metadata":${deep(100_000)}}`),
+    withBody(JSON.stringify({ ...good, metadata: { pad: 'x'.repeat(70_000) } })),
+    withBody(`{"metadata":${deep(33)}}`),
+    withBody(`{"metadata":${deep(100_000)}}`),
     { method: 'POST', path: `/v1/bookings/${ids.booking}/cancel`, headers: JSON_TYPE, body: JSON.stringify({ reason: 'r'.repeat(501) }) },
     { method: 'POST', path: `/v1/bookings/${ids.booking}/confirm` },
-    { method: 'POST', path: '/v1/reservations', headers: JSON_TYPE, body: JSON.stringify({ vendorId: ids.vendor, slotStartTime: '2030-02-30T00:00:00Z', slotEndTime: '2030-03-01T00:00:00Z', requesterId: ids.customer, idempotencyKey: 'r', metadata: { a: 1 } }) },
+    {
+      method: 'POST',
+      path: '/v1/reservations',
+      headers: JSON_TYPE,
+      body: JSON.stringify({
+        vendorId: ids.vendor,
+        slotStartTime: '2030-02-30T00:00:00Z',
+        slotEndTime: '2030-03-01T00:00:00Z',
+        requesterId: ids.customer,
+        idempotencyKey: 'r',
+        metadata: { a: 1 },
+      }),
+    },
   ];
 }
 
@@ -182,7 +262,11 @@ describe('malformed input at every layer', () => {
     const before = await fingerprint();
     const problems: string[] = [];
     const bytes = fc.uint8Array({ minLength: 0, maxLength: 40 });
-    const escapes = fc.array(fc.oneof(fc.constantFrom('%', '%0', '%ZZ', '%E0', '%C0%80', '%ED%A0%80', '%00', '/', '..', '?', '#', '&', '='), fc.string({ maxLength: 4 })), { maxLength: 6 }).map((parts) => parts.join(''));
+    const escapes = fc
+      .array(fc.oneof(fc.constantFrom('%', '%0', '%ZZ', '%E0', '%C0%80', '%ED%A0%80', '%00', '/', '..', '?', '#', '&', '='), fc.string({ maxLength: 4 })), {
+        maxLength: 6,
+      })
+      .map((parts) => parts.join(''));
     await fc.assert(
       fc.asyncProperty(escapes, bytes, escapes, async (segment, body, query) => {
         const path = `/v1/bookings/${encodeURI(segment).replace(/%25/g, '%')}`;
@@ -204,10 +288,18 @@ describe('malformed input at every layer', () => {
 
   it('twin: the refusal check reports a 500, raw text, a success and a leaked database message', () => {
     // Proves refusalProblems is not vacuous: each way the old edge answered bad input is caught.
-    expect(refusalProblems({ status: 500, text: '{"error":{"code":"INTERNAL_ERROR","message":"unsupported Unicode escape sequence","hint":"h","retryable":false}}' }).length).toBeGreaterThan(0);
+    expect(
+      refusalProblems({ status: 500, text: '{"error":{"code":"INTERNAL_ERROR","message":"unsupported Unicode escape sequence","hint":"h","retryable":false}}' })
+        .length,
+    ).toBeGreaterThan(0);
     expect(refusalProblems({ status: 400, text: 'Bad Request' })).toEqual(['not JSON: Bad Request']);
     expect(refusalProblems({ status: 200, text: '{}' })).toEqual(['status 200']);
-    expect(refusalProblems({ status: 400, text: '{"error":{"code":"VALIDATION_ERROR","message":"new row violates check constraint","hint":"h","retryable":false}}' })).toHaveLength(1);
+    expect(
+      refusalProblems({
+        status: 400,
+        text: '{"error":{"code":"VALIDATION_ERROR","message":"new row violates check constraint","hint":"h","retryable":false}}',
+      }),
+    ).toHaveLength(1);
     expect(refusalProblems({ status: 400, text: '{"error":"Bad Request","message":"Client Error","statusCode":400}' }).length).toBeGreaterThan(0);
   });
 });

@@ -68,7 +68,11 @@ async function exerciseEverything(): Promise<Observed[]> {
   await record('/v1/bookings', 'POST', '/v1/bookings', { key, body });
   await record('/v1/bookings', 'POST', '/v1/bookings', { key, body: { ...body, idempotencyKey: 'doc-2' } });
   await record('/v1/bookings', 'POST', '/v1/bookings', { key, body: { ...body, hold: false } });
-  await record('/v1/bookings', 'POST', '/v1/bookings', { key, rawBody: JSON.stringify({ x: 'y'.repeat(100_000) }), headers: { 'content-type': 'application/json' } });
+  await record('/v1/bookings', 'POST', '/v1/bookings', {
+    key,
+    rawBody: JSON.stringify({ x: 'y'.repeat(100_000) }),
+    headers: { 'content-type': 'application/json' },
+  });
   await record('/v1/bookings', 'POST', '/v1/bookings', { key, body: { ...body, slotId: '00000000-0000-4000-8000-000000000000', idempotencyKey: 'doc-3' } });
   const id = created.body.booking.id as string;
   await record('/v1/bookings/{id}', 'GET', `/v1/bookings/${id}`, { key });
@@ -77,10 +81,20 @@ async function exerciseEverything(): Promise<Observed[]> {
   await record('/v1/bookings/{id}/confirm', 'POST', `/v1/bookings/${id}/confirm`, { key, body: {} });
   await record('/v1/bookings/{id}/cancel', 'POST', `/v1/bookings/${id}/cancel`, { key, body: { reason: 'doc' } });
   await record('/v1/bookings/{id}/cancel', 'POST', `/v1/bookings/${id}/cancel`, { key, body: {} });
-  const paid = await record('/v1/bookings', 'POST', '/v1/bookings', { key, body: { slotId: spare.id, customerId: customer.id, idempotencyKey: 'doc-4', hold: true, paymentMethod: 'card' } });
+  const paid = await record('/v1/bookings', 'POST', '/v1/bookings', {
+    key,
+    body: { slotId: spare.id, customerId: customer.id, idempotencyKey: 'doc-4', hold: true, paymentMethod: 'card' },
+  });
   if (paid.status === 201) await record('/v1/bookings/{id}/confirm', 'POST', `/v1/bookings/${paid.body.booking.id}/confirm`, { key, body: {} });
   const priced = await makeSlot(db.pool, vendor, { startInMinutes: 72 * 60, priceCents: 6000 });
-  const reservationBody = { vendorId: vendor.id, slotStartTime: priced.startsAt.toISOString(), slotEndTime: priced.endsAt.toISOString(), requesterId: customer.id, metadata: { ref: 'x' }, idempotencyKey: 'doc-r1' };
+  const reservationBody = {
+    vendorId: vendor.id,
+    slotStartTime: priced.startsAt.toISOString(),
+    slotEndTime: priced.endsAt.toISOString(),
+    requesterId: customer.id,
+    metadata: { ref: 'x' },
+    idempotencyKey: 'doc-r1',
+  };
   const reserved = await record('/v1/reservations', 'POST', '/v1/reservations', { key, body: reservationBody });
   await record('/v1/reservations', 'POST', '/v1/reservations', { key, body: reservationBody });
   await record('/v1/reservations', 'POST', '/v1/reservations', { key, body: { ...reservationBody, metadata: { ref: 'changed' } } });
@@ -95,9 +109,16 @@ async function exerciseEverything(): Promise<Observed[]> {
   await record('/v1/reservations/{id}/cancel', 'POST', `/v1/reservations/${reservationId}/cancel`, { key, body: { reason: 'again' } });
   await record('/v1/reservations/{id}', 'GET', `/v1/reservations/${reservationId}`, { key });
   await record('/webhooks/stripe', 'POST', '/webhooks/stripe', { rawBody: '{"id":"evt_doc"}', headers: { 'content-type': 'application/json' } });
-  await record('/webhooks/stripe', 'POST', '/webhooks/stripe', { rawBody: '{}', headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,t=2,v1=00' } });
+  await record('/webhooks/stripe', 'POST', '/webhooks/stripe', {
+    rawBody: '{}',
+    headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,t=2,v1=00' },
+  });
   const metrics = await fetch(`${url}/metrics`);
-  observed.push({ template: '/metrics', method: 'GET', response: { status: metrics.status, headers: metrics.headers, body: undefined, text: await metrics.text() } });
+  observed.push({
+    template: '/metrics',
+    method: 'GET',
+    response: { status: metrics.status, headers: metrics.headers, body: undefined, text: await metrics.text() },
+  });
   return observed;
 }
 
@@ -142,7 +163,11 @@ describe('OpenAPI document', () => {
   it('twin: the check reports a response with an undocumented field or status', () => {
     // Proves documentViolations is not vacuous: a leaky body and an unlisted status are both caught.
     const headers = new Headers();
-    const leaky: Observed = { template: '/healthz', method: 'GET', response: { status: 200, headers, text: '', body: { status: 'ok', database: 'ok', customerEmail: 'x@y.z' } } };
+    const leaky: Observed = {
+      template: '/healthz',
+      method: 'GET',
+      response: { status: 200, headers, text: '', body: { status: 'ok', database: 'ok', customerEmail: 'x@y.z' } },
+    };
     const unlisted: Observed = { template: '/healthz', method: 'GET', response: { status: 418, headers, text: '', body: {} } };
     expect(documentViolations(leaky)).toEqual(['GET /healthz 200: $.customerEmail: not in the document']);
     expect(documentViolations(unlisted)).toHaveLength(1);

@@ -122,13 +122,16 @@ describe('rate limiting', () => {
   it('prunes windows older than two windows and keeps the current one', async () => {
     // Proves the counter table does not grow without bound.
     const partner = await makePartner(db.pool, 'prune');
-    await db.pool.query(`INSERT INTO api_rate_windows (api_key_id, window_start, hits) VALUES ($1, clock_timestamp() - interval '3 hours', 5), ($1, clock_timestamp(), 1)`, [partner.id]);
+    await db.pool.query(
+      `INSERT INTO api_rate_windows (api_key_id, window_start, hits) VALUES ($1, clock_timestamp() - interval '3 hours', 5), ($1, clock_timestamp(), 1)`,
+      [partner.id],
+    );
     await pruneRateWindows(db.pool, WINDOW_SECONDS);
     const left = await db.pool.query('SELECT hits FROM api_rate_windows WHERE api_key_id = $1', [partner.id]);
     expect(left.rows).toEqual([{ hits: 1 }]);
   });
 
-  it('fails closed: with the limiter\'s store unreachable every request is 503 DEPENDENCY_UNAVAILABLE', async () => {
+  it("fails closed: with the limiter's store unreachable every request is 503 DEPENDENCY_UNAVAILABLE", async () => {
     // Proves an unreachable limiter store refuses requests instead of letting them through.
     const deadPool = createPool({ connectionString: 'postgres://nobody:nothing@127.0.0.1:1/none', max: 1, connectionTimeoutMs: 1000 });
     try {

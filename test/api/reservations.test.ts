@@ -32,7 +32,14 @@ describe('reservations', () => {
     const { vendor, slot } = await pricedSlot();
     const requester = await makeCustomer(db.pool);
     const partner = await makePartner(db.pool, 'res', 'http://127.0.0.1:9/hooks');
-    const body = { vendorId: vendor.id, slotStartTime: slot.startsAt.toISOString(), slotEndTime: slot.endsAt.toISOString(), requesterId: requester.id, metadata: { order: 'R-1' }, idempotencyKey: 'res-1' };
+    const body = {
+      vendorId: vendor.id,
+      slotStartTime: slot.startsAt.toISOString(),
+      slotEndTime: slot.endsAt.toISOString(),
+      requesterId: requester.id,
+      metadata: { order: 'R-1' },
+      idempotencyKey: 'res-1',
+    };
     const created = await call(url, 'POST', '/v1/reservations', { key: partner.key, body });
     expect(created.status, created.text).toBe(201);
     expect(created.body.replayed).toBe(false);
@@ -50,7 +57,13 @@ describe('reservations', () => {
     expect(cancelled.body.state).toBe('CANCELLED');
     const read = await call(url, 'GET', `/v1/reservations/${id}`, { key: partner.key });
     expect(read.status).toBe(200);
-    expect(read.body.history.map((h: { to: string }) => h.to)).toEqual(['INTENT_CREATED', 'HELD', 'AWAITING_VENDOR_CONFIRMATION', 'CONFIRMED_BY_VENDOR', 'CANCELLED']);
+    expect(read.body.history.map((h: { to: string }) => h.to)).toEqual([
+      'INTENT_CREATED',
+      'HELD',
+      'AWAITING_VENDOR_CONFIRMATION',
+      'CONFIRMED_BY_VENDOR',
+      'CANCELLED',
+    ]);
     expect(JSON.stringify(read.body.history)).not.toMatch(/actorId/);
     // Every transition became an outbox event for the partner, in order.
     const events = await db.pool.query(`SELECT event_type FROM webhook_outbox WHERE partner_id = $1 ORDER BY id`, [partner.partnerId]);
@@ -66,7 +79,7 @@ describe('reservations', () => {
     expect(again.status).toBe(201);
   });
 
-  it('answers another partner\'s reservation like a missing one, for reading and for every action', async () => {
+  it("answers another partner's reservation like a missing one, for reading and for every action", async () => {
     // Proves partners never see or act on each other's reservations, and ids cannot be probed.
     const { vendor, slot } = await pricedSlot();
     const owner = await makePartner(db.pool, 'res-owner');
@@ -74,7 +87,13 @@ describe('reservations', () => {
     const requester = await makeCustomer(db.pool);
     const created = await call(url, 'POST', '/v1/reservations', {
       key: owner.key,
-      body: { vendorId: vendor.id, slotStartTime: slot.startsAt.toISOString(), slotEndTime: slot.endsAt.toISOString(), requesterId: requester.id, idempotencyKey: 'p-1' },
+      body: {
+        vendorId: vendor.id,
+        slotStartTime: slot.startsAt.toISOString(),
+        slotEndTime: slot.endsAt.toISOString(),
+        requesterId: requester.id,
+        idempotencyKey: 'p-1',
+      },
     });
     const id = created.body.reservation.id as string;
     const attempts = await Promise.all([
@@ -98,7 +117,13 @@ describe('reservations', () => {
     const { vendor, slot } = await pricedSlot();
     const partner = await makePartner(db.pool, 'res-edge');
     const requester = await makeCustomer(db.pool);
-    const good = { vendorId: vendor.id, slotStartTime: slot.startsAt.toISOString(), slotEndTime: slot.endsAt.toISOString(), requesterId: requester.id, idempotencyKey: 'e-1' };
+    const good = {
+      vendorId: vendor.id,
+      slotStartTime: slot.startsAt.toISOString(),
+      slotEndTime: slot.endsAt.toISOString(),
+      requesterId: requester.id,
+      idempotencyKey: 'e-1',
+    };
     for (const [body, field] of [
       [{ ...good, slotStart: 'x' }, 'slotStart'],
       [{ ...good, slotStartTime: '2030-02-30T10:00:00Z' }, 'slotStartTime'],

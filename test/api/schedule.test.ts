@@ -117,7 +117,9 @@ describe('rules changes and calendar imports', () => {
     const verify = await db.pool.query('SELECT check_id FROM verify_invariants() WHERE violations > 0');
     expect(verify.rows).toEqual([]);
     const partner = await makePartner(db.pool, 'legacy');
-    const seen = await call(api.server.url, 'GET', `/v1/vendors/${vendor.id}/availability?startTime=2030-03-26T00:00:00Z&endTime=2030-03-29T00:00:00Z`, { key: partner.key });
+    const seen = await call(api.server.url, 'GET', `/v1/vendors/${vendor.id}/availability?startTime=2030-03-26T00:00:00Z&endTime=2030-03-29T00:00:00Z`, {
+      key: partner.key,
+    });
     expect(seen.status).toBe(200);
     expect(seen.body.slots.map((s: { slotId: string }) => s.slotId)).not.toContain(target.id);
   });
@@ -161,11 +163,14 @@ describe('rules changes and calendar imports', () => {
     expect((await liveSlots(vendor.id)).length).toBe(created[0]);
   });
 
-  it('refuses rules with unknown fields or in another zone than the vendor\'s', async () => {
+  it("refuses rules with unknown fields or in another zone than the vendor's", async () => {
     // Proves rules are validated where they enter.
     const vendor = await makeVendor(db.pool, ZONE);
     await expect(setSchedule(db.pool, vendor.id, nightRules({ bufferAfterMins: 5 }), {}, TEST_ACTOR)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-    await expect(setSchedule(db.pool, vendor.id, nightRules({ timezone: 'America/New_York' }), {}, TEST_ACTOR)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', details: { field: 'timezone' } });
+    await expect(setSchedule(db.pool, vendor.id, nightRules({ timezone: 'America/New_York' }), {}, TEST_ACTOR)).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { field: 'timezone' },
+    });
   });
 });
 
@@ -205,11 +210,18 @@ describe('GET /v1/vendors/{id}/availability', () => {
   it('answers an unknown vendor with 404 VENDOR_NOT_FOUND and an over-wide window with 400', async () => {
     // Proves the endpoint's errors follow the taxonomy.
     const partner = await makePartner(db.pool, 'avail-err');
-    const missing = await call(api.server.url, 'GET', '/v1/vendors/00000000-0000-4000-8000-000000000000/availability?startTime=2030-03-26T00:00:00Z&endTime=2030-03-27T00:00:00Z', { key: partner.key });
+    const missing = await call(
+      api.server.url,
+      'GET',
+      '/v1/vendors/00000000-0000-4000-8000-000000000000/availability?startTime=2030-03-26T00:00:00Z&endTime=2030-03-27T00:00:00Z',
+      { key: partner.key },
+    );
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('VENDOR_NOT_FOUND');
     const vendor = await makeVendor(db.pool, ZONE);
-    const wide = await call(api.server.url, 'GET', `/v1/vendors/${vendor.id}/availability?startTime=2030-01-01T00:00:00Z&endTime=2031-01-01T00:00:00Z`, { key: partner.key });
+    const wide = await call(api.server.url, 'GET', `/v1/vendors/${vendor.id}/availability?startTime=2030-01-01T00:00:00Z&endTime=2031-01-01T00:00:00Z`, {
+      key: partner.key,
+    });
     expect(wide.status).toBe(400);
     expect(wide.body.error.field).toBe('endTime');
   });

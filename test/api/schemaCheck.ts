@@ -46,6 +46,7 @@ export function schemaViolations(root: Schema, schema: Schema, value: unknown, p
       else if (schema.additionalProperties === false) problems.push(`${path}.${field}: not in the document`);
     }
   }
-  if (Array.isArray(value) && schema.items) for (const [index, item] of value.entries()) problems.push(...schemaViolations(root, schema.items, item, `${path}[${index}]`));
+  if (Array.isArray(value) && schema.items)
+    for (const [index, item] of value.entries()) problems.push(...schemaViolations(root, schema.items, item, `${path}[${index}]`));
   return problems;
 }

@@ -16,7 +16,10 @@ let exited: Promise<number | null>;
 
 /** Starts `bookiji serve --port 0` and resolves with the URL of its "listening" line. */
 function startServe(): Promise<string> {
-  serve = spawn(process.execPath, ['bin/bookiji', 'serve', '--port', '0', '--no-outbox'], { env: { ...process.env, DATABASE_URL: db.connectionString, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  serve = spawn(process.execPath, ['bin/bookiji', 'serve', '--port', '0', '--no-outbox'], {
+    env: { ...process.env, DATABASE_URL: db.connectionString, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   exited = new Promise((resolve) => serve.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: serve.stdout! });
@@ -51,7 +54,9 @@ describe('bookiji serve under malformed requests', () => {
     expect(serve.exitCode).toBeNull();
     const partner = await makePartner(db.pool, 'serve-process');
     const vendor = await makeVendor(db.pool);
-    const good = await call(url, 'GET', `/v1/vendors/${vendor.id}/availability?startTime=2030-01-01T00:00:00Z&endTime=2030-01-02T00:00:00Z`, { key: partner.key });
+    const good = await call(url, 'GET', `/v1/vendors/${vendor.id}/availability?startTime=2030-01-01T00:00:00Z&endTime=2030-01-02T00:00:00Z`, {
+      key: partner.key,
+    });
     expect(good.status, good.text).toBe(200);
     expect((await call(url, 'GET', '/healthz')).status).toBe(200);
   });

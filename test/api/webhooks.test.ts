@@ -47,7 +47,13 @@ describe('signatures and backoff', () => {
   it('backs off exponentially up to the cap', () => {
     // Proves each retry waits at least half of base × 2^(attempt − 1), capped.
     const settings = { backoffBaseMs: 1000, backoffCapMs: 60_000 };
-    for (const [attempt, ceiling] of [[1, 1000], [2, 2000], [3, 4000], [7, 60_000], [30, 60_000]] as const) {
+    for (const [attempt, ceiling] of [
+      [1, 1000],
+      [2, 2000],
+      [3, 4000],
+      [7, 60_000],
+      [30, 60_000],
+    ] as const) {
       const wait = backoffMs(attempt, settings);
       expect(wait).toBeGreaterThanOrEqual(ceiling / 2);
       expect(wait).toBeLessThanOrEqual(ceiling);
@@ -66,10 +72,16 @@ describe('delivery', () => {
     try {
       const vendor = await makeVendor(db.pool);
       const slot = await makeSlot(db.pool, vendor);
-      const created = await call(api.server.url, 'POST', '/v1/bookings', { key: partner.key, body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'w-1', hold: true } });
+      const created = await call(api.server.url, 'POST', '/v1/bookings', {
+        key: partner.key,
+        body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'w-1', hold: true },
+      });
       expect(created.status).toBe(201);
       // A refused change writes no event: the same slot again conflicts and rolls back.
-      const conflict = await call(api.server.url, 'POST', '/v1/bookings', { key: partner.key, body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'w-2' } });
+      const conflict = await call(api.server.url, 'POST', '/v1/bookings', {
+        key: partner.key,
+        body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'w-2' },
+      });
       expect(conflict.status).toBe(409);
       // A change made outside the API (the CLI's cancel) still reaches the partner.
       await cancelBooking(db.pool, { booking: created.body.booking.id, reason: 'vendor sick' }, TEST_ACTOR);
@@ -102,7 +114,10 @@ describe('delivery', () => {
     try {
       const vendor = await makeVendor(db.pool);
       const slot = await makeSlot(db.pool, vendor);
-      await call(api.server.url, 'POST', '/v1/bookings', { key: partner.key, body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'l-1' } });
+      await call(api.server.url, 'POST', '/v1/bookings', {
+        key: partner.key,
+        body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: 'l-1' },
+      });
       expect(await markBatchDeliveredThenCrash(db.pool, 10)).toBeGreaterThan(0);
       expect(await pendingCount(partner.partnerId)).toBe(0);
       expect(lostEvents(await outboxIds(partner.partnerId), receiver.acknowledged()).length).toBeGreaterThan(0);
@@ -158,11 +173,15 @@ describe('bookiji serve killed while webhooks are pending', () => {
       const bookingIds: string[] = [];
       for (let i = 0; i < 5; i++) {
         const slot = await makeSlot(db.pool, vendor, { startInMinutes: 24 * 60 + i * 120 });
-        const created = await call(first.url, 'POST', '/v1/bookings', { key: partner.key, body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: `r-${i}`, hold: true } });
+        const created = await call(first.url, 'POST', '/v1/bookings', {
+          key: partner.key,
+          body: { slotId: slot.id, customerId: (await makeCustomer(db.pool)).id, idempotencyKey: `r-${i}`, hold: true },
+        });
         expect(created.status).toBe(201);
         bookingIds.push(created.body.booking.id);
       }
-      for (const id of bookingIds.slice(0, 2)) expect((await call(first.url, 'POST', `/v1/bookings/${id}/cancel`, { key: partner.key, body: { reason: 'changed plans' } })).status).toBe(200);
+      for (const id of bookingIds.slice(0, 2))
+        expect((await call(first.url, 'POST', `/v1/bookings/${id}/cancel`, { key: partner.key, body: { reason: 'changed plans' } })).status).toBe(200);
       // Deliveries are in flight (the receiver hangs) when serve dies.
       await waitFor(() => receiver.deliveries.length >= 1, 'a delivery in flight');
       first.child.kill('SIGKILL');

@@ -91,7 +91,10 @@ describe('audit checkpoints', () => {
       await client.query('SET session_replication_role = replica');
       const head = await client.query(`SELECT max(seq) AS seq FROM audit_log WHERE vendor_id = $1`, [vendor.id]);
       await client.query(`DELETE FROM audit_log WHERE vendor_id = $1 AND seq = $2`, [vendor.id, head.rows[0].seq]);
-      await client.query(`UPDATE audit_chain_heads h SET seq = a.seq, hash = a.hash FROM audit_log a WHERE a.vendor_id = h.vendor_id AND h.vendor_id = $1 AND a.seq = $2 - 1`, [vendor.id, head.rows[0].seq]);
+      await client.query(
+        `UPDATE audit_chain_heads h SET seq = a.seq, hash = a.hash FROM audit_log a WHERE a.vendor_id = h.vendor_id AND h.vendor_id = $1 AND a.seq = $2 - 1`,
+        [vendor.id, head.rows[0].seq],
+      );
     } finally {
       await client.query('SET session_replication_role = origin');
       client.release();

@@ -49,18 +49,24 @@ describe('scoreSlotConfidence', () => {
 
   // Proves the score stays within [0, 1].
   it('proves the score stays within [0, 1]', () => {
-    fc.assert(fc.property(inputArb, (input) => {
-      const { score: s } = scoreSlotConfidence(input);
-      expect(s).toBeGreaterThanOrEqual(0);
-      expect(s).toBeLessThanOrEqual(1);
-    }));
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const { score: s } = scoreSlotConfidence(input);
+        expect(s).toBeGreaterThanOrEqual(0);
+        expect(s).toBeLessThanOrEqual(1);
+      }),
+    );
   });
 
   // Proves older calendar data never raises the score.
   it('proves older calendar data never raises the score', () => {
-    fc.assert(fc.property(inputArb, fc.integer({ min: 0, max: 30 * 24 * HOUR }), (input, extra) => {
-      expect(scoreSlotConfidence({ ...input, calendarDataAgeMs: input.calendarDataAgeMs + extra }).score).toBeLessThanOrEqual(scoreSlotConfidence(input).score);
-    }));
+    fc.assert(
+      fc.property(inputArb, fc.integer({ min: 0, max: 30 * 24 * HOUR }), (input, extra) => {
+        expect(scoreSlotConfidence({ ...input, calendarDataAgeMs: input.calendarDataAgeMs + extra }).score).toBeLessThanOrEqual(
+          scoreSlotConfidence(input).score,
+        );
+      }),
+    );
   });
 
   // Proves more holds in flight never raise the score.
@@ -75,25 +81,33 @@ describe('scoreSlotConfidence', () => {
 
   // Proves fewer seats left never raise the score.
   it('proves fewer seats left never raise the score', () => {
-    fc.assert(fc.property(inputArb, fc.integer({ min: 0, max: 50 }), (input, fewer) => {
-      const capacityLeft = Math.max(0, input.capacityLeft - fewer);
-      expect(scoreSlotConfidence({ ...input, capacityLeft }).score).toBeLessThanOrEqual(scoreSlotConfidence(input).score);
-    }));
+    fc.assert(
+      fc.property(inputArb, fc.integer({ min: 0, max: 50 }), (input, fewer) => {
+        const capacityLeft = Math.max(0, input.capacityLeft - fewer);
+        expect(scoreSlotConfidence({ ...input, capacityLeft }).score).toBeLessThanOrEqual(scoreSlotConfidence(input).score);
+      }),
+    );
   });
 
   // Proves a later start never lowers the score.
   it('proves a later start never lowers the score', () => {
-    fc.assert(fc.property(inputArb, fc.double({ min: 0, max: 10_000, noNaN: true }), (input, later) => {
-      expect(scoreSlotConfidence({ ...input, minutesUntilStart: input.minutesUntilStart + later }).score).toBeGreaterThanOrEqual(scoreSlotConfidence(input).score);
-    }));
+    fc.assert(
+      fc.property(inputArb, fc.double({ min: 0, max: 10_000, noNaN: true }), (input, later) => {
+        expect(scoreSlotConfidence({ ...input, minutesUntilStart: input.minutesUntilStart + later }).score).toBeGreaterThanOrEqual(
+          scoreSlotConfidence(input).score,
+        );
+      }),
+    );
   });
 
   // Proves the "very soon" penalty is slight: one minute before the start keeps at least 80% of the score an hour ahead.
   it('proves the "very soon" penalty is slight: one minute before the start keeps at least 80% of the score an hour ahead', () => {
-    fc.assert(fc.property(inputArb, (input) => {
-      const far = scoreSlotConfidence({ ...input, minutesUntilStart: 60 }).score;
-      expect(scoreSlotConfidence({ ...input, minutesUntilStart: 1 }).score).toBeGreaterThanOrEqual(far * 0.8 - 0.001);
-    }));
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const far = scoreSlotConfidence({ ...input, minutesUntilStart: 60 }).score;
+        expect(scoreSlotConfidence({ ...input, minutesUntilStart: 1 }).score).toBeGreaterThanOrEqual(far * 0.8 - 0.001);
+      }),
+    );
   });
 
   // Proves impossible inputs are refused with the field named.

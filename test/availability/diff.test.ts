@@ -8,7 +8,12 @@ import { MIN, validationField } from './helpers.js';
 const BASE = Date.parse('2026-06-01T07:00:00Z');
 const at = (offsetMin: number, lengthMin = 60) => ({ startsAt: new Date(BASE + offsetMin * MIN), endsAt: new Date(BASE + (offsetMin + lengthMin) * MIN) });
 const gen = (offsetMin: number, lengthMin = 60): GeneratedSlot => ({ ...at(offsetMin, lengthMin), capacity: 1, localDate: '2026-06-01', localStart: 'xx:xx' });
-const slot = (id: string, offsetMin: number, activeBookings = 0, legacy = false, lengthMin = 60): ExistingSlot<string> => ({ id, ...at(offsetMin, lengthMin), activeBookings, legacy });
+const slot = (id: string, offsetMin: number, activeBookings = 0, legacy = false, lengthMin = 60): ExistingSlot<string> => ({
+  id,
+  ...at(offsetMin, lengthMin),
+  activeBookings,
+  legacy,
+});
 
 type Diff = (existing: ExistingSlot<string>[], generated: GeneratedSlot[]) => SchedulePlan<string>;
 
@@ -35,7 +40,9 @@ function planProperty(diff: Diff) {
         expect(c.startsAt < l.endsAt && l.startsAt < c.endsAt).toBe(false);
       }
       // Nothing is created twice or next to an identical kept slot.
-      const twins = existing.filter((e) => plan.keep.includes(e.id) && e.startsAt.getTime() === c.startsAt.getTime() && e.endsAt.getTime() === c.endsAt.getTime());
+      const twins = existing.filter(
+        (e) => plan.keep.includes(e.id) && e.startsAt.getTime() === c.startsAt.getTime() && e.endsAt.getTime() === c.endsAt.getTime(),
+      );
       expect(twins).toEqual([]);
     }
     const createdKeys = plan.create.map((c) => `${c.startsAt.getTime()}/${c.endsAt.getTime()}`);
@@ -86,7 +93,10 @@ describe('diffSchedule', () => {
 
   // Proves the window limits the plan: slots starting outside it are in no list.
   it('proves the window limits the plan: slots starting outside it are in no list', () => {
-    const plan = diffSchedule([slot('past', -1440), slot('inside', 0), slot('later', 2 * 1440)], [gen(0), gen(2 * 1440 + 60)], { from: new Date(BASE - 60 * MIN), to: new Date(BASE + 1440 * MIN) });
+    const plan = diffSchedule([slot('past', -1440), slot('inside', 0), slot('later', 2 * 1440)], [gen(0), gen(2 * 1440 + 60)], {
+      from: new Date(BASE - 60 * MIN),
+      to: new Date(BASE + 1440 * MIN),
+    });
     expect(plan).toEqual({ create: [], keep: ['inside'], revive: [], markLegacy: [], delete: [], blocked: [] });
   });
 

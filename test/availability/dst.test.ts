@@ -100,7 +100,10 @@ describe('Europe/Paris spring forward, 2026-03-29 (02:00 → 03:00)', () => {
 
   // Proves a whole-day weekly schedule has 23 hourly slots that day and 24 on the days around it.
   it('proves a whole-day weekly schedule has 23 hourly slots that day and 24 on the days around it', () => {
-    const r = rules({ timezone: 'Europe/Paris', weeklyHours: { 6: [{ start: '00:00', end: '24:00' }], 7: [{ start: '00:00', end: '24:00' }], 1: [{ start: '00:00', end: '24:00' }] } });
+    const r = rules({
+      timezone: 'Europe/Paris',
+      weeklyHours: { 6: [{ start: '00:00', end: '24:00' }], 7: [{ start: '00:00', end: '24:00' }], 1: [{ start: '00:00', end: '24:00' }] },
+    });
     const slots = generateSlots(r, { now: NOW, from: utc('2026-03-27T00:00:00Z'), to: utc('2026-03-31T00:00:00Z') });
     assertWellFormed(slots, r);
     const count = (date: string) => slots.filter((s) => s.localDate === date).length;
@@ -126,7 +129,15 @@ describe('Europe/Paris fall back, 2026-10-25 (03:00 → 02:00)', () => {
 
   // Proves ranges split inside the repeated hour (00:00–02:30, 02:30–04:00) tile real time with no gap and no double.
   it('proves ranges split inside the repeated hour (00:00–02:30, 02:30–04:00) tile real time with no gap and no double', () => {
-    const slots = day('Europe/Paris', '2026-10-25', [{ start: '00:00', end: '02:30' }, { start: '02:30', end: '04:00' }], { slotDurationMin: 30 });
+    const slots = day(
+      'Europe/Paris',
+      '2026-10-25',
+      [
+        { start: '00:00', end: '02:30' },
+        { start: '02:30', end: '04:00' },
+      ],
+      { slotDurationMin: 30 },
+    );
     expect(slots).toHaveLength(10);
     expect(slots[0]!.startsAt.toISOString()).toBe('2026-10-24T22:00:00.000Z');
     for (let i = 1; i < slots.length; i++) expect(slots[i]!.startsAt.getTime() - slots[i - 1]!.startsAt.getTime()).toBe(30 * MIN);

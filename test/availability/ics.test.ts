@@ -82,7 +82,12 @@ describe('parseBusyIntervals: recurring events', () => {
   // Proves an IANA TZID without VTIMEZONE recurs at 09:00 local on both sides of a DST change.
   it('proves an IANA TZID without VTIMEZONE recurs at 09:00 local on both sides of a DST change', () => {
     const busy = parseBusyIntervals(fixture('daily-since-2010.ics'), { from: utc('2026-03-27T00:00:00Z'), to: utc('2026-03-31T00:00:00Z') });
-    expect(busy.map((b) => b.startsAt.toISOString())).toEqual(['2026-03-27T08:00:00.000Z', '2026-03-28T08:00:00.000Z', '2026-03-29T07:00:00.000Z', '2026-03-30T07:00:00.000Z']);
+    expect(busy.map((b) => b.startsAt.toISOString())).toEqual([
+      '2026-03-27T08:00:00.000Z',
+      '2026-03-28T08:00:00.000Z',
+      '2026-03-29T07:00:00.000Z',
+      '2026-03-30T07:00:00.000Z',
+    ]);
     expect(busy.every((b) => b.endsAt.getTime() - b.startsAt.getTime() === 15 * 60_000)).toBe(true);
   });
 
@@ -137,7 +142,11 @@ describe('parseBusyIntervals: malformed input', () => {
     ['a vCard', 'BEGIN:VCARD\nVERSION:4.0\nFN:A\nEND:VCARD\n', /VCARD, expected VCALENDAR/],
     ['a VEVENT without DTSTART', wrap('BEGIN:VEVENT\nUID:a\nDTEND:20260310T100000Z\nEND:VEVENT'), /no DTSTART/],
     ['a VEVENT ending before it starts', wrap('BEGIN:VEVENT\nUID:a\nDTSTART:20260310T100000Z\nDTEND:20260310T090000Z\nEND:VEVENT'), /ends before it starts/],
-    ['an unknown TZID without VTIMEZONE', wrap('BEGIN:VEVENT\nUID:a\nDTSTART;TZID=Nowhere Standard Time:20260310T100000\nDTEND;TZID=Nowhere Standard Time:20260310T110000\nEND:VEVENT'), /TZID "Nowhere Standard Time"/],
+    [
+      'an unknown TZID without VTIMEZONE',
+      wrap('BEGIN:VEVENT\nUID:a\nDTSTART;TZID=Nowhere Standard Time:20260310T100000\nDTEND;TZID=Nowhere Standard Time:20260310T110000\nEND:VEVENT'),
+      /TZID "Nowhere Standard Time"/,
+    ],
     ['an invalid date-time', wrap('BEGIN:VEVENT\nUID:a\nDTSTART:2026031X\nEND:VEVENT'), /./],
   ])('proves %s is a VALIDATION_ERROR on ics', (_what, text, message) => {
     expect(icsError(() => parseBusyIntervals(text, MARCH_APRIL))).toMatch(message);

@@ -25,12 +25,15 @@ const ZONE_DAYS: Array<[string, string]> = [
 ];
 const NOW = new Date('2026-01-01T00:00:00Z');
 
-const hhmm = (minutes: number) => (minutes === 1440 ? '24:00' : `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`);
+const hhmm = (minutes: number) =>
+  minutes === 1440 ? '24:00' : `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 
 /** Up to three sorted, disjoint ranges from distinct boundaries. */
 const rangesArb: fc.Arbitrary<TimeRange[]> = fc
   // Boundaries are drawn mostly from 00:00–04:00, where transitions happen.
-  .uniqueArray(fc.oneof({ arbitrary: fc.integer({ min: 0, max: 1440 }), weight: 1 }, { arbitrary: fc.integer({ min: 0, max: 240 }), weight: 2 }), { maxLength: 6 })
+  .uniqueArray(fc.oneof({ arbitrary: fc.integer({ min: 0, max: 1440 }), weight: 1 }, { arbitrary: fc.integer({ min: 0, max: 240 }), weight: 2 }), {
+    maxLength: 6,
+  })
   .map((bounds) => {
     const sorted = [...bounds].sort((a, b) => a - b);
     const ranges: TimeRange[] = [];
@@ -165,19 +168,25 @@ describe('generateSlots properties', () => {
   // Proves notice and window are pure filters on one underlying schedule.
   it('proves notice, from and to only filter: the result equals the wide result restricted to the allowed starts', () => {
     fc.assert(
-      fc.property(scenarios, fc.integer({ min: 0, max: 5 * 1440 }), fc.integer({ min: 0, max: 5 * 1440 }), fc.integer({ min: 0, max: 3000 }), (s, a, b, noticeMin) => {
-        const r = rulesOf(s);
-        const wide = windowOf(s);
-        const base = wide.from.getTime();
-        const from = new Date(base + Math.min(a, b) * MIN);
-        const to = new Date(base + Math.max(a, b) * MIN);
-        // `now` sits at the start of the wide window so the notice bites inside it.
-        const now = new Date(base);
-        const all = generateSlots(r, { now, from: new Date(base + 1), to: wide.to });
-        const narrowed = generateSlots({ ...r, minNoticeMin: noticeMin }, { now, from, to });
-        const earliest = Math.max(base + noticeMin * MIN, from.getTime(), base + 1);
-        expect(narrowed).toEqual(all.filter((x) => x.startsAt.getTime() >= earliest && x.startsAt < to));
-      }),
+      fc.property(
+        scenarios,
+        fc.integer({ min: 0, max: 5 * 1440 }),
+        fc.integer({ min: 0, max: 5 * 1440 }),
+        fc.integer({ min: 0, max: 3000 }),
+        (s, a, b, noticeMin) => {
+          const r = rulesOf(s);
+          const wide = windowOf(s);
+          const base = wide.from.getTime();
+          const from = new Date(base + Math.min(a, b) * MIN);
+          const to = new Date(base + Math.max(a, b) * MIN);
+          // `now` sits at the start of the wide window so the notice bites inside it.
+          const now = new Date(base);
+          const all = generateSlots(r, { now, from: new Date(base + 1), to: wide.to });
+          const narrowed = generateSlots({ ...r, minNoticeMin: noticeMin }, { now, from, to });
+          const earliest = Math.max(base + noticeMin * MIN, from.getTime(), base + 1);
+          expect(narrowed).toEqual(all.filter((x) => x.startsAt.getTime() >= earliest && x.startsAt < to));
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -64,7 +64,15 @@ describe('generateSlots: cutting ranges', () => {
 
   // Proves output is sorted by startsAt across days and ranges given out of order.
   it('proves output is sorted by startsAt across days and ranges given out of order', () => {
-    const r = paris({ weeklyHours: { 1: [{ start: '14:00', end: '15:00' }, { start: '09:00', end: '10:00' }], 2: [{ start: '08:00', end: '09:00' }] } });
+    const r = paris({
+      weeklyHours: {
+        1: [
+          { start: '14:00', end: '15:00' },
+          { start: '09:00', end: '10:00' },
+        ],
+        2: [{ start: '08:00', end: '09:00' }],
+      },
+    });
     const slots = generateSlots(r, { now: NOW, from: utc('2026-06-01T00:00:00Z'), to: utc('2026-06-03T00:00:00Z') });
     expect(slots.map((s) => `${s.localDate} ${s.localStart}`)).toEqual(['2026-06-01 09:00', '2026-06-01 14:00', '2026-06-02 08:00']);
   });
@@ -80,7 +88,12 @@ describe('generateSlots: closures and overrides', () => {
 
   // Proves an override replaces the weekday hours instead of adding to them, and can open a closed weekday.
   it('proves an override replaces the weekday hours instead of adding to them, and can open a closed weekday', () => {
-    const r = paris({ overrides: [{ date: '2026-06-01', hours: [{ start: '15:00', end: '16:00' }] }, { date: '2026-06-02', hours: [{ start: '08:00', end: '09:00' }] }] });
+    const r = paris({
+      overrides: [
+        { date: '2026-06-01', hours: [{ start: '15:00', end: '16:00' }] },
+        { date: '2026-06-02', hours: [{ start: '08:00', end: '09:00' }] },
+      ],
+    });
     const slots = generateSlots(r, { now: NOW, from: utc('2026-06-01T00:00:00Z'), to: utc('2026-06-03T00:00:00Z') });
     expect(slots.map((s) => `${s.localDate} ${s.localStart}`)).toEqual(['2026-06-01 15:00', '2026-06-02 08:00']);
   });
@@ -142,7 +155,11 @@ describe('generateSlots: busy intervals', () => {
     // Busy 10:00–10:30 Paris: removes 10:00 only; busy ending at 09:00 local and starting at 12:00 local remove nothing.
     const slots = generateSlots(paris(), {
       ...MONDAY,
-      busy: [busy('2026-06-01T08:00:00Z', '2026-06-01T08:30:00Z'), busy('2026-06-01T06:00:00Z', '2026-06-01T07:00:00Z'), busy('2026-06-01T10:00:00Z', '2026-06-01T11:00:00Z')],
+      busy: [
+        busy('2026-06-01T08:00:00Z', '2026-06-01T08:30:00Z'),
+        busy('2026-06-01T06:00:00Z', '2026-06-01T07:00:00Z'),
+        busy('2026-06-01T10:00:00Z', '2026-06-01T11:00:00Z'),
+      ],
     });
     expect(localStarts(slots)).toEqual(['09:00', '11:00']);
   });
@@ -167,7 +184,11 @@ describe('generateSlots: busy intervals', () => {
   it('proves one long busy interval hides every slot under it even when listed among short ones, and an empty one blocks nothing', () => {
     const slots = generateSlots(paris({ weeklyHours: { 1: [{ start: '08:00', end: '18:00' }] } }), {
       ...MONDAY,
-      busy: [busy('2026-06-01T06:30:00Z', '2026-06-01T12:10:00Z'), busy('2026-06-01T07:00:00Z', '2026-06-01T07:05:00Z'), busy('2026-06-01T14:30:00Z', '2026-06-01T14:30:00Z')],
+      busy: [
+        busy('2026-06-01T06:30:00Z', '2026-06-01T12:10:00Z'),
+        busy('2026-06-01T07:00:00Z', '2026-06-01T07:05:00Z'),
+        busy('2026-06-01T14:30:00Z', '2026-06-01T14:30:00Z'),
+      ],
     });
     expect(localStarts(slots)).toEqual(['15:00', '16:00', '17:00']);
   });

@@ -5,8 +5,17 @@ import { validationField } from './helpers.js';
 
 const valid = {
   timezone: 'Europe/Paris',
-  weeklyHours: { 1: [{ start: '13:00', end: '17:00' }, { start: '09:00', end: '12:00' }], 5: [{ start: '18:00', end: '24:00' }] },
-  overrides: [{ date: '2026-12-25', hours: [] }, { date: '2026-12-24', hours: [{ start: '09:00', end: '12:00' }] }],
+  weeklyHours: {
+    1: [
+      { start: '13:00', end: '17:00' },
+      { start: '09:00', end: '12:00' },
+    ],
+    5: [{ start: '18:00', end: '24:00' }],
+  },
+  overrides: [
+    { date: '2026-12-25', hours: [] },
+    { date: '2026-12-24', hours: [{ start: '09:00', end: '12:00' }] },
+  ],
   slotDurationMin: 30,
   bufferBeforeMin: 5,
   bufferAfterMin: 10,
@@ -31,7 +40,10 @@ describe('validateScheduleRules', () => {
   it('proves valid rules are normalised: all seven weekdays present, ranges and overrides sorted', () => {
     const rules = validateScheduleRules(valid);
     expect(rules.weeklyHours).toEqual({
-      1: [{ start: '09:00', end: '12:00' }, { start: '13:00', end: '17:00' }],
+      1: [
+        { start: '09:00', end: '12:00' },
+        { start: '13:00', end: '17:00' },
+      ],
       2: [],
       3: [],
       4: [],
@@ -68,7 +80,15 @@ describe('validateScheduleRules', () => {
     ['an end equal to the start', ['weeklyHours', 1, 0], { start: '13:00', end: '13:00' }, 'weeklyHours.1[0].end'],
     ['an end before the start (across midnight)', ['weeklyHours', 5, 0], { start: '22:00', end: '02:00' }, 'weeklyHours.5[0].end'],
     ['overlapping ranges', ['weeklyHours', 1, 1], { start: '16:00', end: '18:00' }, 'weeklyHours.1[1]'],
-    ['overlapping override ranges', ['overrides', 1, 'hours'], [{ start: '09:00', end: '12:00' }, { start: '08:00', end: '09:30' }], 'overrides[1].hours[1]'],
+    [
+      'overlapping override ranges',
+      ['overrides', 1, 'hours'],
+      [
+        { start: '09:00', end: '12:00' },
+        { start: '08:00', end: '09:30' },
+      ],
+      'overrides[1].hours[1]',
+    ],
     ['a non-date override', ['overrides', 0, 'date'], '2026-02-30', 'overrides[0].date'],
     ['an override without hours', ['overrides', 0, 'hours'], undefined, 'overrides[0].hours'],
     ['a duplicate override date', ['overrides', 1, 'date'], '2026-12-25', 'overrides[1].date'],
@@ -88,8 +108,21 @@ describe('validateScheduleRules', () => {
 
   // Proves ranges may touch (12:00–13:00 after 09:00–12:00) and more than 48 per day are refused.
   it('proves ranges may touch (12:00–13:00 after 09:00–12:00) and more than 48 per day are refused', () => {
-    expect(() => validateScheduleRules(withField(['weeklyHours', 2], [{ start: '09:00', end: '12:00' }, { start: '12:00', end: '13:00' }]))).not.toThrow();
-    const many = Array.from({ length: 49 }, (_, i) => ({ start: `${String(Math.floor(i / 2)).padStart(2, '0')}:${i % 2 ? '30' : '00'}`, end: `${String(Math.floor(i / 2)).padStart(2, '0')}:${i % 2 ? '59' : '29'}` }));
+    expect(() =>
+      validateScheduleRules(
+        withField(
+          ['weeklyHours', 2],
+          [
+            { start: '09:00', end: '12:00' },
+            { start: '12:00', end: '13:00' },
+          ],
+        ),
+      ),
+    ).not.toThrow();
+    const many = Array.from({ length: 49 }, (_, i) => ({
+      start: `${String(Math.floor(i / 2)).padStart(2, '0')}:${i % 2 ? '30' : '00'}`,
+      end: `${String(Math.floor(i / 2)).padStart(2, '0')}:${i % 2 ? '59' : '29'}`,
+    }));
     expect(validationField(() => validateScheduleRules(withField(['weeklyHours', 2], many)))).toBe('weeklyHours.2');
   });
 

@@ -26,7 +26,10 @@ describe('bench --quick', () => {
 
   beforeAll(() => {
     // Compile like the CLI tests do; other areas' type errors do not stop tsc from emitting.
-    spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'ignore' });
+    spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json')], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
     dir = mkdtempSync(path.join(os.tmpdir(), 'bookiji-bench-test-'));
     run = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'bench', 'main.js'), '--quick', '--out', path.join(dir, 'bench.json')], {
       cwd: ROOT,

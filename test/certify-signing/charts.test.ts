@@ -12,7 +12,14 @@ describe('niceTicks / niceDomain', () => {
   });
 
   it('put every tick inside the domain, on multiples of one step', () => {
-    for (const [min, max] of [[-3, 47], [0, 19.3], [0.2, 0.9], [-120, -4], [1, 1e6], [0, 3]] as const) {
+    for (const [min, max] of [
+      [-3, 47],
+      [0, 19.3],
+      [0.2, 0.9],
+      [-120, -4],
+      [1, 1e6],
+      [0, 3],
+    ] as const) {
       const scale = niceScale(min, max, 6);
       expect(scale.min).toBeLessThanOrEqual(min);
       expect(scale.max).toBeGreaterThanOrEqual(max);
@@ -57,8 +64,23 @@ describe('lineChart', () => {
       xLabel: 'operations',
       yLabel: 'ms',
       series: [
-        { name: 'p50', points: [{ x: 0, y: 1 }, { x: 10, y: 2 }, { x: 20, y: 1.5 }] },
-        { name: 'p95', points: [{ x: 0, y: 4 }, { x: 10, y: 6 }, { x: 20, y: 5 }], dashed: true },
+        {
+          name: 'p50',
+          points: [
+            { x: 0, y: 1 },
+            { x: 10, y: 2 },
+            { x: 20, y: 1.5 },
+          ],
+        },
+        {
+          name: 'p95',
+          points: [
+            { x: 0, y: 4 },
+            { x: 10, y: 6 },
+            { x: 20, y: 5 },
+          ],
+          dashed: true,
+        },
       ],
     });
     expect(svg.startsWith('<svg ')).toBe(true);
@@ -76,7 +98,22 @@ describe('lineChart', () => {
   });
 
   it('breaks the line at a non-finite value and keeps every coordinate finite', () => {
-    const svg = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [{ x: 0, y: 1 }, { x: 1, y: Number.NaN }, { x: 2, y: 3 }, { x: 3, y: 4 }] }] });
+    const svg = lineChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: [
+        {
+          name: 's',
+          points: [
+            { x: 0, y: 1 },
+            { x: 1, y: Number.NaN },
+            { x: 2, y: 3 },
+            { x: 3, y: 4 },
+          ],
+        },
+      ],
+    });
     const path = /<path d="([^"]+)"/.exec(svg)![1]!;
     expect(path.match(/M/g)).toHaveLength(2);
     expect(svg).not.toMatch(/NaN|Infinity/);
@@ -118,7 +155,9 @@ describe('barChart', () => {
     expect(svg).toContain('>requests</text>');
     expect(svg).not.toMatch(/NaN|Infinity/);
     // Bars stand on the zero line: every bar's bottom is the same y.
-    const bottoms = [...svg.matchAll(/<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"/g)].map((match) => Math.round(Number(match[1]) + Number(match[2])));
+    const bottoms = [...svg.matchAll(/<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"/g)].map((match) =>
+      Math.round(Number(match[1]) + Number(match[2])),
+    );
     expect(new Set(bottoms).size).toBe(1);
   });
 

@@ -225,7 +225,12 @@ describe('signEnvelope / verifyEnvelope', () => {
     }
     const envelope = signStatement(sampleStatement(), privateKey, keyId);
     // An object whose getters throw must still produce a reason.
-    const trap = Object.defineProperty({ ...envelope }, 'payload', { enumerable: true, get: () => { throw new Error('trap'); } });
+    const trap = Object.defineProperty({ ...envelope }, 'payload', {
+      enumerable: true,
+      get: () => {
+        throw new Error('trap');
+      },
+    });
     expectRejected(trap, publicKey, /verification error: trap/);
     // A non-Ed25519 verification key is a reason too.
     expectRejected(envelope, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, /not an Ed25519 key/);
@@ -236,9 +241,12 @@ describe('signEnvelope / verifyEnvelope', () => {
       { numRuns: 300 },
     );
     fc.assert(
-      fc.property(fc.record({ payloadType: fc.string(), payload: fc.base64String(), signatures: fc.array(fc.record({ keyid: fc.string(), sig: fc.base64String() })) }), (input) => {
-        expect(verifyEnvelope(input, publicKey).ok).toBe(false);
-      }),
+      fc.property(
+        fc.record({ payloadType: fc.string(), payload: fc.base64String(), signatures: fc.array(fc.record({ keyid: fc.string(), sig: fc.base64String() })) }),
+        (input) => {
+          expect(verifyEnvelope(input, publicKey).ok).toBe(false);
+        },
+      ),
       { numRuns: 300 },
     );
   });

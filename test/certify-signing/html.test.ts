@@ -36,7 +36,9 @@ describe('renderCertificationHtml', () => {
       verdict: 'NOT CERTIFIED',
       reasons: ['Phase 1: 2 winners on a slot of capacity 1'],
       phases: view.phases.map((phase) => (phase.id === 1 ? { ...phase, passed: false } : phase)),
-      invariants: view.invariants.map((invariant) => (invariant.id === 'I1' ? { ...invariant, passed: false, detail: 'slot 17: 2 active bookings' } : invariant)),
+      invariants: view.invariants.map((invariant) =>
+        invariant.id === 'I1' ? { ...invariant, passed: false, detail: 'slot 17: 2 active bookings' } : invariant,
+      ),
     };
     const html = renderCertificationHtml(failed);
     expect(html).toContain('NOT CERTIFIED');
@@ -130,7 +132,8 @@ describe('renderCertificationHtml', () => {
         view.environment = { key: environment };
         const html = renderCertificationHtml(view);
         expect(html).not.toMatch(/<script/i);
-        const escaped = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+        const escaped = (text: string) =>
+          text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
         expect(html).toContain(`<li>${escaped(evidence)}</li>`);
         expect(html).toContain(`<td>${escaped(environment)}</td>`);
       }),

@@ -67,7 +67,11 @@ describe('openssl as an independent checker', () => {
     writeFileSync(messagePath, pae(IN_TOTO_PAYLOAD_TYPE, payload));
     const signature = execFileSync('openssl', ['pkeyutl', '-sign', '-inkey', keys.privateKeyPath, '-rawin', '-in', messagePath]);
     expect(signature).toHaveLength(64);
-    const envelope = { payloadType: IN_TOTO_PAYLOAD_TYPE, payload: payload.toString('base64'), signatures: [{ keyid: keys.keyId, sig: signature.toString('base64') }] };
+    const envelope = {
+      payloadType: IN_TOTO_PAYLOAD_TYPE,
+      payload: payload.toString('base64'),
+      signatures: [{ keyid: keys.keyId, sig: signature.toString('base64') }],
+    };
     expect(verifyEnvelope(envelope, loadPublicKey(keys.publicKeyPath)).ok).toBe(true);
   });
 

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BookijiError } from '../../src/errors.js';
-import {
-  buildStatement,
-  CERTIFICATION_PREDICATE_TYPE,
-  gitCommitSubject,
-  parseStatement,
-  schemaSubject,
-} from '../../src/certify/signing/index.js';
+import { buildStatement, CERTIFICATION_PREDICATE_TYPE, gitCommitSubject, parseStatement, schemaSubject } from '../../src/certify/signing/index.js';
 
 const COMMIT = '5947474c397140f1793b52727aafcd77a5221c03';
 const SCHEMA = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';

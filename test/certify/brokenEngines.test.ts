@@ -33,7 +33,10 @@ describe('each phase fails against an engine broken where it looks', () => {
       const phase = report.phases.find((p) => p.id === id)!;
       expect(report.verdict).toBe('NOT CERTIFIED');
       expect(phase.status).toBe('FAIL');
-      const failing = phase.checks.filter((c) => !c.passed).map((c) => c.name).join(' | ');
+      const failing = phase.checks
+        .filter((c) => !c.passed)
+        .map((c) => c.name)
+        .join(' | ');
       expect(failing).toMatch(EXPECTED_FAILURE[id]);
       expect(report.reasons.some((r) => r.startsWith(`Phase ${id} (`) && EXPECTED_FAILURE[id].test(r))).toBe(true);
     }, 240_000);

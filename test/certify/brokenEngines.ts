@@ -28,18 +28,23 @@ export const BROKEN_ENGINES: Record<number, { what: string; apply: (pool: Pool) 
           'PERFORM lock_slots_for_write(v_slot.vendor_id, ARRAY[p_slot_id], v_slot.starts_at, v_slot.ends_at);\n  SELECT * INTO v_slot FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;',
           'SELECT * INTO v_slot FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;\n  PERFORM pg_sleep(0.05);',
         ],
-        ['UPDATE slots SET booked_count = booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;', 'UPDATE slots SET booked_count = v_slot.booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;'],
+        [
+          'UPDATE slots SET booked_count = booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;',
+          'UPDATE slots SET booked_count = v_slot.booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;',
+        ],
       ]);
     },
   },
   2: {
-    what: 'confirm_booking that takes the client\'s word for the payment, with the guards tying confirmed to verified money removed',
+    what: "confirm_booking that takes the client's word for the payment, with the guards tying confirmed to verified money removed",
     async apply(pool) {
       await pool.query('ALTER TABLE bookings DROP CONSTRAINT bookings_confirmed_is_paid');
       // The payments module's own guard, when installed.
       const guard = await pool.query(`SELECT 1 FROM pg_trigger WHERE tgname = 'bookings_payment_verified' AND tgrelid = 'bookings'::regclass`);
       if (guard.rowCount) await pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_payment_verified');
-      await rewriteFunction(pool, 'confirm_booking(uuid, integer, text, text, text, text)', [["IF v_booking.payment_method = 'card' AND v_booking.payment_status NOT IN ('authorized', 'captured') THEN", 'IF false THEN']]);
+      await rewriteFunction(pool, 'confirm_booking(uuid, integer, text, text, text, text)', [
+        ["IF v_booking.payment_method = 'card' AND v_booking.payment_status NOT IN ('authorized', 'captured') THEN", 'IF false THEN'],
+      ]);
     },
   },
   3: {
@@ -60,7 +65,9 @@ export const BROKEN_ENGINES: Record<number, { what: string; apply: (pool: Pool) 
   5: {
     what: 'hold expiry that marks holds expired but never gives their capacity back',
     async apply(pool) {
-      await rewriteFunction(pool, 'expire_stale_holds_on_slot(uuid, uuid)', [['SET booked_count = booked_count - cardinality(v_expired)', 'SET booked_count = booked_count']]);
+      await rewriteFunction(pool, 'expire_stale_holds_on_slot(uuid, uuid)', [
+        ['SET booked_count = booked_count - cardinality(v_expired)', 'SET booked_count = booked_count'],
+      ]);
     },
   },
   6: {
@@ -72,7 +79,9 @@ export const BROKEN_ENGINES: Record<number, { what: string; apply: (pool: Pool) 
   7: {
     what: 'a reconcile job that finds holds past their TTL but never expires them',
     async apply(pool) {
-      await rewriteFunction(pool, 'expire_holds(integer, boolean, text, text, text)', [['WHERE s.vendor_id = v_vendor', 'WHERE false AND s.vendor_id = v_vendor']]);
+      await rewriteFunction(pool, 'expire_holds(integer, boolean, text, text, text)', [
+        ['WHERE s.vendor_id = v_vendor', 'WHERE false AND s.vendor_id = v_vendor'],
+      ]);
     },
   },
 };

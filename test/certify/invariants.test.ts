@@ -23,14 +23,33 @@ afterAll(async () => {
 });
 
 function run(scenarioId: string, invariants: ScenarioRunRecord['invariants']): ScenarioRunRecord {
-  return { scenarioId, title: scenarioId, seed: 's', iterations: 1, verdict: 'pass', digest: null, stats: { invocations: 1, ok: 1, failed: 0, unknown: 0, faults: 0, oracleChecks: 1 }, invariants, replayCommand: '' };
+  return {
+    scenarioId,
+    title: scenarioId,
+    seed: 's',
+    iterations: 1,
+    verdict: 'pass',
+    digest: null,
+    stats: { invocations: 1, ok: 1, failed: 0, unknown: 0, faults: 0, oracleChecks: 1 },
+    invariants,
+    replayCommand: '',
+  };
 }
 
 describe('the invariants table of a certification', () => {
   it('sums checks, exercised and violations over the runs and judges HELD, VIOLATED and NOT EXERCISED', () => {
     // Proves: the result follows from the counts: violations win, then exercised 0 is NOT EXERCISED, and an invariant nobody checks is listed too.
     const table = aggregateInvariants(
-      [run('SC-1', [{ id: 'I1', checks: 5, exercised: 2, violations: 0 }, { id: 'I6', checks: 5, exercised: 0, violations: 0 }]), run('SC-4', [{ id: 'I1', checks: 3, exercised: 1, violations: 1 }, { id: 'I3', checks: 3, exercised: 4, violations: 0 }])],
+      [
+        run('SC-1', [
+          { id: 'I1', checks: 5, exercised: 2, violations: 0 },
+          { id: 'I6', checks: 5, exercised: 0, violations: 0 },
+        ]),
+        run('SC-4', [
+          { id: 'I1', checks: 3, exercised: 1, violations: 1 },
+          { id: 'I3', checks: 3, exercised: 4, violations: 0 },
+        ]),
+      ],
       [{ id: 'I3', description: 'slot coherence', violations: 0, database: 'normal' }],
     );
     const byId = new Map(table.map((row) => [row.id, row]));
@@ -47,7 +66,10 @@ describe('the invariants table of a certification', () => {
 
   it('counts a violation found by verify_invariants() on a certification database against its invariant', () => {
     // Proves: a database left broken makes the invariant VIOLATED even when every scenario held it.
-    const table = aggregateInvariants([run('SC-1', [{ id: 'I1', checks: 5, exercised: 2, violations: 0 }])], [{ id: 'I1', description: 'capacity', violations: 2, database: 'simulation' }]);
+    const table = aggregateInvariants(
+      [run('SC-1', [{ id: 'I1', checks: 5, exercised: 2, violations: 0 }])],
+      [{ id: 'I1', description: 'capacity', violations: 2, database: 'simulation' }],
+    );
     expect(table.find((row) => row.id === 'I1')).toMatchObject({ violations: 2, result: 'VIOLATED' });
   });
 

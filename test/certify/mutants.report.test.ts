@@ -25,17 +25,41 @@ const OUTCOMES: MutantOutcome[] = [
 
 function unsignedReport(): CertificationReport {
   return {
-    certification: 'scheduling-certification-v1', verdict: 'NOT CERTIFIED', reasons: ['only a test'], profile: 'quick', seeds: { master: 1, phases: {} },
-    startedAt: '2026-12-01T00:00:00.000Z', finishedAt: '2026-12-01T00:01:00.000Z', durationMs: 60_000,
-    environment: { gitCommit: 'a'.repeat(40), gitDirty: false, schemaDigest: 'b'.repeat(64), migrations: [], postgresVersion: '17', toolVersion: '0.1.0', node: 'v20', platform: 'linux', cpus: 2 },
-    phases: [], invariants: [], databaseChecks: [], reproduceCommand: 'bookiji certify --seed 1',
+    certification: 'scheduling-certification-v1',
+    verdict: 'NOT CERTIFIED',
+    reasons: ['only a test'],
+    profile: 'quick',
+    seeds: { master: 1, phases: {} },
+    startedAt: '2026-12-01T00:00:00.000Z',
+    finishedAt: '2026-12-01T00:01:00.000Z',
+    durationMs: 60_000,
+    environment: {
+      gitCommit: 'a'.repeat(40),
+      gitDirty: false,
+      schemaDigest: 'b'.repeat(64),
+      migrations: [],
+      postgresVersion: '17',
+      toolVersion: '0.1.0',
+      node: 'v20',
+      platform: 'linux',
+      cpus: 2,
+    },
+    phases: [],
+    invariants: [],
+    databaseChecks: [],
+    reproduceCommand: 'bookiji certify --seed 1',
   };
 }
 
 function signAndVerify(score: unknown): ReturnType<typeof verifyCertification> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bookiji-mutants-sign-'));
   const keys = generateKeyPair(path.join(dir, 'keys'));
-  const files = writeCertification({ ...unsignedReport(), mutants: score } as CertificationReport, path.join(dir, 'out'), loadPrivateKey(keys.privateKeyPath), keys.publicKeyPath);
+  const files = writeCertification(
+    { ...unsignedReport(), mutants: score } as CertificationReport,
+    path.join(dir, 'out'),
+    loadPrivateKey(keys.privateKeyPath),
+    keys.publicKeyPath,
+  );
   return verifyCertification(files.envelope, keys.publicKeyPath);
 }
 
@@ -57,11 +81,23 @@ describe('mutation score and report', () => {
 
   it('writes the mutation-testing-report-schema shape: files with source and mutants located in them', () => {
     // Proves: every mutant lands in its source file with a 1-based location inside the file, and a status of the schema's enumeration.
-    const report = mutationTestingReport(OUTCOMES) as { schemaVersion: string; thresholds: { high: number; low: number }; files: Record<string, { language: string; source: string; mutants: Array<{ id: string; status: string; location: { start: { line: number; column: number } } }> }> };
+    const report = mutationTestingReport(OUTCOMES) as {
+      schemaVersion: string;
+      thresholds: { high: number; low: number };
+      files: Record<
+        string,
+        { language: string; source: string; mutants: Array<{ id: string; status: string; location: { start: { line: number; column: number } } }> }
+      >;
+    };
     expect(report.schemaVersion).toBe('2');
     expect(report.thresholds.high).toBeGreaterThanOrEqual(report.thresholds.low);
     const all = Object.entries(report.files).flatMap(([file, entry]) => entry.mutants.map((m) => ({ file, lines: entry.source.split('\n').length, ...m })));
-    expect(all.map((m) => [m.id, m.status])).toEqual([[first!.id, 'Killed'], [second!.id, 'Killed'], [third!.id, 'Survived'], [fourth!.id, 'Ignored']]);
+    expect(all.map((m) => [m.id, m.status])).toEqual([
+      [first!.id, 'Killed'],
+      [second!.id, 'Killed'],
+      [third!.id, 'Survived'],
+      [fourth!.id, 'Ignored'],
+    ]);
     for (const m of all) {
       expect(m.location.start.line).toBeGreaterThan(1);
       expect(m.location.start.line).toBeLessThanOrEqual(m.lines);

@@ -18,7 +18,7 @@ const AWAITING_A_CATCHER: Record<string, string> = {
   'commit-leaves-booking-held': 'SimCity SC-9 (reservations): commit, then R1',
   'commit-on-one-capture': 'SimCity SC-9 (reservations): a capture failing mid-commit, then R2',
   'failed-reservation-keeps-money': 'SimCity SC-9 (reservations): cancel after the deposit, then R3',
-  'rate-limiter-fails-open': 'phase 5: the limiter\'s store unreachable must answer 503',
+  'rate-limiter-fails-open': "phase 5: the limiter's store unreachable must answer 503",
   'webhook-accepts-stale-signatures': 'phase 4: a correctly signed webhook an hour old must be refused',
   'outbox-marks-failed-deliveries-delivered': 'phase 5: a partner receiver down must leave the event due',
 };
@@ -51,7 +51,12 @@ describe(`mutants killed (rotation seed ${seed.slice(0, 12)})`, () => {
 
   for (const mutant of rotatingSubset(seed)) {
     it(`${mutant.id} (${mutant.invariants.join(', ') || 'edge'}) is killed by the certifier`, async () => {
-      const outcome = await runOneMutant(mutant, testTemplates(), { adminConnectionString: testTemplates().adminConnectionString, profile: 'quick', params: SMALL, seed: 7 });
+      const outcome = await runOneMutant(mutant, testTemplates(), {
+        adminConnectionString: testTemplates().adminConnectionString,
+        profile: 'quick',
+        params: SMALL,
+        seed: 7,
+      });
       expect(outcome.error).toBeUndefined();
       expect(outcome.status, outcome.shouldBeCaughtBy ?? outcome.witness?.mutant.observed).toBe('killed');
     }, 600_000);

@@ -88,7 +88,10 @@ describe('signed certification files', () => {
 
   it('refuses a signed invariant row whose result does not follow from its counts', () => {
     // Proves: a report calling an invariant HELD that no run exercised (exercised 0) is refused, signature or not.
-    const forged: CertificationReport = { ...report, invariants: report.invariants.map((row) => (row.id === 'I8' ? { ...row, checks: 40, exercised: 0, violations: 0, result: 'HELD' } : row)) };
+    const forged: CertificationReport = {
+      ...report,
+      invariants: report.invariants.map((row) => (row.id === 'I8' ? { ...row, checks: 40, exercised: 0, violations: 0, result: 'HELD' } : row)),
+    };
     const outcome = verifyCertification(freshFiles(forged).envelope, keys.publicKeyPath);
     expect(outcome.authentic).toBe(false);
     expect(outcome.problems.join(' ')).toMatch(/I8 says HELD, counts give NOT EXERCISED/);

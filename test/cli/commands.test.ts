@@ -31,7 +31,9 @@ describe('bookiji CLI', () => {
   afterAll(async () => db.drop());
 
   it('proves book, show, reschedule, cancel, verify and audit verify work end to end', async () => {
-    const other = (await runCli(['slot', 'add', '--vendor', vendorId, '--start', '2031-03-10T11:00:00Z', '--end', '2031-03-10T12:00:00Z', '--json'], env)).json() as { id: string };
+    const other = (
+      await runCli(['slot', 'add', '--vendor', vendorId, '--start', '2031-03-10T11:00:00Z', '--end', '2031-03-10T12:00:00Z', '--json'], env)
+    ).json() as { id: string };
     const booked = await runCli(['book', '--slot', slotId, '--customer', customerId, '--idempotency-key', 'cli-1', '--json'], env);
     expect(booked.code).toBe(0);
     const booking = (booked.json() as { booking: { id: string; state: string } }).booking;
@@ -57,7 +59,9 @@ describe('bookiji CLI', () => {
   });
 
   it('proves a conflict exits 1 with the code, message and hint on stderr and no stack trace', async () => {
-    const slot = (await runCli(['slot', 'add', '--vendor', vendorId, '--start', '2031-04-01T09:00:00Z', '--end', '2031-04-01T10:00:00Z', '--json'], env)).json() as { id: string };
+    const slot = (
+      await runCli(['slot', 'add', '--vendor', vendorId, '--start', '2031-04-01T09:00:00Z', '--end', '2031-04-01T10:00:00Z', '--json'], env)
+    ).json() as { id: string };
     const second = (await runCli(['customer', 'add', '--name', 'Bo', '--email', 'bo@example.test', '--json'], env)).json() as { id: string };
     expect((await runCli(['book', '--slot', slot.id, '--customer', customerId], env)).code).toBe(0);
     const before = await rowCounts();
@@ -77,10 +81,30 @@ describe('bookiji CLI', () => {
     ['customer add with a bad email', () => ['customer', 'add', '--name', 'X', '--email', 'not-an-email'], 2, 'VALIDATION_ERROR'],
     ['customer add with a duplicate email', () => ['customer', 'add', '--name', 'X', '--email', 'ANN@example.test'], 2, 'VALIDATION_ERROR'],
     ['slot add with end before start', () => ['slot', 'add', '--vendor', vendorId, '--start', FUTURE_END, '--end', FUTURE_START], 2, 'VALIDATION_ERROR'],
-    ['slot add with a time without zone', () => ['slot', 'add', '--vendor', vendorId, '--start', '2031-03-10T09:00', '--end', FUTURE_END], 2, 'VALIDATION_ERROR'],
-    ['slot add with capacity 0', () => ['slot', 'add', '--vendor', vendorId, '--start', '2031-05-10T09:00:00Z', '--end', '2031-05-10T10:00:00Z', '--capacity', '0'], 2, 'VALIDATION_ERROR'],
-    ['slot add with a negative price', () => ['slot', 'add', '--vendor', vendorId, '--start', '2031-05-10T09:00:00Z', '--end', '2031-05-10T10:00:00Z', '--price-cents', '-5'], 2, 'VALIDATION_ERROR'],
-    ['slot add for an unknown vendor', () => ['slot', 'add', '--vendor', '00000000-0000-4000-8000-000000000000', '--start', '2031-05-10T09:00:00Z', '--end', '2031-05-10T10:00:00Z'], 1, 'VENDOR_NOT_FOUND'],
+    [
+      'slot add with a time without zone',
+      () => ['slot', 'add', '--vendor', vendorId, '--start', '2031-03-10T09:00', '--end', FUTURE_END],
+      2,
+      'VALIDATION_ERROR',
+    ],
+    [
+      'slot add with capacity 0',
+      () => ['slot', 'add', '--vendor', vendorId, '--start', '2031-05-10T09:00:00Z', '--end', '2031-05-10T10:00:00Z', '--capacity', '0'],
+      2,
+      'VALIDATION_ERROR',
+    ],
+    [
+      'slot add with a negative price',
+      () => ['slot', 'add', '--vendor', vendorId, '--start', '2031-05-10T09:00:00Z', '--end', '2031-05-10T10:00:00Z', '--price-cents', '-5'],
+      2,
+      'VALIDATION_ERROR',
+    ],
+    [
+      'slot add for an unknown vendor',
+      () => ['slot', 'add', '--vendor', '00000000-0000-4000-8000-000000000000', '--start', '2031-05-10T09:00:00Z', '--end', '2031-05-10T10:00:00Z'],
+      1,
+      'VENDOR_NOT_FOUND',
+    ],
     ['slot list with a bad vendor id', () => ['slot', 'list', '--vendor', 'abc'], 2, 'VALIDATION_ERROR'],
     ['book an unknown slot', () => ['book', '--slot', '00000000-0000-4000-8000-000000000000', '--customer', customerId], 1, 'SLOT_NOT_FOUND'],
     ['book for an unknown customer', () => ['book', '--slot', slotId, '--customer', '00000000-0000-4000-8000-000000000000'], 1, 'CUSTOMER_NOT_FOUND'],

@@ -40,7 +40,7 @@ function kolkataWallTime(instant: Date): string {
 }
 
 describe('holds list and holds expire', () => {
-  it('shows who, where, when in the vendor\'s zone, how late, and what is owed; then expires as the OS user', async () => {
+  it("shows who, where, when in the vendor's zone, how late, and what is owed; then expires as the OS user", async () => {
     const { vendor, customer, slot, booking } = await expiredKolkataHold();
     const listed = await runCli(['holds', 'list', '--json'], env);
     expect(listed.code, listed.stderr).toBe(0);
@@ -68,12 +68,20 @@ describe('holds list and holds expire', () => {
     expect(table.stdout).not.toContain('priya.raman');
 
     const dry = await runCli(['holds', 'expire', '--dry-run', '--json'], env);
-    expect((dry.json() as { wouldExpire: Array<Record<string, unknown>> }).wouldExpire[0]).toMatchObject({ bookingId: booking.id, vendorName: 'Clinic Mumbai', minutesPastTtl: 3 });
+    expect((dry.json() as { wouldExpire: Array<Record<string, unknown>> }).wouldExpire[0]).toMatchObject({
+      bookingId: booking.id,
+      vendorName: 'Clinic Mumbai',
+      minutesPastTtl: 3,
+    });
 
     // $USER says someone else (sudo, containers): the audit names the OS account.
     const done = await runCli(['holds', 'expire', '--yes', '--json'], { ...env, USER: 'not-the-os-user' });
     expect(done.code, done.stderr).toBe(0);
-    expect((done.json() as { expired: Array<Record<string, unknown>> }).expired[0]).toMatchObject({ bookingId: booking.id, customer: { email: 'p***@example.test' }, minutesPastTtl: 3 });
+    expect((done.json() as { expired: Array<Record<string, unknown>> }).expired[0]).toMatchObject({
+      bookingId: booking.id,
+      customer: { email: 'p***@example.test' },
+      minutesPastTtl: 3,
+    });
     const audit = await db.pool.query(`SELECT actor_kind, actor_id FROM audit_log WHERE entity_id = $1 ORDER BY seq DESC LIMIT 1`, [booking.id]);
     expect(audit.rows[0]).toEqual({ actor_kind: 'operator', actor_id: os.userInfo().username });
     expect(vendor.id).toBe(row.vendorId);
@@ -81,9 +89,21 @@ describe('holds list and holds expire', () => {
 
   // Proves what expiring a hold owes follows its payment: an authorization is owed a release, captured money a refund.
   it('names what expiring owes for each payment state', () => {
-    const base = { id: 'p', pendingAction: 'none', amountCents: 2500, amountCapturedCents: 0, amountRefundedCents: 0, currency: 'EUR', providerIntentId: 'pi_1' };
+    const base = {
+      id: 'p',
+      pendingAction: 'none',
+      amountCents: 2500,
+      amountCapturedCents: 0,
+      amountRefundedCents: 0,
+      currency: 'EUR',
+      providerIntentId: 'pi_1',
+    };
     expect(owedOnExpiry({ ...base, status: 'authorized', amountCapturableCents: 2500 })).toEqual({ action: 'release', cents: 2500, currency: 'EUR' });
-    expect(owedOnExpiry({ ...base, status: 'captured', amountCapturableCents: 0, amountCapturedCents: 2500, amountRefundedCents: 500 })).toEqual({ action: 'refund', cents: 2000, currency: 'EUR' });
+    expect(owedOnExpiry({ ...base, status: 'captured', amountCapturableCents: 0, amountCapturedCents: 2500, amountRefundedCents: 500 })).toEqual({
+      action: 'refund',
+      cents: 2000,
+      currency: 'EUR',
+    });
     expect(owedOnExpiry({ ...base, status: 'requires_payment', amountCapturableCents: 0 })).toMatchObject({ action: 'cancel_intent' });
     expect(owedOnExpiry(null)).toMatchObject({ action: 'none' });
   });

@@ -22,7 +22,21 @@ describe('reservation create --idempotency-key', () => {
     const vendor = await makeVendor(db.pool);
     const slot = await makeSlot(db.pool, vendor, { priceCents: 4000 });
     const requester = await makeCustomer(db.pool);
-    const base = ['reservation', 'create', '--vendor', vendor.id, '--start', slot.startsAt.toISOString(), '--end', slot.endsAt.toISOString(), '--requester', requester.id, '--partner', 'cli-partner', '--json'];
+    const base = [
+      'reservation',
+      'create',
+      '--vendor',
+      vendor.id,
+      '--start',
+      slot.startsAt.toISOString(),
+      '--end',
+      slot.endsAt.toISOString(),
+      '--requester',
+      requester.id,
+      '--partner',
+      'cli-partner',
+      '--json',
+    ];
     const first = await runCli([...base, '--idempotency-key', 'align-1'], env);
     expect(first.code, first.stderr).toBe(0);
     const retried = await runCli([...base, '--key', 'align-1'], env);

@@ -90,7 +90,8 @@ function eventMismatches(events: Stripe.Event[], expectation: EventExpectation):
     else from = at + 1;
   }
   if (expectation.each) {
-    for (const event of events.filter((e) => expectation.types.includes(e.type as string))) out.push(...mismatches(event, expectation.each, `events[${event.type}]`));
+    for (const event of events.filter((e) => expectation.types.includes(e.type as string)))
+      out.push(...mismatches(event, expectation.each, `events[${event.type}]`));
   }
   return out;
 }

@@ -81,7 +81,9 @@ describe('a home the server user cannot reach', () => {
     const untrusted = path.join(scratch, 'untrusted');
     mkdirSync(untrusted, { mode: 0o777 });
     chmodSync(untrusted, 0o777);
-    const user = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : {};
+    const user = asRoot
+      ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) }
+      : {};
     const location = await prepareClusterHome(otherHome, user, [untrusted, bases[1]!]);
     if (!asRoot) {
       expect(location).toMatchObject({ relocated: false, clusterHome: otherHome });
@@ -102,7 +104,9 @@ describe('a home the server user cannot reach', () => {
     writeFileSync(path.join(native, 'lib', 'libpq.so.5.17'), 'lib');
     symlinkSync('libpq.so.5.17', path.join(native, 'lib', 'libpq.so.5'));
     const shipped = { initdb: path.join(native, 'bin', 'initdb'), pg_ctl: path.join(native, 'bin', 'pg_ctl'), postgres: path.join(native, 'bin', 'postgres') };
-    const user = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : {};
+    const user = asRoot
+      ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) }
+      : {};
     const runnable = await reachableBinaries(shipped, user, [bases[1]!]);
     if (!asRoot) {
       expect(runnable).toEqual(shipped);

@@ -29,7 +29,9 @@ describe('schema/ and the migrations', () => {
 
   it('notices a function replaced by a later migration', async () => {
     // Twin: replacing one function in the database makes exactly that file differ.
-    await db.pool.query(`CREATE OR REPLACE FUNCTION bookiji_now() RETURNS timestamptz LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$ SELECT now() $$`);
+    await db.pool.query(
+      `CREATE OR REPLACE FUNCTION bookiji_now() RETURNS timestamptz LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$ SELECT now() $$`,
+    );
     const changed = await dumpSchema(db.pool);
     changed.set('README.md', live.get('README.md')!);
     expect(schemaDifferences(changed, live)).toEqual(['changed: functions/bookiji_now.sql']);

@@ -38,7 +38,10 @@ describe('audit log', () => {
   });
 
   it('proves every change wrote an audit row with before/after, actor, source and reason', async () => {
-    const rows = await db.pool.query(`SELECT entity, action, actor_kind, source, reason, before IS NOT NULL AS has_before, after IS NOT NULL AS has_after FROM audit_log WHERE vendor_id = $1 ORDER BY seq`, [vendor.id]);
+    const rows = await db.pool.query(
+      `SELECT entity, action, actor_kind, source, reason, before IS NOT NULL AS has_before, after IS NOT NULL AS has_after FROM audit_log WHERE vendor_id = $1 ORDER BY seq`,
+      [vendor.id],
+    );
     expect(rows.rows.map((r) => `${r.entity}:${r.action}:${r.actor_kind}:${r.source}:${r.reason}`)).toEqual([
       'slots:insert:operator:test:slot added',
       'bookings:insert:customer:cli:booked',
@@ -88,6 +91,6 @@ describe('audit log', () => {
       [vendor.id],
     );
     const problems = (await verifyAudit(db.pool, { vendorId: vendor.id })).problems;
-    expect(problems).toEqual([{ vendorId: vendor.id, seq: 3, problem: 'chain broken: prev_hash is not the previous row\'s hash' }]);
+    expect(problems).toEqual([{ vendorId: vendor.id, seq: 3, problem: "chain broken: prev_hash is not the previous row's hash" }]);
   });
 });

@@ -35,7 +35,9 @@ describe('claims under contention (real engine)', () => {
     const vendor = await makeVendor(db.pool);
     const slot = await makeSlot(db.pool, vendor);
     const customers = await makeCustomers(db.pool, 50);
-    const results = await race(50, (i) => claimSlot(db.pool, { slot: slot.id, customer: customers[i]!.id }, { kind: 'customer', id: customers[i]!.id, source: 'test' }));
+    const results = await race(50, (i) =>
+      claimSlot(db.pool, { slot: slot.id, customer: customers[i]!.id }, { kind: 'customer', id: customers[i]!.id, source: 'test' }),
+    );
     const { won, conflicts, other } = outcomes(results);
     expect(other).toEqual([]);
     expect(won).toBe(1);
@@ -49,7 +51,9 @@ describe('claims under contention (real engine)', () => {
     const vendor = await makeVendor(db.pool);
     const slot = await makeSlot(db.pool, vendor, { capacity: 3 });
     const customers = await makeCustomers(db.pool, 20);
-    const results = await race(20, (i) => claimSlot(db.pool, { slot: slot.id, customer: customers[i]!.id }, { kind: 'customer', id: customers[i]!.id, source: 'test' }));
+    const results = await race(20, (i) =>
+      claimSlot(db.pool, { slot: slot.id, customer: customers[i]!.id }, { kind: 'customer', id: customers[i]!.id, source: 'test' }),
+    );
     const { won, conflicts, other } = outcomes(results);
     expect(other).toEqual([]);
     expect(won).toBe(3);
@@ -65,7 +69,9 @@ describe('claims under contention (real engine)', () => {
     const slots: Slot[] = [];
     for (let i = 0; i < 6; i++) slots.push(await makeSlot(db.pool, vendor, { startInMinutes: 24 * 60 + i * 5, durationMinutes: 60 }));
     const customers = await makeCustomers(db.pool, 6);
-    const results = await race(6, (i) => claimSlot(db.pool, { slot: slots[i]!.id, customer: customers[i]!.id }, { kind: 'customer', id: customers[i]!.id, source: 'test' }));
+    const results = await race(6, (i) =>
+      claimSlot(db.pool, { slot: slots[i]!.id, customer: customers[i]!.id }, { kind: 'customer', id: customers[i]!.id, source: 'test' }),
+    );
     const { won, conflicts, other } = outcomes(results);
     expect(other).toEqual([]);
     expect(won).toBe(1);
@@ -87,7 +93,9 @@ describe('claims under contention (unsafe claim fixture)', () => {
     const vendor = await makeVendor(db.pool);
     const slot = await makeSlot(db.pool, vendor);
     const customers = await makeCustomers(db.pool, 50);
-    const results = await race(50, (i) => claimSlot(db.pool, { slot: slot.id, customer: customers[i]!.id }, { kind: 'customer', id: customers[i]!.id, source: 'test' }));
+    const results = await race(50, (i) =>
+      claimSlot(db.pool, { slot: slot.id, customer: customers[i]!.id }, { kind: 'customer', id: customers[i]!.id, source: 'test' }),
+    );
     const { won } = outcomes(results);
     // What the real-engine test asserts (exactly 1) is false here.
     expect(won).toBeGreaterThan(1);

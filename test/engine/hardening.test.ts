@@ -57,7 +57,13 @@ describe('hardening (normal database)', () => {
     const day = new Date(Date.now() + 10 * 86_400_000);
     day.setUTCHours(0, 0, 0, 0);
     const window = { from: day, to: new Date(day.getTime() + 86_400_000) };
-    await refreshVendorSlots(db.pool, vendor.id, window, [{ startsAt: new Date(day.getTime() + 9 * 3600_000), endsAt: new Date(day.getTime() + 10 * 3600_000), capacity: 1, priceCents: 0, currency: 'EUR' }], TEST_ACTOR);
+    await refreshVendorSlots(
+      db.pool,
+      vendor.id,
+      window,
+      [{ startsAt: new Date(day.getTime() + 9 * 3600_000), endsAt: new Date(day.getTime() + 10 * 3600_000), capacity: 1, priceCents: 0, currency: 'EUR' }],
+      TEST_ACTOR,
+    );
     const [slot] = await listSlots(db.pool, { vendor: vendor.id });
     const refresher = await db.pool.connect();
     await refresher.query('BEGIN');
@@ -97,7 +103,7 @@ describe('hardening (normal database)', () => {
     expect(await failingChecks(db)).toEqual([]);
   });
 
-  it('proves a session\'s temporary table named clock cannot move the engine\'s clock', async () => {
+  it("proves a session's temporary table named clock cannot move the engine's clock", async () => {
     const vendor = await makeVendor(db.pool);
     const customer = await makeCustomer(db.pool);
     const slot = await makeSlot(db.pool, vendor, { startInMinutes: 60 });
@@ -125,7 +131,13 @@ describe('hardening (normal database)', () => {
     const day = new Date(Date.now() + 30 * 86_400_000);
     day.setUTCHours(0, 0, 0, 0);
     const window = { from: day, to: new Date(day.getTime() + 86_400_000) };
-    const hour = (h: number) => ({ startsAt: new Date(day.getTime() + h * 3600_000), endsAt: new Date(day.getTime() + (h + 1) * 3600_000), capacity: 1, priceCents: 0, currency: 'EUR' });
+    const hour = (h: number) => ({
+      startsAt: new Date(day.getTime() + h * 3600_000),
+      endsAt: new Date(day.getTime() + (h + 1) * 3600_000),
+      capacity: 1,
+      priceCents: 0,
+      currency: 'EUR',
+    });
     await refreshVendorSlots(db.pool, vendor.id, window, [hour(9), hour(11)], TEST_ACTOR);
     const [nine, eleven] = await listSlots(db.pool, { vendor: vendor.id });
     const { booking } = await claimSlot(db.pool, { slot: nine!.id, customer: customer.id }, TEST_ACTOR);

@@ -35,7 +35,9 @@ describe('idempotency, versions and transitions (real engine)', () => {
     await claimSlot(db.pool, { slot: slot.id, customer: a!.id, idempotencyKey: 'order-2' }, TEST_ACTOR);
     const before = (await db.pool.query('SELECT count(*) AS n FROM bookings')).rows[0].n;
     expect(await codeOf(claimSlot(db.pool, { slot: slot.id, customer: b!.id, idempotencyKey: 'order-2' }, TEST_ACTOR))).toBe('IDEMPOTENCY_MISMATCH');
-    expect(await codeOf(claimSlot(db.pool, { slot: slot.id, customer: a!.id, hold: true, idempotencyKey: 'order-2' }, TEST_ACTOR))).toBe('IDEMPOTENCY_MISMATCH');
+    expect(await codeOf(claimSlot(db.pool, { slot: slot.id, customer: a!.id, hold: true, idempotencyKey: 'order-2' }, TEST_ACTOR))).toBe(
+      'IDEMPOTENCY_MISMATCH',
+    );
     expect((await db.pool.query('SELECT count(*) AS n FROM bookings')).rows[0].n).toBe(before);
   });
 
@@ -57,7 +59,9 @@ describe('idempotency, versions and transitions (real engine)', () => {
     const { booking } = await claimSlot(db.pool, { slot: s1.id, customer: customer.id }, TEST_ACTOR);
     const moved = await rescheduleBooking(db.pool, { booking: booking.id, slot: s2.id, expectedVersion: booking.version }, TEST_ACTOR);
     expect(moved.version).toBe(booking.version + 1);
-    expect(await codeOf(cancelBooking(db.pool, { booking: booking.id, reason: 'stale', expectedVersion: booking.version }, TEST_ACTOR))).toBe('VERSION_CONFLICT');
+    expect(await codeOf(cancelBooking(db.pool, { booking: booking.id, reason: 'stale', expectedVersion: booking.version }, TEST_ACTOR))).toBe(
+      'VERSION_CONFLICT',
+    );
     expect((await db.pool.query('SELECT state FROM bookings WHERE id = $1', [booking.id])).rows[0].state).toBe('confirmed');
   });
 

@@ -35,9 +35,7 @@ describe('killed connections', () => {
     // Wait until the victim is visibly blocked on the lock, then kill it.
     let victimPid: number | undefined;
     for (let attempt = 0; attempt < 200 && victimPid === undefined; attempt++) {
-      const waiting = await db.pool.query(
-        `SELECT pid FROM pg_stat_activity WHERE application_name = 'bookiji-victim' AND wait_event_type = 'Lock'`,
-      );
+      const waiting = await db.pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'bookiji-victim' AND wait_event_type = 'Lock'`);
       victimPid = waiting.rows[0]?.pid;
       if (victimPid === undefined) await new Promise((resolve) => setTimeout(resolve, 25));
     }

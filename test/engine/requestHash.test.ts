@@ -22,7 +22,8 @@ describe('idempotency request hash covers the whole request', () => {
 
   it('proves the same key with another hold TTL is IDEMPOTENCY_MISMATCH, and the same TTL (or the default spelled out) replays', async () => {
     const { slot, customer } = await freshSlot();
-    const hold = (holdTtlSeconds: number | undefined) => claimSlot(db.pool, { slot, customer, hold: true, holdTtlSeconds, idempotencyKey: 'ttl-1' }, TEST_ACTOR);
+    const hold = (holdTtlSeconds: number | undefined) =>
+      claimSlot(db.pool, { slot, customer, hold: true, holdTtlSeconds, idempotencyKey: 'ttl-1' }, TEST_ACTOR);
     const first = await hold(undefined);
     expect(await codeOf(hold(120))).toBe('IDEMPOTENCY_MISMATCH');
     const defaultTtl = (await db.pool.query(`SELECT engine_limit('hold_ttl_seconds_default') AS s`)).rows[0].s as number;
@@ -40,7 +41,10 @@ describe('idempotency request hash covers the whole request', () => {
        WHERE id = $1`,
       [first.booking.id],
     );
-    expect(await claimSlot(db.pool, { slot, customer, idempotencyKey: 'legacy-1' }, TEST_ACTOR)).toMatchObject({ replayed: true, booking: { id: first.booking.id } });
+    expect(await claimSlot(db.pool, { slot, customer, idempotencyKey: 'legacy-1' }, TEST_ACTOR)).toMatchObject({
+      replayed: true,
+      booking: { id: first.booking.id },
+    });
     expect(await codeOf(claimSlot(db.pool, { slot, customer, hold: true, idempotencyKey: 'legacy-1' }, TEST_ACTOR))).toBe('IDEMPOTENCY_MISMATCH');
   });
 });

@@ -45,7 +45,9 @@ describe('reschedule races (real engine)', () => {
     const target = await makeSlot(db.pool, vendor, { startInMinutes: 32 * 60 });
     const bookingA = (await claimSlot(db.pool, { slot: slotA.id, customer: a!.id }, TEST_ACTOR)).booking;
     const results = await race<unknown>(2, (i) =>
-      i === 0 ? rescheduleBooking(db.pool, { booking: bookingA.id, slot: target.id }, TEST_ACTOR) : claimSlot(db.pool, { slot: target.id, customer: b!.id }, TEST_ACTOR),
+      i === 0
+        ? rescheduleBooking(db.pool, { booking: bookingA.id, slot: target.id }, TEST_ACTOR)
+        : claimSlot(db.pool, { slot: target.id, customer: b!.id }, TEST_ACTOR),
     );
     expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
     expect(results.filter(isConflict).length).toBe(1);

@@ -13,12 +13,15 @@ const PINNED = 'search_path=public, pg_temp';
 
 /** Our functions (extensions' excluded) whose settings do not pin the search path. */
 async function unpinnedFunctions(pool: Pool): Promise<string[]> {
-  const rows = await pool.query(`
+  const rows = await pool.query(
+    `
     SELECT p.oid::regprocedure::text AS name FROM pg_proc p
     WHERE p.pronamespace = 'public'::regnamespace
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
       AND NOT ($1 = ANY (coalesce(p.proconfig, '{}')))
-    ORDER BY 1`, [PINNED]);
+    ORDER BY 1`,
+    [PINNED],
+  );
   return rows.rows.map((row) => row.name as string);
 }
 
@@ -58,7 +61,10 @@ describe('search_path pinning', () => {
       await client.query(`INSERT INTO payments VALUES ($1, $2, 'captured', 'pi_fake')`, [vendor.id, booking.id]);
       const outcome = await client
         .query(`UPDATE bookings SET state = 'confirmed', payment_status = 'captured' WHERE vendor_id = $1 AND id = $2`, [vendor.id, booking.id])
-        .then(() => 'confirmed', (error: { code?: string }) => error.code);
+        .then(
+          () => 'confirmed',
+          (error: { code?: string }) => error.code,
+        );
       // BK009 is PAYMENT_REQUIRED (src/errors.ts): the guard read our payments table, not the fake.
       expect(outcome).toBe('BK009');
     } finally {

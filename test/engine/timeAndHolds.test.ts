@@ -112,6 +112,8 @@ describe('the clock of a normal database', () => {
 
   it('proves a database not created for simulation refuses to move its clock, and cannot be switched to simulation', async () => {
     expect(await codeOf(advanceClock(db.pool, 60_000))).toBe('CLOCK_LOCKED');
-    expect(await codeOf(db.pool.query('UPDATE clock SET simulated = true'))).toBe('unexpected: error: a database cannot be switched to or from simulation after it was created');
+    expect(await codeOf(db.pool.query('UPDATE clock SET simulated = true'))).toBe(
+      'unexpected: error: a database cannot be switched to or from simulation after it was created',
+    );
   });
 });

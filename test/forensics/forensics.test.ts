@@ -40,7 +40,13 @@ describe('bookiji forensics', () => {
     expect(report.customer.name).toBe('Ada L.');
     expect(report.customer.email).toBe('a***@example.test');
     const transitions = report.timeline.filter((e) => e.kind === 'transition');
-    expect(transitions.map((t) => t.summary.split(' (')[0])).toEqual(['created as held', 'held → held', 'held → confirmed', 'confirmed → confirmed', 'confirmed → cancelled']);
+    expect(transitions.map((t) => t.summary.split(' (')[0])).toEqual([
+      'created as held',
+      'held → held',
+      'held → confirmed',
+      'confirmed → confirmed',
+      'confirmed → cancelled',
+    ]);
     expect(transitions.every((t) => t.actor && t.source && t.cause)).toBe(true);
     expect(report.timeline.some((e) => e.kind === 'idempotency')).toBe(true);
     expect(report.previousSlotIds).toEqual([history.slotIds[0], history.slotIds[1]]);
@@ -63,7 +69,10 @@ describe('bookiji forensics', () => {
   it('reports a gap in the audit chain when an audit row of the booking was deleted', async () => {
     // Proves: deleting an audit row (superuser, triggers off) makes the history unexplained, naming the gap.
     const history = await driveMessyHistory(db.pool, 'gap');
-    const rows = await db.pool.query(`SELECT seq FROM audit_log WHERE vendor_id = $1 AND entity_id = $2 AND action = 'update' ORDER BY seq`, [history.vendorId, history.bookingId]);
+    const rows = await db.pool.query(`SELECT seq FROM audit_log WHERE vendor_id = $1 AND entity_id = $2 AND action = 'update' ORDER BY seq`, [
+      history.vendorId,
+      history.bookingId,
+    ]);
     const victim = Number(rows.rows[1].seq);
     await deleteAuditRow(db.connectionString, history.vendorId, victim);
     const report = await reconstructBooking(db.pool, history.bookingId);
@@ -98,14 +107,15 @@ describe('bookiji forensics', () => {
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).explained).toBe(true);
     const broken = await driveMessyHistory(db.pool, 'cli-gap');
-    const seq = (await db.pool.query(`SELECT min(seq) AS seq FROM audit_log WHERE vendor_id = $1 AND entity_id = $2`, [broken.vendorId, broken.bookingId])).rows[0].seq;
+    const seq = (await db.pool.query(`SELECT min(seq) AS seq FROM audit_log WHERE vendor_id = $1 AND entity_id = $2`, [broken.vendorId, broken.bookingId]))
+      .rows[0].seq;
     await deleteAuditRow(db.connectionString, broken.vendorId, Number(seq));
     const bad = await runCli(['forensics', broken.bookingId], { DATABASE_URL: db.connectionString });
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('audit_chain');
   });
 
-  it('shows every time in the vendor\'s zone beside UTC', async () => {
+  it("shows every time in the vendor's zone beside UTC", async () => {
     // Proves: the slot, each timeline entry and the table carry the vendor's wall time (Kolkata, UTC+05:30) next to UTC.
     const vendor = await makeVendor(db.pool, 'Asia/Kolkata');
     const customer = await makeCustomer(db.pool);

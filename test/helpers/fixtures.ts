@@ -27,7 +27,11 @@ export async function makeCustomers(pool: Pool, n: number): Promise<Customer[]> 
 }
 
 /** A slot starting `startInMinutes` from the database's now, lasting `durationMinutes`. */
-export async function makeSlot(pool: Pool, vendor: Vendor, options: { startInMinutes?: number; durationMinutes?: number; capacity?: number; priceCents?: number } = {}): Promise<Slot> {
+export async function makeSlot(
+  pool: Pool,
+  vendor: Vendor,
+  options: { startInMinutes?: number; durationMinutes?: number; capacity?: number; priceCents?: number } = {},
+): Promise<Slot> {
   const now = (await pool.query('SELECT bookiji_now() AS now')).rows[0].now as Date;
   const start = new Date(now.getTime() + (options.startInMinutes ?? 24 * 60) * 60_000);
   const end = new Date(start.getTime() + (options.durationMinutes ?? 60) * 60_000);

@@ -30,7 +30,7 @@ async function happyPath(w: World) {
 
 describe('card checkout', () => {
   // Proves the happy path: the provider's events confirm the booking, our capture takes the money, the ledger shows exactly the price, every check passes.
-  it('confirms a paid hold from the provider\'s events and captures exactly the price', async () => {
+  it("confirms a paid hold from the provider's events and captures exactly the price", async () => {
     const w = await world();
     const { hold, payment } = await happyPath(w);
     expect(await bookingRow(w.pool, hold.booking.id)).toEqual({ state: 'confirmed', payment_status: 'captured' });
@@ -53,7 +53,7 @@ describe('card checkout', () => {
   });
 
   // Proves nothing the client says confirms a card booking: confirm is PAYMENT_REQUIRED, and "I paid" asks the provider, which says no.
-  it('never confirms on the client\'s word', async () => {
+  it("never confirms on the client's word", async () => {
     const w = await world();
     const hold = await cardHold(w.pool);
     await expect(confirmBooking(w.pool, { booking: hold.booking.id }, CUSTOMER_ACTOR)).rejects.toMatchObject({ code: 'PAYMENT_REQUIRED' });

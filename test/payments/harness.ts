@@ -123,10 +123,15 @@ export async function deliver(
 ): Promise<WebhookResponse> {
   const body = typeof event === 'string' ? event : JSON.stringify(event);
   const signature = options.signatureOverride ?? signatureHeader(body, options.secret ?? WEBHOOK_SECRET, options.timestamp ?? Math.floor(Date.now() / 1000));
-  return handler(pool, Buffer.from(body), { 'stripe-signature': signature }, {
-    secrets: [WEBHOOK_SECRET, WEBHOOK_SECRET_PREVIOUS],
-    ...(options.gateway ? { gateway: options.gateway } : {}),
-  });
+  return handler(
+    pool,
+    Buffer.from(body),
+    { 'stripe-signature': signature },
+    {
+      secrets: [WEBHOOK_SECRET, WEBHOOK_SECRET_PREVIOUS],
+      ...(options.gateway ? { gateway: options.gateway } : {}),
+    },
+  );
 }
 
 /** The provider's events for one intent, oldest first. */

@@ -53,9 +53,7 @@ async function confirmedWithoutProviderMoney(w: World): Promise<string[]> {
      WHERE b.state = 'confirmed' AND b.payment_method = 'card'`,
   );
   const intents = new Map(w.sandbox.paymentIntents().map((pi) => [pi.id, pi.status]));
-  return rows.rows
-    .filter((r) => !['requires_capture', 'succeeded'].includes(intents.get(String(r.provider_intent_id)) ?? 'missing'))
-    .map((r) => String(r.id));
+  return rows.rows.filter((r) => !['requires_capture', 'succeeded'].includes(intents.get(String(r.provider_intent_id)) ?? 'missing')).map((r) => String(r.id));
 }
 
 /** As the webhook would: the provider's current intent, applied to our payment. */

@@ -8,7 +8,19 @@ import { reconcile } from '../../src/reconcile/index.js';
 import { getPayment, paymentForBooking } from '../../src/payments/store.js';
 import { toPayment } from '../../src/payments/rows.js';
 import { makeCustomer, TEST_ACTOR } from '../helpers/fixtures.js';
-import { bookingRow, cardHold, CUSTOMER_ACTOR, ledgerSums, noViolations, openWorld, RECONCILE_ACTOR, slotCount, verifyAll, verifyPayments, type World } from './harness.js';
+import {
+  bookingRow,
+  cardHold,
+  CUSTOMER_ACTOR,
+  ledgerSums,
+  noViolations,
+  openWorld,
+  RECONCILE_ACTOR,
+  slotCount,
+  verifyAll,
+  verifyPayments,
+  type World,
+} from './harness.js';
 import { installApplyThatForgetsCapture, installApplyThatKeepsOrphanMoney, installPatched } from './fixtures/broken.js';
 import { cancelBooking } from '../../src/engine/bookings.js';
 
@@ -33,7 +45,10 @@ describe('provider failures', () => {
   it('survives 5xx on create: DEPENDENCY_UNAVAILABLE, then reconcile creates exactly one intent', async () => {
     const w = await world({ sandbox: { faults: { apiErrorRate: 1, apiErrorPaths: ['POST /v1/payment_intents'] } } });
     const hold = await cardHold(w.pool);
-    await expect(startCardCheckout(w.pool, w.gateway, hold.booking.id, CUSTOMER_ACTOR)).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', retryable: true });
+    await expect(startCardCheckout(w.pool, w.gateway, hold.booking.id, CUSTOMER_ACTOR)).rejects.toMatchObject({
+      code: 'DEPENDENCY_UNAVAILABLE',
+      retryable: true,
+    });
     const payment = (await paymentForBooking(w.pool, hold.booking.id))!;
     expect(payment).toMatchObject({ pendingAction: 'create', providerIntentId: null, status: 'requires_payment' });
     expect(await bookingRow(w.pool, hold.booking.id)).toEqual({ state: 'held', payment_status: 'requires_payment' });
@@ -45,8 +60,11 @@ describe('provider failures', () => {
   });
 
   // Proves a create that times out after the provider made the intent is finished by a retry with the same key: one intent, not two (the random-key twin is under crash recovery).
-  it('survives timeouts on create: the provider\'s intent is found again, never duplicated', async () => {
-    const w = await world({ gateway: { timeoutMs: 150, attemptMax: 2 }, sandbox: { apiTimeoutHoldMs: 400, faults: { apiTimeoutRate: 1, apiErrorPaths: ['POST /v1/payment_intents'] } } });
+  it("survives timeouts on create: the provider's intent is found again, never duplicated", async () => {
+    const w = await world({
+      gateway: { timeoutMs: 150, attemptMax: 2 },
+      sandbox: { apiTimeoutHoldMs: 400, faults: { apiTimeoutRate: 1, apiErrorPaths: ['POST /v1/payment_intents'] } },
+    });
     const hold = await cardHold(w.pool);
     await expect(startCardCheckout(w.pool, w.gateway, hold.booking.id, CUSTOMER_ACTOR)).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
     const payment = (await paymentForBooking(w.pool, hold.booking.id))!;
@@ -115,7 +133,12 @@ async function crashes(w: World, gateway: PaymentGateway) {
     toPayment((await w.pool.query(`SELECT begin_card_payment($1, 'customer', 'c', 'test') AS p`, [bookingId])).rows[0].p);
   const p1 = await begin(beforeCall.booking.id);
   const p2 = await begin(afterCall.booking.id);
-  await gateway.createIntent({ amountCents: p2.amountCents, currency: p2.currency, idempotencyKey: `${p2.idempotencyPrefix}:create`, metadata: { bookiji_payment_id: p2.id, bookiji_vendor_id: p2.vendorId } });
+  await gateway.createIntent({
+    amountCents: p2.amountCents,
+    currency: p2.currency,
+    idempotencyKey: `${p2.idempotencyPrefix}:create`,
+    metadata: { bookiji_payment_id: p2.id, bookiji_vendor_id: p2.vendorId },
+  });
   await reconcile(w.pool, gateway, { dryRun: false, actor: RECONCILE_ACTOR });
   return { p1: await getPayment(w.pool, p1.id), p2: await getPayment(w.pool, p2.id) };
 }
@@ -182,7 +205,12 @@ describe('late payments', () => {
     expect((await bookingRow(w.pool, hold.booking.id)).state).toBe('expired');
     expect(payment).toMatchObject({ status: 'refunded', amountCapturedCents: 3300, amountRefundedCents: 3300, pendingAction: 'none' });
     expect(await ledgerSums(w.pool, payment.id)).toEqual({ authorization: 3300, capture: 3300, refund: 3300 });
-    expect(w.sandbox.refunds().filter((r) => r.payment_intent === payment.providerIntentId).map((r) => r.amount)).toEqual([3300]);
+    expect(
+      w.sandbox
+        .refunds()
+        .filter((r) => r.payment_intent === payment.providerIntentId)
+        .map((r) => r.amount),
+    ).toEqual([3300]);
     expect(await slotCount(w.pool, hold.slot.id)).toBe(1);
     expect(noViolations(await verifyAll(w.pool))).toBe(true);
   });

@@ -64,11 +64,18 @@ describe('reconcile drift, refunds made at the provider', () => {
     const w = await world();
     const { hold, payment } = await capturedBooking(w, w.gateway, 5000);
     w.sandbox.setFaults({ dropRate: 1 });
-    for (const [refundCents, refundedTotal] of [[1200, 1200], [800, 2000]] as const) {
+    for (const [refundCents, refundedTotal] of [
+      [1200, 1200],
+      [800, 2000],
+    ] as const) {
       await refundAtProvider(w, payment.providerIntentId!, refundCents);
       const report = await reconcileNow(w);
       expect(report.totals.driftCount).toBe(0);
-      expect(report.drift.find((d) => d.paymentId === payment.id)).toMatchObject({ agrees: true, oursRefundedCents: refundedTotal, providerRefundedCents: refundedTotal });
+      expect(report.drift.find((d) => d.paymentId === payment.id)).toMatchObject({
+        agrees: true,
+        oursRefundedCents: refundedTotal,
+        providerRefundedCents: refundedTotal,
+      });
       expect(await getPayment(w.pool, payment.id)).toMatchObject({ status: 'captured', amountRefundedCents: refundedTotal, amountCapturedCents: 5000 });
       expect(await ledgerSums(w.pool, payment.id)).toMatchObject({ capture: 5000, refund: refundedTotal });
       expect((await bookingRow(w.pool, hold.booking.id)).state).toBe('confirmed');

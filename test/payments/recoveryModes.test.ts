@@ -47,7 +47,11 @@ describe('reconcile without a payment provider', () => {
     expect(dry.code, dry.stderr).toBe(0);
     const plan = dry.json() as { expiredHolds: Array<Record<string, unknown>>; skipped: Array<Record<string, unknown>> };
     expect(plan.skipped.map((s) => s.step)).toEqual(PROVIDER_STEPS);
-    expect(plan.skipped[0]).toMatchObject({ reason: expect.stringMatching(/STRIPE_SECRET_KEY is not set/), hint: expect.stringMatching(/Set STRIPE_SECRET_KEY/), error: null });
+    expect(plan.skipped[0]).toMatchObject({
+      reason: expect.stringMatching(/STRIPE_SECRET_KEY is not set/),
+      hint: expect.stringMatching(/Set STRIPE_SECRET_KEY/),
+      error: null,
+    });
     const shown = plan.expiredHolds.find((h) => h.bookingId === hold.booking.id)!;
     expect(shown).toMatchObject({ vendorName: hold.vendor.name, vendorTimezone: 'Europe/Paris', minutesPastTtl: 7, owedOnExpiry: { action: 'cancel_intent' } });
     expect(shown.payment).toMatchObject({ id: payment.id, providerIntentId: payment.providerIntentId });
@@ -71,7 +75,14 @@ describe('reconcile with a provider that cannot be reached', () => {
   // Proves the hold is still expired locally while every provider part is reported DEPENDENCY_UNAVAILABLE and the run counts as failed.
   it('does the local work and reports the rest as DEPENDENCY_UNAVAILABLE', async () => {
     const { hold } = await expiredCheckout(2);
-    const down = new PaymentGateway({ secretKey: API_KEY, apiBase: `http://127.0.0.1:${await closedPort()}`, webhookSecrets: [], maxNetworkRetries: 0, attemptMax: 1, timeoutMs: 1000 });
+    const down = new PaymentGateway({
+      secretKey: API_KEY,
+      apiBase: `http://127.0.0.1:${await closedPort()}`,
+      webhookSecrets: [],
+      maxNetworkRetries: 0,
+      attemptMax: 1,
+      timeoutMs: 1000,
+    });
     const report = await reconcile(w.pool, down, { dryRun: false, actor: RECONCILE_ACTOR });
     expect(report.expiredHolds.map((h) => h.bookingId)).toContain(hold.booking.id);
     expect((await bookingRow(w.pool, hold.booking.id)).state).toBe('expired');

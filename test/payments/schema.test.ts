@@ -18,8 +18,9 @@ describe('payment schema', () => {
     const customer = await makeCustomer(db.pool);
     const { booking } = await claimSlot(db.pool, { slot: slot.id, customer: customer.id, hold: true, paymentMethod: 'card' }, TEST_ACTOR);
     await expect(confirmBooking(db.pool, { booking: booking.id }, TEST_ACTOR)).rejects.toMatchObject({ code: 'PAYMENT_REQUIRED' });
-    await expect(db.pool.query(`UPDATE bookings SET payment_status = 'authorized', state = 'confirmed', hold_expires_at = NULL WHERE id = $1`, [booking.id]))
-      .rejects.toMatchObject({ code: 'BK009' });
+    await expect(
+      db.pool.query(`UPDATE bookings SET payment_status = 'authorized', state = 'confirmed', hold_expires_at = NULL WHERE id = $1`, [booking.id]),
+    ).rejects.toMatchObject({ code: 'BK009' });
     await expect(db.pool.query(`UPDATE bookings SET payment_status = 'captured' WHERE id = $1`, [booking.id])).rejects.toMatchObject({ code: 'BK009' });
     const rows = await db.pool.query(`SELECT count(*) AS n FROM machine_states WHERE machine = 'payment'`);
     expect(rows.rows[0].n).toBe(6);

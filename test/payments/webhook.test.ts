@@ -139,7 +139,10 @@ describe('webhook refusals (issue 12 items 8 and 9, issue 15)', () => {
     const cases: Array<{ body: string; field: string }> = [
       { body: JSON.stringify(withoutLivemode), field: 'event.livemode' },
       { body: JSON.stringify({ ...event, livemode: 'no' }), field: 'event.livemode' },
-      { body: JSON.stringify({ ...event, data: { object: { ...(event.data as { object: object }).object, metadata: { note: 'a\u0000b' } } } }), field: 'event.data.object.metadata.note' },
+      {
+        body: JSON.stringify({ ...event, data: { object: { ...(event.data as { object: object }).object, metadata: { note: 'a\u0000b' } } } }),
+        field: 'event.data.object.metadata.note',
+      },
       { body: JSON.stringify(event).replace(/}$/, `,"extra":${deep}}`), field: 'event' },
       { body: '[]', field: 'event' },
       { body: '{"id": ', field: 'event' },
@@ -192,7 +195,9 @@ describe('webhook delivery', () => {
     expect(stored.rows.length).toBe(events.length);
     expect(stored.rows.every((r) => r.deliveries === 3)).toBe(true);
     expect(await ledgerSums(w.pool, payment.id)).toEqual({ authorization: 3100, capture: 3100 });
-    const confirms = await w.pool.query(`SELECT count(*)::int AS n FROM booking_transitions WHERE booking_id = $1 AND to_state = 'confirmed'`, [hold.booking.id]);
+    const confirms = await w.pool.query(`SELECT count(*)::int AS n FROM booking_transitions WHERE booking_id = $1 AND to_state = 'confirmed'`, [
+      hold.booking.id,
+    ]);
     expect(confirms.rows[0].n).toBe(1);
     expect(noViolations(await verifyAll(w.pool))).toBe(true);
   });
@@ -250,7 +255,9 @@ describe('event order', () => {
       expect(await ledgerSums(w.pool, payment.id)).toEqual({ authorization: 2700, capture: 2700 });
     }
     // A payment_failed after succeeded was logged, not applied.
-    const stale = await w.pool.query(`SELECT count(*)::int AS n FROM payment_applications WHERE outcome = 'stale' AND provider_status = 'requires_payment_method'`);
+    const stale = await w.pool.query(
+      `SELECT count(*)::int AS n FROM payment_applications WHERE outcome = 'stale' AND provider_status = 'requires_payment_method'`,
+    );
     expect(stale.rows[0].n).toBeGreaterThan(0);
     expect(noViolations(await verifyAll(w.pool))).toBe(true);
   });

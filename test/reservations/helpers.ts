@@ -22,7 +22,10 @@ export interface ReservationOptions {
 /** A fresh vendor, priced slot and requester, and a reservation awaiting the vendor. */
 export async function openReservation(w: World, options: ReservationOptions = {}) {
   const vendor = await makeVendor(w.pool);
-  const slot = await makeSlot(w.pool, vendor, { priceCents: options.priceCents ?? 10_000, ...(options.startInMinutes ? { startInMinutes: options.startInMinutes } : {}) });
+  const slot = await makeSlot(w.pool, vendor, {
+    priceCents: options.priceCents ?? 10_000,
+    ...(options.startInMinutes ? { startInMinutes: options.startInMinutes } : {}),
+  });
   const requester = await makeCustomer(w.pool);
   keyCounter += 1;
   const input = {
@@ -49,13 +52,21 @@ export async function vendorAuthorized(w: World, options: ReservationOptions & {
 /** Both sides authorized (or the requester's card's outcome). */
 export async function bothAuthorized(w: World, options: ReservationOptions & { vendorCard?: string; requesterCard?: string } = {}) {
   const authorized = await vendorAuthorized(w, options);
-  const after: Reservation = await authorizeRequester(w.pool, w.gateway, authorized.reservation.id, { paymentMethod: options.requesterCard ?? 'pm_card_visa' }, PARTNER);
+  const after: Reservation = await authorizeRequester(
+    w.pool,
+    w.gateway,
+    authorized.reservation.id,
+    { paymentMethod: options.requesterCard ?? 'pm_card_visa' },
+    PARTNER,
+  );
   return { ...authorized, after };
 }
 
 /** Violations per check id: booking invariants, payments (P1–P4) and reservations (R1–R5). */
 export async function checksById(w: World): Promise<Record<string, number>> {
-  const rows = await w.pool.query('SELECT check_id, violations FROM verify_invariants() UNION ALL SELECT check_id, violations FROM verify_payments() UNION ALL SELECT check_id, violations FROM verify_reservations()');
+  const rows = await w.pool.query(
+    'SELECT check_id, violations FROM verify_invariants() UNION ALL SELECT check_id, violations FROM verify_payments() UNION ALL SELECT check_id, violations FROM verify_reservations()',
+  );
   return Object.fromEntries(rows.rows.map((r) => [r.check_id, Number(r.violations)]));
 }
 

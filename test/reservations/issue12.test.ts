@@ -15,7 +15,18 @@ import { TEST_ACTOR, makeCustomer, makeSlot, makeVendor } from '../helpers/fixtu
 import { codeOf } from '../helpers/outcomes.js';
 import { CUSTOMER_ACTOR, openWorld, RECONCILE_ACTOR, type World } from '../payments/harness.js';
 import { installPatched } from '../payments/fixtures/broken.js';
-import { PARTNER, VENDOR, bookingStateOf, bothAuthorized, checksById, failing, openReservation, paymentsByRole, reservationState, vendorAuthorized } from './helpers.js';
+import {
+  PARTNER,
+  VENDOR,
+  bookingStateOf,
+  bothAuthorized,
+  checksById,
+  failing,
+  openReservation,
+  paymentsByRole,
+  reservationState,
+  vendorAuthorized,
+} from './helpers.js';
 
 const worlds: World[] = [];
 async function world(): Promise<World> {
@@ -30,7 +41,12 @@ afterEach(async () => {
 const CAPTURE_DOWN = { apiErrorRate: 1, apiErrorPaths: ['POST /v1/payment_intents/*/capture'] };
 
 function capturedAtProvider(w: World, bookingId: string): number {
-  const intents = new Set(w.sandbox.paymentIntents().filter((pi) => pi.metadata.bookiji_booking_id === bookingId).map((pi) => pi.id));
+  const intents = new Set(
+    w.sandbox
+      .paymentIntents()
+      .filter((pi) => pi.metadata.bookiji_booking_id === bookingId)
+      .map((pi) => pi.id),
+  );
   return w.sandbox.charges().filter((c) => intents.has(String(c.payment_intent)) && c.captured).length;
 }
 
@@ -44,12 +60,19 @@ describe('defect 2: cancelling a committed reservation', () => {
     await cancelBooking(w.pool, { booking: committed.bookingId, reason: 'customer called' }, TEST_ACTOR);
     expect(await reservationState(w, after.id)).toBe('CANCELLED');
     const owed = await paymentsByRole(w, after.id);
-    expect([owed.vendor.status, owed.vendor.pending_action, owed.requester.status, owed.requester.pending_action]).toEqual(['captured', 'refund', 'captured', 'refund']);
+    expect([owed.vendor.status, owed.vendor.pending_action, owed.requester.status, owed.requester.pending_action]).toEqual([
+      'captured',
+      'refund',
+      'captured',
+      'refund',
+    ]);
     expect(failing(await checksById(w))).toEqual([]);
     await reconcile(w.pool, w.gateway, { dryRun: false, actor: RECONCILE_ACTOR });
     const settled = await paymentsByRole(w, after.id);
     expect([settled.vendor.status, settled.requester.status]).toEqual(['refunded', 'refunded']);
-    const refunded = w.sandbox.refunds().filter((r) => [settled.vendor.provider_intent_id, settled.requester.provider_intent_id].includes(String(r.payment_intent)));
+    const refunded = w.sandbox
+      .refunds()
+      .filter((r) => [settled.vendor.provider_intent_id, settled.requester.provider_intent_id].includes(String(r.payment_intent)));
     expect(refunded.reduce((sum, r) => sum + r.amount, 0)).toBe(11_000);
     expect(failing(await checksById(w))).toEqual([]);
   });
@@ -99,7 +122,9 @@ describe('defect 3: a reservation booking paid outside the reservation', () => {
     const w = await world();
     const { reservation } = await openReservation(w);
     await w.pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_payment_verified');
-    await expect(w.pool.query(`UPDATE bookings SET state = 'confirmed', hold_expires_at = NULL WHERE id = $1`, [reservation.bookingId])).rejects.toMatchObject({ code: 'BK011' });
+    await expect(w.pool.query(`UPDATE bookings SET state = 'confirmed', hold_expires_at = NULL WHERE id = $1`, [reservation.bookingId])).rejects.toMatchObject({
+      code: 'BK011',
+    });
   });
 
   // Twin: without the two triggers, `payment pay` confirms the booking while the vendor has not answered, which R1 catches.
@@ -255,12 +280,31 @@ describe('defect 7: the same key racing with another request', () => {
     const vendor = await makeVendor(w.pool);
     const slot = await makeSlot(w.pool, vendor, { priceCents: 5000 });
     const requester = await makeCustomer(w.pool);
-    const args = (ref: string) => [vendor.id, slot.startsAt, slot.endsAt, requester.id, PARTNER.id, JSON.stringify({ ref }), 'race-key', 'partner', PARTNER.id, 'api'];
+    const args = (ref: string) => [
+      vendor.id,
+      slot.startsAt,
+      slot.endsAt,
+      requester.id,
+      PARTNER.id,
+      JSON.stringify({ ref }),
+      'race-key',
+      'partner',
+      PARTNER.id,
+      'api',
+    ];
     const first = await w.pool.connect();
     try {
       await first.query('BEGIN');
       await first.query('SELECT * FROM create_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', args('first'));
-      const input = { vendorId: vendor.id, slotStartTime: slot.startsAt, slotEndTime: slot.endsAt, requesterId: requester.id, partnerId: PARTNER.id!, metadata: { ref: 'second' }, idempotencyKey: 'race-key' };
+      const input = {
+        vendorId: vendor.id,
+        slotStartTime: slot.startsAt,
+        slotEndTime: slot.endsAt,
+        requesterId: requester.id,
+        partnerId: PARTNER.id!,
+        metadata: { ref: 'second' },
+        idempotencyKey: 'race-key',
+      };
       const second = codeOf(createReservation(w.pool, input, PARTNER));
       // The second request waits on the first's slot lock: it has passed its own idempotency lookup.
       await waitUntilBlocked(w, (await first.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);

@@ -5,7 +5,14 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildDist } from '../api/build.js';
 import type { Actor } from '../../src/engine/types.js';
 import { reconcile } from '../../src/reconcile/index.js';
-import { authorizeRequester, authorizeVendorDeposit, commitReservation, createReservation, getReservation, vendorConfirmReservation } from '../../src/reservations/index.js';
+import {
+  authorizeRequester,
+  authorizeVendorDeposit,
+  commitReservation,
+  createReservation,
+  getReservation,
+  vendorConfirmReservation,
+} from '../../src/reservations/index.js';
 import { makeCustomer, makeSlot, makeVendor } from '../helpers/fixtures.js';
 import { API_KEY, noViolations, openWorld, RECONCILE_ACTOR, WEBHOOK_SECRET, type World } from '../payments/harness.js';
 
@@ -37,12 +44,19 @@ async function authorizedBoth(w: World, key: string) {
 }
 
 async function allChecks(w: World) {
-  const rows = await w.pool.query('SELECT check_id, violations FROM verify_invariants() UNION ALL SELECT check_id, violations FROM verify_payments() UNION ALL SELECT check_id, violations FROM verify_reservations()');
+  const rows = await w.pool.query(
+    'SELECT check_id, violations FROM verify_invariants() UNION ALL SELECT check_id, violations FROM verify_payments() UNION ALL SELECT check_id, violations FROM verify_reservations()',
+  );
   return Object.fromEntries(rows.rows.map((r) => [r.check_id, Number(r.violations)]));
 }
 
 function capturesAtProvider(w: World, bookingId: string): number {
-  const intents = new Set(w.sandbox.paymentIntents().filter((pi) => pi.metadata.bookiji_booking_id === bookingId).map((pi) => pi.id));
+  const intents = new Set(
+    w.sandbox
+      .paymentIntents()
+      .filter((pi) => pi.metadata.bookiji_booking_id === bookingId)
+      .map((pi) => pi.id),
+  );
   return w.sandbox.charges().filter((c) => intents.has(String(c.payment_intent)) && c.captured).length;
 }
 
@@ -82,7 +96,9 @@ describe('reservation commit recovery', () => {
     await installPatched(w.pool, 'reservation_finish_commit(uuid, text, text, text)', [
       ["count(*) FILTER (WHERE status IN ('failed', 'canceled', 'refunded'))", "count(*) FILTER (WHERE status <> 'captured')"],
     ]);
-    await installPatched(w.pool, 'reservation_release_payments(uuid, uuid)', [["WHEN p.status = 'captured' THEN 'refund'", "WHEN p.status = 'captured' THEN 'none'"]]);
+    await installPatched(w.pool, 'reservation_release_payments(uuid, uuid)', [
+      ["WHEN p.status = 'captured' THEN 'refund'", "WHEN p.status = 'captured' THEN 'none'"],
+    ]);
     // An engine that never had 0033's rule (a failed reservation's money is owed back, whoever writes the row).
     await w.pool.query('ALTER TABLE payments DISABLE TRIGGER payments_reservation_money_owed_back');
     const both = await authorizedBoth(w, 'twin-1');
@@ -109,13 +125,34 @@ describe('reservation CLI', () => {
     const vendor = await makeVendor(w.pool);
     const slot = await makeSlot(w.pool, vendor, { priceCents: 9000 });
     const requester = await makeCustomer(w.pool);
-    const env = { ...process.env, DATABASE_URL: w.db.connectionString, STRIPE_SECRET_KEY: API_KEY, STRIPE_API_BASE: w.sandbox.url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, NO_COLOR: '1' };
+    const env = {
+      ...process.env,
+      DATABASE_URL: w.db.connectionString,
+      STRIPE_SECRET_KEY: API_KEY,
+      STRIPE_API_BASE: w.sandbox.url,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      NO_COLOR: '1',
+    };
     const cli = async (args: string[]) => {
       const out = await run('node', ['bin/bookiji', 'reservation', ...args, '--json'], { env, cwd: new URL('../..', import.meta.url).pathname });
       expect(out.stdout, out.stderr).not.toBe('');
       return JSON.parse(out.stdout);
     };
-    const created = await cli(['create', '--vendor', vendor.id, '--start', slot.startsAt.toISOString(), '--end', slot.endsAt.toISOString(), '--requester', requester.id, '--partner', 'cli-partner', '--key', 'cli-1']);
+    const created = await cli([
+      'create',
+      '--vendor',
+      vendor.id,
+      '--start',
+      slot.startsAt.toISOString(),
+      '--end',
+      slot.endsAt.toISOString(),
+      '--requester',
+      requester.id,
+      '--partner',
+      'cli-partner',
+      '--key',
+      'cli-1',
+    ]);
     expect(created.state).toBe('AWAITING_VENDOR_CONFIRMATION');
     await cli(['confirm', created.id]);
     await cli(['authorize', created.id, '--role', 'vendor_deposit', '--card', 'pm_card_visa']);

@@ -38,7 +38,15 @@ async function newReservation(w: World, options: { vendor?: Vendor; slot?: Slot 
   keyCounter += 1;
   const { reservation } = await createReservation(
     w.pool,
-    { vendorId: vendor.id, slotStartTime: slot.startsAt, slotEndTime: slot.endsAt, requesterId: requester.id, partnerId: 'partner-1', metadata: { ref: 'r1' }, idempotencyKey: `key-${keyCounter}` },
+    {
+      vendorId: vendor.id,
+      slotStartTime: slot.startsAt,
+      slotEndTime: slot.endsAt,
+      requesterId: requester.id,
+      partnerId: 'partner-1',
+      metadata: { ref: 'r1' },
+      idempotencyKey: `key-${keyCounter}`,
+    },
     PARTNER,
   );
   return { vendor, slot, requester, reservation };
@@ -61,12 +69,16 @@ async function failCapturesOf(w: World, reservationId: string, roles: Array<'ven
 }
 
 async function checks(w: World): Promise<Record<string, number>> {
-  const rows = await w.pool.query('SELECT check_id, violations FROM verify_invariants() UNION ALL SELECT check_id, violations FROM verify_payments() UNION ALL SELECT check_id, violations FROM verify_reservations()');
+  const rows = await w.pool.query(
+    'SELECT check_id, violations FROM verify_invariants() UNION ALL SELECT check_id, violations FROM verify_payments() UNION ALL SELECT check_id, violations FROM verify_reservations()',
+  );
   return Object.fromEntries(rows.rows.map((r) => [r.check_id, Number(r.violations)]));
 }
 
 async function paymentsOf(w: World, reservationId: string) {
-  const rows = await w.pool.query(`SELECT id, purpose, status, pending_action, provider_intent_id FROM payments WHERE reservation_id = $1 ORDER BY purpose`, [reservationId]);
+  const rows = await w.pool.query(`SELECT id, purpose, status, pending_action, provider_intent_id FROM payments WHERE reservation_id = $1 ORDER BY purpose`, [
+    reservationId,
+  ]);
   return Object.fromEntries(rows.rows.map((r) => [r.purpose === 'reservation_requester' ? 'requester' : 'vendor', r]));
 }
 
@@ -102,10 +114,21 @@ describe('reservation machine', () => {
     expect(await bookingState(w, committed.bookingId)).toEqual({ state: 'confirmed', payment_status: 'captured' });
     const detail = await getReservation(w.pool, committed.id, { partnerId: 'partner-1' });
     expect(detail.history.map((h) => h.toState)).toEqual([
-      'INTENT_CREATED', 'HELD', 'AWAITING_VENDOR_CONFIRMATION', 'CONFIRMED_BY_VENDOR', 'AWAITING_VENDOR_AUTH',
-      'VENDOR_AUTHORIZED', 'AWAITING_REQUESTER_AUTH', 'AUTHORIZED_BOTH', 'COMMIT_IN_PROGRESS', 'COMMITTED',
+      'INTENT_CREATED',
+      'HELD',
+      'AWAITING_VENDOR_CONFIRMATION',
+      'CONFIRMED_BY_VENDOR',
+      'AWAITING_VENDOR_AUTH',
+      'VENDOR_AUTHORIZED',
+      'AWAITING_REQUESTER_AUTH',
+      'AUTHORIZED_BOTH',
+      'COMMIT_IN_PROGRESS',
+      'COMMITTED',
     ]);
-    expect(detail.payments.map((p) => [p.role, p.status, p.amountCents]).sort()).toEqual([['requester', 'captured', 10_000], ['vendor_deposit', 'captured', 1_000]]);
+    expect(detail.payments.map((p) => [p.role, p.status, p.amountCents]).sort()).toEqual([
+      ['requester', 'captured', 10_000],
+      ['vendor_deposit', 'captured', 1_000],
+    ]);
     await expect(getReservation(w.pool, committed.id, { partnerId: 'someone-else' })).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND' });
     expect(noViolations(await checks(w))).toBe(true);
   });
@@ -131,7 +154,15 @@ describe('reservation machine', () => {
   it('is idempotent per partner key', async () => {
     const w = await world();
     const { vendor, slot, requester, reservation } = await newReservation(w);
-    const input = { vendorId: vendor.id, slotStartTime: slot.startsAt, slotEndTime: slot.endsAt, requesterId: requester.id, partnerId: 'partner-1', metadata: { ref: 'r1' }, idempotencyKey: reservation.idempotencyKey };
+    const input = {
+      vendorId: vendor.id,
+      slotStartTime: slot.startsAt,
+      slotEndTime: slot.endsAt,
+      requesterId: requester.id,
+      partnerId: 'partner-1',
+      metadata: { ref: 'r1' },
+      idempotencyKey: reservation.idempotencyKey,
+    };
     const again = await createReservation(w.pool, input, PARTNER);
     expect(again).toMatchObject({ replayed: true, reservation: { id: reservation.id } });
     await expect(createReservation(w.pool, { ...input, metadata: { ref: 'other' } }, PARTNER)).rejects.toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
@@ -164,7 +195,13 @@ describe('compensation matrix', () => {
     expect((await bookingState(w, after.bookingId)).state).toBe('cancelled');
     expect((await w.pool.query('SELECT booked_count FROM slots WHERE id = $1', [slot.id])).rows[0].booked_count).toBe(0);
     const provider = w.sandbox.paymentIntents().filter((pi) => pi.metadata.bookiji_booking_id === after.bookingId);
-    expect(provider.reduce((sum, pi) => sum + pi.amount_received, 0) - w.sandbox.refunds().filter((r) => provider.some((pi) => pi.id === r.payment_intent)).reduce((s, r) => s + r.amount, 0)).toBe(0);
+    expect(
+      provider.reduce((sum, pi) => sum + pi.amount_received, 0) -
+        w.sandbox
+          .refunds()
+          .filter((r) => provider.some((pi) => pi.id === r.payment_intent))
+          .reduce((s, r) => s + r.amount, 0),
+    ).toBe(0);
     expect(noViolations(await checks(w))).toBe(true);
   });
 
@@ -215,7 +252,7 @@ describe('compensation matrix', () => {
   // Twin: a revalidation that ignores the commit stage's TTL commits a reservation whose hold had run out.
   it('twin: skipping revalidation commits after the TTL', async () => {
     const w = await world();
-    await installPatched(w.pool, 'reservation_begin_commit(uuid, text, text, text)', [["OR v_booking.hold_expires_at <= bookiji_now() ", ' ']]);
+    await installPatched(w.pool, 'reservation_begin_commit(uuid, text, text, text)', [['OR v_booking.hold_expires_at <= bookiji_now() ', ' ']]);
     const { after } = await authorizedBoth(w);
     await advanceClock(w.pool, 901_000);
     const result = await commitReservation(w.pool, w.gateway, after.id, PARTNER);
@@ -225,7 +262,9 @@ describe('compensation matrix', () => {
   // Twin: a failure that does not release the other side's money leaves an authorized deposit behind, which verify_reservations (R3) catches.
   it('twin: a declined requester without compensation is caught', async () => {
     const w = await world();
-    await installPatched(w.pool, 'reservation_release_payments(uuid, uuid)', [["p.status IN ('requires_payment', 'failed', 'authorized', 'captured')", 'false']]);
+    await installPatched(w.pool, 'reservation_release_payments(uuid, uuid)', [
+      ["p.status IN ('requires_payment', 'failed', 'authorized', 'captured')", 'false'],
+    ]);
     const { after } = await authorizedBoth(w, { requester: 'pm_card_chargeDeclined' });
     expect(after.state).toBe('FAILED_REQUESTER_AUTH');
     expect((await checks(w)).R3).toBeGreaterThan(0);

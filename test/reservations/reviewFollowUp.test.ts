@@ -16,7 +16,18 @@ import { authorizeRequester, authorizeVendorDeposit, commitReservation, vendorCo
 import { startStripeSandbox, type StripeSandbox } from '../../src/stripeSandbox/index.js';
 import { TEST_ACTOR, makeSlot } from '../helpers/fixtures.js';
 import { API_KEY, CUSTOMER_ACTOR, openWorld, RECONCILE_ACTOR, WEBHOOK_SECRET, type World } from '../payments/harness.js';
-import { PARTNER, VENDOR, bookingStateOf, bothAuthorized, checksById, failing, openReservation, paymentsByRole, reservationState, vendorAuthorized } from './helpers.js';
+import {
+  PARTNER,
+  VENDOR,
+  bookingStateOf,
+  bothAuthorized,
+  checksById,
+  failing,
+  openReservation,
+  paymentsByRole,
+  reservationState,
+  vendorAuthorized,
+} from './helpers.js';
 
 const run = promisify(execFile);
 const worlds: World[] = [];
@@ -35,7 +46,10 @@ function intentStatusAtProvider(w: World, intentId: string): string {
 }
 
 async function refusal(promise: Promise<unknown>): Promise<BookijiError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(BookijiError);
   return error as BookijiError;
 }
@@ -150,8 +164,18 @@ describe('refusals that name a reservation', () => {
       const w = await world();
       const { vendor, reservation } = await openReservation(w, { priceCents: 10_000 });
       const other = await makeSlot(w.pool, vendor, { priceCents: 10_000, startInMinutes: 48 * 60 });
-      const env = { ...process.env, DATABASE_URL: w.db.connectionString, STRIPE_SECRET_KEY: API_KEY, STRIPE_API_BASE: w.sandbox.url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, NO_COLOR: '1' };
-      const failed = await run('node', ['bin/bookiji', 'booking', 'reschedule', reservation.bookingId, '--slot', other.id, '--json'], { env, cwd: new URL('../..', import.meta.url).pathname }).then(
+      const env = {
+        ...process.env,
+        DATABASE_URL: w.db.connectionString,
+        STRIPE_SECRET_KEY: API_KEY,
+        STRIPE_API_BASE: w.sandbox.url,
+        STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        NO_COLOR: '1',
+      };
+      const failed = await run('node', ['bin/bookiji', 'booking', 'reschedule', reservation.bookingId, '--slot', other.id, '--json'], {
+        env,
+        cwd: new URL('../..', import.meta.url).pathname,
+      }).then(
         () => null,
         (e: { code: number; stdout: string; stderr: string }) => e,
       );

@@ -58,7 +58,14 @@ async function workload(x: Harness): Promise<void> {
   for (let i = 0; i < 6; i++) {
     const pi = await retrying(() =>
       x.stripe.paymentIntents.create(
-        { amount: 1000 + i, currency: 'usd', capture_method: 'manual', automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, payment_method: 'pm_card_visa', confirm: true },
+        {
+          amount: 1000 + i,
+          currency: 'usd',
+          capture_method: 'manual',
+          automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+          payment_method: 'pm_card_visa',
+          confirm: true,
+        },
         { idempotencyKey: `booking-${i}-authorize` },
       ),
     );
@@ -70,7 +77,11 @@ describe('determinism', () => {
   it('gives the same decisions for the same seed and a different digest for a different seed', async () => {
     // Proves the plan is a function of the seed and the call sequence, through the real server and SDK.
     const runs: Record<string, { shape: string[]; digest: string; log: FaultDecision[] }> = {};
-    for (const [name, seed] of [['a1', 'seed-A'], ['a2', 'seed-A'], ['b', 'seed-B']] as const) {
+    for (const [name, seed] of [
+      ['a1', 'seed-A'],
+      ['a2', 'seed-A'],
+      ['b', 'seed-B'],
+    ] as const) {
       const x = await open({ seed, faults: noisy, autoDeliver: false });
       await workload(x);
       runs[name] = { shape: shape(x.sandbox.faultLog()), digest: x.sandbox.faultDigest(), log: x.sandbox.faultLog() };
@@ -130,18 +141,35 @@ describe('event faults', () => {
     // Proves a dropped event never reaches the receiver but is listed as undelivered and retrievable by id.
     receiver = await startReceiver();
     const x = await open({ webhookUrl: receiver.url, faults: { dropRate: 1 } });
-    const pi = await x.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 1500, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    const pi = await x.stripe.paymentIntents.create({
+      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+      amount: 1500,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     await x.sandbox.flushWebhooks();
 
     // A reconciler that trusts webhooks alone misses both events (the deliberately naive view).
     expect(receiver.received).toEqual([]);
     const missed = await x.stripe.events.list({ delivery_success: false, type: 'payment_intent.*' });
     expect(missed.data.map((e) => e.type)).toEqual(['payment_intent.succeeded', 'payment_intent.created']);
-    expect(missed.data.map((e) => e.id).sort()).toEqual(x.sandbox.events().filter((e) => e.type.startsWith('payment_intent.')).map((e) => e.id).sort());
+    expect(missed.data.map((e) => e.id).sort()).toEqual(
+      x.sandbox
+        .events()
+        .filter((e) => e.type.startsWith('payment_intent.'))
+        .map((e) => e.id)
+        .sort(),
+    );
     const succeeded = await x.stripe.events.retrieve(missed.data[0]!.id);
     expect(succeeded.type).toBe('payment_intent.succeeded');
     expect((succeeded.data.object as Stripe.PaymentIntent).id).toBe(pi.id);
-    expect(x.sandbox.faultLog().filter((d) => d.domain === 'webhook').every((d) => d.domain === 'webhook' && d.drop)).toBe(true);
+    expect(
+      x.sandbox
+        .faultLog()
+        .filter((d) => d.domain === 'webhook')
+        .every((d) => d.domain === 'webhook' && d.drop),
+    ).toBe(true);
 
     // Redelivering the recovered event works and acknowledges it.
     await x.sandbox.triggerWebhook(succeeded.id);
@@ -165,9 +193,17 @@ describe('event faults', () => {
     receiver = await startReceiver();
     const x = await open({ webhookUrl: receiver.url, autoDeliver: false });
     x.sandbox.setFaults({ reorderRate: 1 });
-    const first = await x.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 1500, currency: 'usd' });
+    const first = await x.stripe.paymentIntents.create({
+      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+      amount: 1500,
+      currency: 'usd',
+    });
     x.sandbox.setFaults({});
-    const second = await x.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 1600, currency: 'usd' });
+    const second = await x.stripe.paymentIntents.create({
+      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+      amount: 1600,
+      currency: 'usd',
+    });
     await x.sandbox.flushWebhooks();
     const [eFirst, eSecond] = x.sandbox.events();
     expect((eFirst!.data.object as Stripe.PaymentIntent).id).toBe(first.id);
@@ -191,8 +227,13 @@ describe('API faults', () => {
   it('limits API faults to apiErrorPaths, failing the capture before it takes effect', async () => {
     // Proves a path-scoped 500: create and retrieve are untouched, the capture fails and leaves the intent uncaptured.
     const x = await open({ faults: { apiErrorRate: 1, apiErrorPaths: ['POST /v1/payment_intents/*/capture'] } });
-    const pi = await x.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1500, currency: 'usd', capture_method: 'manual', payment_method: 'pm_card_visa', confirm: true,
+    const pi = await x.stripe.paymentIntents.create({
+      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+      amount: 1500,
+      currency: 'usd',
+      capture_method: 'manual',
+      payment_method: 'pm_card_visa',
+      confirm: true,
     });
     const err = await failure(x.stripe.paymentIntents.capture(pi.id));
     expect(err).toMatchObject({ statusCode: 500, rawType: 'api_error' });
@@ -204,8 +245,13 @@ describe('API faults', () => {
   it('leaves requests outside apiErrorPaths alone', async () => {
     // Twin of the path scope: with the pattern naming refunds only, the capture goes through.
     const x = await open({ faults: { apiErrorRate: 1, apiErrorPaths: ['/v1/refunds'] } });
-    const pi = await x.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1500, currency: 'usd', capture_method: 'manual', payment_method: 'pm_card_visa', confirm: true,
+    const pi = await x.stripe.paymentIntents.create({
+      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+      amount: 1500,
+      currency: 'usd',
+      capture_method: 'manual',
+      payment_method: 'pm_card_visa',
+      confirm: true,
     });
     expect((await x.stripe.paymentIntents.capture(pi.id)).status).toBe('succeeded');
     expect(await failure(x.stripe.refunds.create({ payment_intent: pi.id }))).toMatchObject({ statusCode: 500 });
@@ -213,12 +259,14 @@ describe('API faults', () => {
 
   it('applies a timed-out capture even though the client never saw the answer', async () => {
     // Proves api_timeout happens after the effect: the client times out, the intent is captured anyway.
-    const x = await open(
-      { faults: { apiTimeoutRate: 1, apiErrorPaths: ['/v1/payment_intents/:id/capture'] }, apiTimeoutHoldMs: 5_000 },
-      { timeout: 300 },
-    );
-    const pi = await x.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1500, currency: 'usd', capture_method: 'manual', payment_method: 'pm_card_visa', confirm: true,
+    const x = await open({ faults: { apiTimeoutRate: 1, apiErrorPaths: ['/v1/payment_intents/:id/capture'] }, apiTimeoutHoldMs: 5_000 }, { timeout: 300 });
+    const pi = await x.stripe.paymentIntents.create({
+      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+      amount: 1500,
+      currency: 'usd',
+      capture_method: 'manual',
+      payment_method: 'pm_card_visa',
+      confirm: true,
     });
     const err = await failure(x.stripe.paymentIntents.capture(pi.id));
     expect(err).toBeInstanceOf(Stripe.errors.StripeConnectionError);

@@ -5,12 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Stripe from 'stripe';
-import {
-  startStripeSandbox,
-  stripeClient,
-  type StripeSandbox,
-  type StripeSandboxOptions,
-} from '../../src/stripeSandbox/index.js';
+import { startStripeSandbox, stripeClient, type StripeSandbox, type StripeSandboxOptions } from '../../src/stripeSandbox/index.js';
 
 export const API_KEY = 'sk_test_bookiji_sandbox_0001';
 export const WEBHOOK_SECRET = 'whsec_bookiji_sandbox_test_secret';

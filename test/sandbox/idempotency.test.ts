@@ -63,7 +63,12 @@ describe('replay', () => {
   it('does not store a request that failed validation', async () => {
     // Proves a 400 parameter error is not kept: the corrected request with the same key executes.
     h = await openSandbox();
-    const bad = await failure(h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, ...params, amount: 5 }, { idempotencyKey: 'fix-me' }));
+    const bad = await failure(
+      h.stripe.paymentIntents.create(
+        { automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, ...params, amount: 5 },
+        { idempotencyKey: 'fix-me' },
+      ),
+    );
     expect(bad.code).toBe('amount_too_small');
     const good = await h.stripe.paymentIntents.create(params, { idempotencyKey: 'fix-me' });
     expect(good.status).toBe('requires_capture');
@@ -76,13 +81,16 @@ describe('mismatch and scope', () => {
     // Proves key reuse with other parameters is StripeIdempotencyError and changes nothing.
     h = await openSandbox();
     await h.stripe.paymentIntents.create(params, { idempotencyKey: 'booking-7' });
-    const err = await failure(h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, ...params, amount: 9999 }, { idempotencyKey: 'booking-7' }));
+    const err = await failure(
+      h.stripe.paymentIntents.create(
+        { automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, ...params, amount: 9999 },
+        { idempotencyKey: 'booking-7' },
+      ),
+    );
     expect(err).toBeInstanceOf(Stripe.errors.StripeIdempotencyError);
     expect(err).toMatchObject({ statusCode: 400, rawType: 'idempotency_error' });
     expect(err.message).toContain("Try using a key other than 'booking-7'");
-    const otherEndpoint = await failure(
-      h.stripe.refunds.create({ payment_intent: h.sandbox.paymentIntents()[0]!.id }, { idempotencyKey: 'booking-7' }),
-    );
+    const otherEndpoint = await failure(h.stripe.refunds.create({ payment_intent: h.sandbox.paymentIntents()[0]!.id }, { idempotencyKey: 'booking-7' }));
     expect(otherEndpoint.rawType).toBe('idempotency_error');
     expect(h.sandbox.paymentIntents()).toHaveLength(1);
   });
@@ -119,10 +127,7 @@ describe('the idempotency store contract', () => {
 
   it('catches a store that forgets parameters and scope', () => {
     // Twin: the same contract check flags the deliberately broken fixture on both counts.
-    expect(violations(new ForgetfulIdempotencyStore(Date.now))).toEqual([
-      'different parameters are replayed',
-      'key leaks across API keys',
-    ]);
+    expect(violations(new ForgetfulIdempotencyStore(Date.now))).toEqual(['different parameters are replayed', 'key leaks across API keys']);
   });
 });
 

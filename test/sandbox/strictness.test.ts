@@ -21,7 +21,9 @@ describe('API versions', () => {
     const current = await rawCall(h.sandbox, 'POST', '/v1/payment_intents', { amount: '1000', currency: 'usd', 'payment_method_types[0]': 'card' });
     expect(current).toMatchObject({ status: 400, json: { error: { code: 'parameter_unknown', param: 'payment_method_types' } } });
     const older = await rawCall(
-      h.sandbox, 'POST', '/v1/payment_intents',
+      h.sandbox,
+      'POST',
+      '/v1/payment_intents',
       { amount: '1000', currency: 'usd', 'payment_method_types[0]': 'card', payment_method: 'pm_card_visa', confirm: 'true' },
       { Authorization: `Bearer ${API_KEY}`, 'Stripe-Version': '2024-06-20' },
     );
@@ -42,7 +44,13 @@ describe('API versions', () => {
   it('accepts allowed_payment_method_types as the fixed list, without automatic payment methods', async () => {
     // Proves the parameter that replaced payment_method_types is taken and shown on the intent.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', allowed_payment_method_types: ['card'], payment_method: 'pm_card_visa', confirm: true });
+    const pi = await h.stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      allowed_payment_method_types: ['card'],
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     expect(pi).toMatchObject({ status: 'succeeded', allowed_payment_method_types: ['card'], automatic_payment_methods: null });
   });
 });
@@ -52,7 +60,14 @@ describe('confirmation parameters', () => {
     // Proves error_on_requires_action behaves like off-session: no requires_action, a 402 authentication_required.
     h = await openSandbox();
     const err = await failure(
-      h.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', automatic_payment_methods: NO_REDIRECTS, payment_method: 'pm_card_authenticationRequired', confirm: true, error_on_requires_action: true }),
+      h.stripe.paymentIntents.create({
+        amount: 1000,
+        currency: 'usd',
+        automatic_payment_methods: NO_REDIRECTS,
+        payment_method: 'pm_card_authenticationRequired',
+        confirm: true,
+        error_on_requires_action: true,
+      }),
     );
     expect(err).toBeInstanceOf(Stripe.errors.StripeCardError);
     expect(err).toMatchObject({ code: 'authentication_required', payment_intent: { status: 'requires_payment_method' } });
@@ -62,7 +77,14 @@ describe('confirmation parameters', () => {
     // Proves the confirm-only rule for each of those parameters and that mandate_data itself is accepted.
     h = await openSandbox();
     const mandate = { customer_acceptance: { type: 'online', online: { ip_address: '127.0.0.1', user_agent: 'test' } } } as const;
-    const ok = await h.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', automatic_payment_methods: NO_REDIRECTS, payment_method: 'pm_card_visa', confirm: true, mandate_data: mandate });
+    const ok = await h.stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      automatic_payment_methods: NO_REDIRECTS,
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      mandate_data: mandate,
+    });
     expect(ok.status).toBe('succeeded');
     for (const extra of [{ mandate_data: mandate }, { off_session: true }, { return_url: 'https://example.com' }, { error_on_requires_action: true }]) {
       const err = await failure(h.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', automatic_payment_methods: NO_REDIRECTS, ...extra }));
@@ -74,7 +96,11 @@ describe('confirmation parameters', () => {
     // Proves payment_method_options[card][capture_method]=manual overrides the intent's automatic capture.
     h = await openSandbox();
     const pi = await h.stripe.paymentIntents.create({
-      amount: 1000, currency: 'usd', automatic_payment_methods: NO_REDIRECTS, payment_method: 'pm_card_visa', confirm: true,
+      amount: 1000,
+      currency: 'usd',
+      automatic_payment_methods: NO_REDIRECTS,
+      payment_method: 'pm_card_visa',
+      confirm: true,
       payment_method_options: { card: { capture_method: 'manual' } },
     });
     expect(pi).toMatchObject({ status: 'requires_capture', capture_method: 'automatic_async', payment_method_options: { card: { capture_method: 'manual' } } });
@@ -86,22 +112,42 @@ describe('new endpoints refuse what Stripe refuses', () => {
     // Proves increment_authorization: the amount and capturable amount rise, the charge follows; the twins below are refused.
     h = await openSandbox();
     const asked = await h.stripe.paymentIntents.create({
-      amount: 1000, currency: 'usd', automatic_payment_methods: NO_REDIRECTS, capture_method: 'manual', payment_method: 'pm_card_visa', confirm: true,
+      amount: 1000,
+      currency: 'usd',
+      automatic_payment_methods: NO_REDIRECTS,
+      capture_method: 'manual',
+      payment_method: 'pm_card_visa',
+      confirm: true,
       payment_method_options: { card: { request_incremental_authorization: 'if_available' } },
     });
     const raised = await h.stripe.paymentIntents.incrementAuthorization(asked.id, { amount: 1500 });
     expect(raised).toMatchObject({ status: 'requires_capture', amount: 1500, amount_capturable: 1500 });
     expect(h.sandbox.charges()[0]).toMatchObject({ amount: 1500 });
     expect((await h.stripe.paymentIntents.capture(asked.id)).amount_received).toBe(1500);
-    expect(await failure(h.stripe.paymentIntents.incrementAuthorization(asked.id, { amount: 2000 }))).toMatchObject({ code: 'payment_intent_unexpected_state' });
+    expect(await failure(h.stripe.paymentIntents.incrementAuthorization(asked.id, { amount: 2000 }))).toMatchObject({
+      code: 'payment_intent_unexpected_state',
+    });
   });
 
   it('refuses increment_authorization without request_incremental_authorization, and outside requires_capture', async () => {
     // Proves the incremental-authorization preconditions.
     h = await openSandbox();
-    const plain = await h.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', automatic_payment_methods: NO_REDIRECTS, capture_method: 'manual', payment_method: 'pm_card_visa', confirm: true });
+    const plain = await h.stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      automatic_payment_methods: NO_REDIRECTS,
+      capture_method: 'manual',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     expect(await failure(h.stripe.paymentIntents.incrementAuthorization(plain.id, { amount: 1500 }))).toMatchObject({ statusCode: 400 });
-    const done = await h.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', automatic_payment_methods: NO_REDIRECTS, payment_method: 'pm_card_visa', confirm: true });
+    const done = await h.stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      automatic_payment_methods: NO_REDIRECTS,
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     expect(await failure(h.stripe.paymentIntents.incrementAuthorization(done.id, { amount: 1500 }))).toMatchObject({ code: 'payment_intent_unexpected_state' });
     expect(h.sandbox.paymentIntents().map((pi) => pi.amount)).toEqual([1000, 1000]);
   });
@@ -110,7 +156,10 @@ describe('new endpoints refuse what Stripe refuses', () => {
     // Proves 404 resource_missing for unknown ids on the new endpoints and list expansion needing data.*.
     h = await openSandbox();
     expect(await failure(h.stripe.paymentMethods.retrieve('pm_unknown000000000000000'))).toMatchObject({ statusCode: 404, code: 'resource_missing' });
-    expect(await failure(h.stripe.refunds.update('re_unknown000000000000000', { metadata: { a: 'b' } }))).toMatchObject({ statusCode: 404, code: 'resource_missing' });
+    expect(await failure(h.stripe.refunds.update('re_unknown000000000000000', { metadata: { a: 'b' } }))).toMatchObject({
+      statusCode: 404,
+      code: 'resource_missing',
+    });
     expect(await failure(h.stripe.paymentIntents.list({ expand: ['latest_charge'] }))).toMatchObject({ statusCode: 400 });
     const listed = await h.stripe.paymentIntents.list({ expand: ['data.latest_charge'] });
     expect(listed.object).toBe('list');

@@ -30,8 +30,13 @@ function rejects(fn: () => unknown): Stripe.errors.StripeError | undefined {
 }
 
 async function authorizeAndCapture(h: Harness): Promise<string> {
-  const pi = await h.stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-    amount: 2000, currency: 'usd', capture_method: 'manual', payment_method: 'pm_card_visa', confirm: true,
+  const pi = await h.stripe.paymentIntents.create({
+    automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+    amount: 2000,
+    currency: 'usd',
+    capture_method: 'manual',
+    payment_method: 'pm_card_visa',
+    confirm: true,
   });
   await h.stripe.paymentIntents.capture(pi.id);
   return pi.id;
@@ -84,9 +89,7 @@ describe('signed delivery', () => {
       Stripe.errors.StripeSignatureVerificationError,
     );
     const tenMinutesLaterMs = Date.now() + 600_000;
-    const stale = rejects(() =>
-      verifier.webhooks.constructEvent(hook.body, hook.signature!, WEBHOOK_SECRET, 300, undefined, tenMinutesLaterMs),
-    );
+    const stale = rejects(() => verifier.webhooks.constructEvent(hook.body, hook.signature!, WEBHOOK_SECRET, 300, undefined, tenMinutesLaterMs));
     expect(stale?.message).toContain('Timestamp outside the tolerance zone');
     expect(rejects(() => verifier.webhooks.constructEvent(hook.body, hook.signature!, WEBHOOK_SECRET))).toBeUndefined();
   });
@@ -193,8 +196,12 @@ describe('manual delivery and queuing', () => {
     await authorizeAndCapture(h);
     expect(receiver.received).toEqual([]);
     await h.sandbox.flushWebhooks();
-    expect(receiver.received.map((r) => r.eventType).sort()).toEqual(
-      ['charge.captured', 'charge.succeeded', 'payment_intent.amount_capturable_updated', 'payment_intent.created', 'payment_intent.succeeded'],
-    );
+    expect(receiver.received.map((r) => r.eventType).sort()).toEqual([
+      'charge.captured',
+      'charge.succeeded',
+      'payment_intent.amount_capturable_updated',
+      'payment_intent.created',
+      'payment_intent.succeeded',
+    ]);
   });
 });

@@ -24,7 +24,10 @@ describe('the SimCity catalogue', () => {
       expect(driver, `${definition.id} names driver ${definition.driver}`).toBeDefined();
       expect(checkedInvariants(definition, driver!)).toEqual(definition.invariants);
       const derived = new Set(definition.oracles.flatMap((oracle) => driver!.oracleInvariants?.[oracle] ?? []));
-      expect([...derived].filter((id) => !definition.invariants.includes(id)), `${definition.id}: oracles check invariants the file does not list`).toEqual([]);
+      expect(
+        [...derived].filter((id) => !definition.invariants.includes(id)),
+        `${definition.id}: oracles check invariants the file does not list`,
+      ).toEqual([]);
       expect(typeof driver!.exercised, `${definition.id}: its driver has no exercised hook`).toBe('function');
     }
   });
@@ -32,6 +35,8 @@ describe('the SimCity catalogue', () => {
   it('refuses a scenario file that claims an invariant none of its oracles checks', () => {
     // Proves: the runtime's guard (checkedInvariants) is not a formality: a claimed I2 on SC-1 is an error.
     const sc1 = listScenarios().find((s) => s.id === 'SC-1')!;
-    expect(() => checkedInvariants({ ...sc1, invariants: [...sc1.invariants, 'I2'] }, drivers[sc1.driver]!)).toThrow(/claims invariants none of its oracles checks: I2/);
+    expect(() => checkedInvariants({ ...sc1, invariants: [...sc1.invariants, 'I2'] }, drivers[sc1.driver]!)).toThrow(
+      /claims invariants none of its oracles checks: I2/,
+    );
   });
 });

@@ -33,8 +33,12 @@ function run(db: TestDatabase, seed: string, iterations: number): Promise<Scenar
 async function attackOutcomes(pool: Pool) {
   const count = async (sql: string) => Number((await pool.query(sql)).rows[0].n);
   return {
-    cancelledAfterCommit: await count(`SELECT count(DISTINCT reservation_id) AS n FROM reservation_transitions WHERE from_state = 'COMMITTED' AND to_state = 'CANCELLED'`),
-    refusedOutsidePayment: await count(`SELECT count(*) AS n FROM reservations r WHERE r.metadata->>'name' = 'A2' AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.booking_id = r.booking_id)`),
+    cancelledAfterCommit: await count(
+      `SELECT count(DISTINCT reservation_id) AS n FROM reservation_transitions WHERE from_state = 'COMMITTED' AND to_state = 'CANCELLED'`,
+    ),
+    refusedOutsidePayment: await count(
+      `SELECT count(*) AS n FROM reservations r WHERE r.metadata->>'name' = 'A2' AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.booking_id = r.booking_id)`,
+    ),
     commitRefusedPastDeadline: await count(`SELECT count(*) AS n FROM reservations WHERE state = 'FAILED_COMMIT' AND metadata->>'name' = 'A3'`),
     raceFirstKept: await count(`SELECT count(*) AS n FROM reservations WHERE metadata->>'name' = 'A5' AND metadata->>'request' = 'first'`),
     lateMoneyReleased: await count(`SELECT count(*) AS n FROM payments p JOIN reservations r ON r.id = p.reservation_id
@@ -43,7 +47,8 @@ async function attackOutcomes(pool: Pool) {
     offSessionFailedAndReleased: await count(`SELECT count(*) AS n FROM reservations r WHERE r.metadata->>'name' = 'A6' AND r.state = 'FAILED_REQUESTER_AUTH'
                                               AND (SELECT count(*) FROM payments p WHERE p.reservation_id = r.id AND p.status = 'canceled') = 2`),
     commitFinishedPastAnotherFailure: await count(`SELECT count(*) AS n FROM reservations WHERE metadata->>'name' = 'A8b' AND state = 'COMMITTED'`),
-    rescheduleRefused: await count(`SELECT count(*) AS n FROM reservations r JOIN bookings b ON b.id = r.booking_id WHERE r.metadata->>'name' = 'A7' AND b.slot_id = r.slot_id
+    rescheduleRefused:
+      await count(`SELECT count(*) AS n FROM reservations r JOIN bookings b ON b.id = r.booking_id WHERE r.metadata->>'name' = 'A7' AND b.slot_id = r.slot_id
                                       AND NOT EXISTS (SELECT 1 FROM booking_transitions t WHERE t.booking_id = b.id AND t.to_slot_id IS DISTINCT FROM r.slot_id)`),
   };
 }
@@ -51,7 +56,10 @@ async function attackOutcomes(pool: Pool) {
 function expectCaught(result: ScenarioResult, oracles: string[]): void {
   expect(result.passed).toBe(false);
   expect(result.verdict).toBe('violation');
-  expect(result.violations.some((v) => oracles.includes(v.oracle)), JSON.stringify(result.violations).slice(0, 1500)).toBe(true);
+  expect(
+    result.violations.some((v) => oracles.includes(v.oracle)),
+    JSON.stringify(result.violations).slice(0, 1500),
+  ).toBe(true);
   // Caught by an opening attack of the first iteration, whatever the seed drew.
   expect(result.violations[0]!.iteration).toBe(0);
   expect(formatSnapshot(result.forensicSnapshot!)).toContain('FORENSIC SNAPSHOT — SC-9');

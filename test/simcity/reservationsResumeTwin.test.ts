@@ -26,7 +26,10 @@ describe('SC-9 twin: commit resumption without a per-reservation boundary', () =
     databases.push(db);
     const result = await runScenario({ scenarioId: 'SC-9', seed: 'sc9-broken-resume', iterations: 1, connectionString: db.connectionString, commit: 'test' });
     expect(result.verdict).toBe('violation');
-    expect(result.violations.map((v) => v.oracle), JSON.stringify(result.violations).slice(0, 1500)).toContain('each-commit-resumed-on-its-own');
+    expect(
+      result.violations.map((v) => v.oracle),
+      JSON.stringify(result.violations).slice(0, 1500),
+    ).toContain('each-commit-resumed-on-its-own');
     expect(result.violations[0]!.iteration).toBe(0);
   });
 });

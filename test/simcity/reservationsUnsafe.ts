@@ -20,8 +20,10 @@ export async function installBookingPaidOutsideReservation(pool: Pool): Promise<
 
 /** Defect 4: stage TTLs run past the slot's start and the commit finishes whenever it is resumed. */
 export async function installUncappedDeadlines(pool: Pool): Promise<void> {
-  await installPatched(pool, 'reservation_set_stage(reservations, text, text, text)', [[', p_res.starts_at)', ', p_res.starts_at + interval \'100 years\')']]);
-  await installPatched(pool, 'create_reservation(uuid, timestamptz, timestamptz, uuid, text, jsonb, text, text, text, text)', [[', v_slot.starts_at);', ', v_slot.starts_at + interval \'100 years\');']]);
+  await installPatched(pool, 'reservation_set_stage(reservations, text, text, text)', [[', p_res.starts_at)', ", p_res.starts_at + interval '100 years')"]]);
+  await installPatched(pool, 'create_reservation(uuid, timestamptz, timestamptz, uuid, text, jsonb, text, text, text, text)', [
+    [', v_slot.starts_at);', ", v_slot.starts_at + interval '100 years');"],
+  ]);
   await installPatched(pool, 'reservation_finish_commit(uuid, text, text, text)', [['IF reservation_past_deadline(v_res) THEN', 'IF false THEN']]);
 }
 
@@ -33,7 +35,10 @@ export async function installLateMoneyKept(pool: Pool): Promise<void> {
 /** Defect 7: the unique-violation path of create_reservation replays the first reservation without comparing requests. */
 export async function installRaceReplaysAnyRequest(pool: Pool): Promise<void> {
   await installPatched(pool, 'create_reservation(uuid, timestamptz, timestamptz, uuid, text, jsonb, text, text, text, text)', [
-    ['idempotency_key = p_idempotency_key;\n    RETURN QUERY SELECT reservation_replay(v_existing, v_hash), true;', 'idempotency_key = p_idempotency_key;\n    RETURN QUERY SELECT to_jsonb(v_existing), true;'],
+    [
+      'idempotency_key = p_idempotency_key;\n    RETURN QUERY SELECT reservation_replay(v_existing, v_hash), true;',
+      'idempotency_key = p_idempotency_key;\n    RETURN QUERY SELECT to_jsonb(v_existing), true;',
+    ],
   ]);
 }
 

@@ -30,7 +30,14 @@ describe('SimCity SC-10 guard probes', () => {
   it('passes on the real engine, with every invariant it names exercised', async () => {
     // Proves: on the real engine every probe is refused or detected (no false alarm), and each of I2, I6, I7, I8, I10 is reached by some completed action.
     db = await createTestDatabase({ poolMax: 8 });
-    const result = await runScenario({ scenarioId: 'SC-10', seed: 'sc10-real', iterations: 2, connectionString: db.connectionString, commit: 'test', lastActionsMax: 200 });
+    const result = await runScenario({
+      scenarioId: 'SC-10',
+      seed: 'sc10-real',
+      iterations: 2,
+      connectionString: db.connectionString,
+      commit: 'test',
+      lastActionsMax: 200,
+    });
     expect(result.violations, JSON.stringify(result.violations.slice(0, 3))).toEqual([]);
     expect(result.verdict).toBe('pass');
     const exercised = new Set(result.historyTail.flatMap((event) => guardProbes.exercised!(event, { slots: { S1: '', S2: '' } } as never)));

@@ -33,7 +33,14 @@ describe('SC-2 payment ↔ booking consistency', () => {
       expect(result.violations, JSON.stringify(result.violations).slice(0, 2000)).toEqual([]);
       expect(result.passed).toBe(true);
       expect(result.stats.ok).toBeGreaterThan(0);
-      expect(Object.keys(result.parameters.fixtures.providerFaults as object)).toEqual(['duplicateRate', 'reorderRate', 'delayRate', 'dropRate', 'apiErrorRate', 'apiTimeoutRate']);
+      expect(Object.keys(result.parameters.fixtures.providerFaults as object)).toEqual([
+        'duplicateRate',
+        'reorderRate',
+        'delayRate',
+        'dropRate',
+        'apiErrorRate',
+        'apiTimeoutRate',
+      ]);
       // The opening attacks reach their dangerous states every iteration: a confirm on the client's word refused (I4, P1), a late failure after a success, its money captured (I10, P2, P4).
       const tally = new Map(result.invariants.map((t) => [t.id, t]));
       for (const id of ['I4', 'P1', 'I10', 'P2', 'P4']) expect(tally.get(id)?.exercised ?? 0).toBeGreaterThanOrEqual(5);
@@ -44,7 +51,7 @@ describe('SC-2 payment ↔ booking consistency', () => {
     expect(left.rows[0].n).toBe(0);
   });
 
-  it('fails against an engine that confirms a card booking on the client\'s word', async () => {
+  it("fails against an engine that confirms a card booking on the client's word", async () => {
     // Proves SC-2 catches a confirmation no payment at the provider backs.
     const broken = await database({ simulation: true });
     await broken.pool.query(CLIENT_WORD_CONFIRM_SQL);

@@ -16,12 +16,14 @@ import { installClaimIntoThePast, installExpiredHoldBlocks } from './unsafeEngin
 const simulation = scenarioDatabases();
 
 describe('SC-3 time hostility and clock skew', () => {
-  it('skews a child process\'s wall clock by the offset asked, and only when asked', () => {
+  it("skews a child process's wall clock by the offset asked, and only when asked", () => {
     // Proves the skew is real: a child started with the preload reads a clock ten minutes behind; without the offset it reads ours.
     buildDist();
     const childNow = (skewSeconds: string): number => {
       const env = { ...process.env, BOOKIJI_CLOCK_SKEW_SECONDS: skewSeconds, NODE_OPTIONS: `--import ${pathToFileURL(SKEW_CLOCK_MODULE).href}` };
-      return Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(Math.max(Date.now(), new Date().getTime())))'], { env, encoding: 'utf8' }));
+      return Number(
+        execFileSync(process.execPath, ['-e', 'process.stdout.write(String(Math.max(Date.now(), new Date().getTime())))'], { env, encoding: 'utf8' }),
+      );
     };
     expect(Math.round((childNow('-600') - Date.now()) / 60_000)).toBe(-10);
     expect(Math.abs(childNow('0') - Date.now())).toBeLessThan(60_000);
@@ -31,17 +33,33 @@ describe('SC-3 time hostility and clock skew', () => {
     // Proves the shipped engine refuses the past at and around the NOW boundary, frees expired holds, and ignores the host's clock.
     buildDist();
     const db = await simulation();
-    const result = await runScenario({ scenarioId: 'SC-3', seed: 'pr-1', iterations: 2, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
+    const result = await runScenario({
+      scenarioId: 'SC-3',
+      seed: 'pr-1',
+      iterations: 2,
+      connectionString: db.connectionString,
+      commit: 'test',
+      lastActionsMax: 10_000,
+    });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 3000)).toEqual([]);
     expect(result.passed).toBe(true);
     // Every invariant the scenario file declares was brought to its dangerous state at least once.
     expect(unexercisedInvariants(result)).toEqual([]);
     const openings = result.historyTail.filter((e) => e.type === 'ok' && e.process === 'nemesis');
     const pastClaims = openings.filter((e) => e.action === 'past_claims').map((e) => e.value);
-    expect(pastClaims).toEqual([{ book: 'PAST_SLOT', hold: 'PAST_SLOT', reschedule: 'PAST_SLOT' }, { book: 'PAST_SLOT', hold: 'PAST_SLOT', reschedule: 'PAST_SLOT' }]);
-    expect(openings.filter((e) => e.action === 'now_boundary').map((e) => e.value)).toEqual([{ N0: 'PAST_SLOT', N1: 'PAST_SLOT' }, { N0: 'PAST_SLOT', N1: 'PAST_SLOT' }]);
+    expect(pastClaims).toEqual([
+      { book: 'PAST_SLOT', hold: 'PAST_SLOT', reschedule: 'PAST_SLOT' },
+      { book: 'PAST_SLOT', hold: 'PAST_SLOT', reschedule: 'PAST_SLOT' },
+    ]);
+    expect(openings.filter((e) => e.action === 'now_boundary').map((e) => e.value)).toEqual([
+      { N0: 'PAST_SLOT', N1: 'PAST_SLOT' },
+      { N0: 'PAST_SLOT', N1: 'PAST_SLOT' },
+    ]);
     const skew = openings.filter((e) => e.action === 'app_skew').map((e) => e.value);
-    expect(skew.map((v) => [v!.earlyReleases, v!.dueReleases])).toEqual([[0, 2], [0, 2]]);
+    expect(skew.map((v) => [v!.earlyReleases, v!.dueReleases])).toEqual([
+      [0, 2],
+      [0, 2],
+    ]);
     const offsets = result.parameters.fixtures.appClockSkewSeconds as { ahead: number; behind: number };
     expect(offsets.ahead).toBeGreaterThan(0);
     expect(offsets.behind).toBeLessThan(0);

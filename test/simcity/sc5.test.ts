@@ -14,7 +14,14 @@ describe('SC-5 abuse and probing over HTTP', () => {
   it('passes on the real engine: every attack refused with a code, nothing written, the server up', async () => {
     // Proves the shipped API refuses repeats, floods, fee bypass, foreign ids, probes and malformed input at every layer.
     const db = await database();
-    const result = await runScenario({ scenarioId: 'SC-5', seed: 'pr-1', iterations: 2, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
+    const result = await runScenario({
+      scenarioId: 'SC-5',
+      seed: 'pr-1',
+      iterations: 2,
+      connectionString: db.connectionString,
+      commit: 'test',
+      lastActionsMax: 10_000,
+    });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 3000)).toEqual([]);
     expect(result.passed).toBe(true);
     // Every invariant the scenario file declares was brought to its dangerous state at least once.
@@ -32,7 +39,7 @@ describe('SC-5 abuse and probing over HTTP', () => {
     expect(again.digest).toBe(first.digest);
   });
 
-  it('fails against an engine that confirms a card hold on the client\'s word (fee bypass)', async () => {
+  it("fails against an engine that confirms a card hold on the client's word (fee bypass)", async () => {
     // Proves SC-5's fee-bypass opening meets the danger: a confirm without payment that succeeds is caught.
     const db = await database();
     await db.pool.query(CLIENT_WORD_CONFIRM_SQL);

@@ -35,7 +35,14 @@ describe('SC-5 rate limiter store down', () => {
   it('passes on the shipped limiter, the opening counted as exercising I6', async () => {
     fixture.failOpen = false;
     const db = await newDatabase({ simulation: false });
-    const result = await runScenario({ scenarioId: 'SC-5', seed: 'pr-1', iterations: 1, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
+    const result = await runScenario({
+      scenarioId: 'SC-5',
+      seed: 'pr-1',
+      iterations: 1,
+      connectionString: db.connectionString,
+      commit: 'test',
+      lastActionsMax: 10_000,
+    });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 2000)).toEqual([]);
     const openings = result.historyTail.filter((e) => e.action === 'limiter_store_down' && e.type === 'ok');
     expect(openings).toHaveLength(1);

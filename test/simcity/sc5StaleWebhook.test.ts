@@ -27,7 +27,14 @@ describe('SC-5 stale Stripe webhook', () => {
   it('passes on the shipped endpoint, the opening counted as exercising I4', async () => {
     fixture.acceptAnySignatureAge = false;
     const db = await newDatabase({ simulation: false });
-    const result = await runScenario({ scenarioId: 'SC-5', seed: 'stale-ok', iterations: 1, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
+    const result = await runScenario({
+      scenarioId: 'SC-5',
+      seed: 'stale-ok',
+      iterations: 1,
+      connectionString: db.connectionString,
+      commit: 'test',
+      lastActionsMax: 10_000,
+    });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 2000)).toEqual([]);
     const openings = result.historyTail.filter((e) => e.action === 'stale_webhook' && e.type === 'ok');
     expect(openings).toHaveLength(1);

@@ -16,13 +16,24 @@ describe('SC-6 degraded reality', () => {
     // Proves the shipped engine loses nothing acknowledged, keeps nothing killed, fails explicitly and recovers by reconcile.
     buildDist();
     const db = await simulation();
-    const result = await runScenario({ scenarioId: 'SC-6', seed: 'pr-1', iterations: 2, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
+    const result = await runScenario({
+      scenarioId: 'SC-6',
+      seed: 'pr-1',
+      iterations: 2,
+      connectionString: db.connectionString,
+      commit: 'test',
+      lastActionsMax: 10_000,
+    });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 3000)).toEqual([]);
     expect(result.passed).toBe(true);
     // Every invariant the scenario file declares was brought to its dangerous state at least once.
     expect(unexercisedInvariants(result)).toEqual([]);
-    const opening = (kind: string): Array<Record<string, unknown> | undefined> => result.historyTail.filter((e) => e.action === kind && e.type === 'ok').map((e) => e.value);
-    expect(opening('kill_waiting_claims').map((v) => v!.codes)).toEqual(['DEPENDENCY_UNAVAILABLE,DEPENDENCY_UNAVAILABLE,DEPENDENCY_UNAVAILABLE', 'DEPENDENCY_UNAVAILABLE,DEPENDENCY_UNAVAILABLE,DEPENDENCY_UNAVAILABLE']);
+    const opening = (kind: string): Array<Record<string, unknown> | undefined> =>
+      result.historyTail.filter((e) => e.action === kind && e.type === 'ok').map((e) => e.value);
+    expect(opening('kill_waiting_claims').map((v) => v!.codes)).toEqual([
+      'DEPENDENCY_UNAVAILABLE,DEPENDENCY_UNAVAILABLE,DEPENDENCY_UNAVAILABLE',
+      'DEPENDENCY_UNAVAILABLE,DEPENDENCY_UNAVAILABLE,DEPENDENCY_UNAVAILABLE',
+    ]);
     expect(opening('kill_before_commit').map((v) => v!.killed)).toEqual([3, 3]);
     expect(opening('orphaned_holds_kill_serve').map((v) => v!.holds)).toEqual([3, 3]);
     expect(result.stats.faults).toBeGreaterThan(8);

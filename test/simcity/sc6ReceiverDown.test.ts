@@ -22,7 +22,8 @@ vi.mock('../../src/api/webhookOutbox.js', async (importOriginal) => {
       const runOnce = dispatcher.runOnce;
       dispatcher.runOnce = async () => {
         const attempted = await runOnce();
-        if (fixture.markFailedDelivered) await pool.query('UPDATE webhook_outbox SET delivered_at = clock_timestamp() WHERE delivered_at IS NULL AND last_error IS NOT NULL');
+        if (fixture.markFailedDelivered)
+          await pool.query('UPDATE webhook_outbox SET delivered_at = clock_timestamp() WHERE delivered_at IS NULL AND last_error IS NOT NULL');
         return attempted;
       };
       return dispatcher;
@@ -37,7 +38,14 @@ describe('SC-6 partner webhook receiver down', () => {
     buildDist();
     fixture.markFailedDelivered = false;
     const db = await simulation();
-    const result = await runScenario({ scenarioId: 'SC-6', seed: 'receiver-ok', iterations: 1, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
+    const result = await runScenario({
+      scenarioId: 'SC-6',
+      seed: 'receiver-ok',
+      iterations: 1,
+      connectionString: db.connectionString,
+      commit: 'test',
+      lastActionsMax: 10_000,
+    });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 2000)).toEqual([]);
     const openings = result.historyTail.filter((e) => e.action === 'partner_receiver_down' && e.type === 'ok');
     expect(openings).toHaveLength(1);

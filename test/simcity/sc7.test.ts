@@ -14,7 +14,14 @@ describe('SC-7 forensics', () => {
   it('passes on the real engine: picked bookings explained, every tampering reported', async () => {
     // Proves forensics explains the run's own messy histories and the audit chain exposes edits and deletions.
     const db = await simulation();
-    const result = await runScenario({ scenarioId: 'SC-7', seed: 'pr-1', iterations: 2, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
+    const result = await runScenario({
+      scenarioId: 'SC-7',
+      seed: 'pr-1',
+      iterations: 2,
+      connectionString: db.connectionString,
+      commit: 'test',
+      lastActionsMax: 10_000,
+    });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 3000)).toEqual([]);
     expect(result.passed).toBe(true);
     // Every invariant the scenario file declares was brought to its dangerous state at least once.
@@ -22,7 +29,9 @@ describe('SC-7 forensics', () => {
     const tampering = result.historyTail.filter((e) => e.action === 'tamper_audit' && e.type === 'ok');
     expect(tampering).toHaveLength(2);
     for (const event of tampering) expect(String(event.value!.update)).toMatch(/^refused /);
-    const reconstructed = result.historyTail.filter((e) => e.action === 'reconstruct' && e.type === 'ok').flatMap((e) => JSON.parse(String(e.value!.reconstructed)) as unknown[]);
+    const reconstructed = result.historyTail
+      .filter((e) => e.action === 'reconstruct' && e.type === 'ok')
+      .flatMap((e) => JSON.parse(String(e.value!.reconstructed)) as unknown[]);
     expect(reconstructed.length).toBeGreaterThanOrEqual(2);
   });
 

@@ -14,7 +14,14 @@ describe('SC-8 soak and time decay', () => {
   it('passes on the real engine over four simulated days: same answers, no holds left, schedule steady', async () => {
     // Proves the shipped engine does not drift or build up as days pass and reconcile runs nightly.
     const db = await simulation();
-    const result = await runScenario({ scenarioId: 'SC-8', seed: 'pr-1', iterations: 4, connectionString: db.connectionString, commit: 'test', lastActionsMax: 10_000 });
+    const result = await runScenario({
+      scenarioId: 'SC-8',
+      seed: 'pr-1',
+      iterations: 4,
+      connectionString: db.connectionString,
+      commit: 'test',
+      lastActionsMax: 10_000,
+    });
     expect(result.violations, JSON.stringify(result.violations).slice(0, 3000)).toEqual([]);
     expect(result.passed).toBe(true);
     // Every invariant the scenario file declares was brought to its dangerous state at least once.

@@ -85,7 +85,13 @@ describe('SC-1 double-booking attack', () => {
 
   it('fails in the first iteration against a claim that replays a key whatever request comes with it', async () => {
     // Proves the opening's same-key-different-request race catches an engine that skips the stored request hash (I6).
-    const result = await runScenario({ scenarioId: 'SC-1', seed: 'broken-1', iterations: 30, connectionString: brokenIdempotency.connectionString, commit: 'test' });
+    const result = await runScenario({
+      scenarioId: 'SC-1',
+      seed: 'broken-1',
+      iterations: 30,
+      connectionString: brokenIdempotency.connectionString,
+      commit: 'test',
+    });
     expectReadableFailure(result, 'SC-1');
     expect(result.violations.map((v) => v.oracle)).toContain('idempotency');
     expect(result.violations[0]!.iteration).toBe(0);
@@ -120,7 +126,13 @@ describe('SC-4 reschedule atomicity', () => {
 
   it('fails against a non-atomic reschedule, with a forensic snapshot and the replay command', async () => {
     // Proves SC-4 catches a reschedule whose release and claim are unlocked read-modify-writes.
-    const result = await runScenario({ scenarioId: 'SC-4', seed: 'broken-1', iterations: 30, connectionString: brokenReschedule.connectionString, commit: 'test' });
+    const result = await runScenario({
+      scenarioId: 'SC-4',
+      seed: 'broken-1',
+      iterations: 30,
+      connectionString: brokenReschedule.connectionString,
+      commit: 'test',
+    });
     expectReadableFailure(result, 'SC-4');
     expect(result.violations.some((v) => v.oracle === 'capacity' || v.oracle === 'slot-coherence')).toBe(true);
   });

@@ -25,7 +25,10 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 /** Starts `bookiji serve` on a free port and resolves with its URL from the "listening" log line. */
 function startServer(): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/bookiji', 'serve', '--port', '0', '--rate-limit', '1000000', '--no-outbox'], { cwd: root, env: { ...process.env, DATABASE_URL: db.connectionString, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, ['bin/bookiji', 'serve', '--port', '0', '--rate-limit', '1000000', '--no-outbox'], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: db.connectionString, NO_COLOR: '1' },
+    });
     server = child;
     let pending = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -65,7 +68,10 @@ describe('simcity run --target-url', () => {
     const url = await startServer();
     const run = await cli(['simcity', 'run', 'SC-1', '--seed', 'target-1', '--iterations', '3', '--target-url', url, '--api-key', key, '--json']);
     expect(run.code, run.stderr + run.stdout.slice(0, 2000)).toBe(0);
-    const report = JSON.parse(run.stdout) as { passed: boolean; results: Array<{ stats: { requestsByPath: Record<string, number> }; invariants: Array<{ id: string; exercised: number }> }> };
+    const report = JSON.parse(run.stdout) as {
+      passed: boolean;
+      results: Array<{ stats: { requestsByPath: Record<string, number> }; invariants: Array<{ id: string; exercised: number }> }>;
+    };
     expect(report.passed).toBe(true);
     const httpRequests = report.results[0]!.stats.requestsByPath.http ?? 0;
     expect(httpRequests).toBeGreaterThan(0);

@@ -180,7 +180,7 @@ export async function installClaimIntoThePast(pool: Pool): Promise<void> {
 /** claim_slot that counts an expired hold as taking capacity until reconcile has run: it never frees stale holds itself. */
 export async function installExpiredHoldBlocks(pool: Pool): Promise<void> {
   await rewriteFunction(pool, CLAIM_SIGNATURE, [
-    ["AND state = 'held' AND hold_expires_at <= v_now) THEN", "AND false) THEN"],
+    ["AND state = 'held' AND hold_expires_at <= v_now) THEN", 'AND false) THEN'],
     ['PERFORM expire_stale_holds_on_slot(v_slot.vendor_id, p_slot_id);', ''],
   ]);
 }

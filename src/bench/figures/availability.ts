@@ -52,13 +52,26 @@ export async function availability(context: FigureContext): Promise<FigureResult
   const [longVendor] = await seedVendors(pool, 1, 'Ninety-day vendor');
   const dayVendors = await seedVendors(pool, sizes.availabilityVendors, 'One-day vendor');
   await seedCustomers(pool, CUSTOMER_COUNT, 'Availability customer');
-  await seedSlotGrid(pool, { vendorIds: [longVendor!], slotsPerVendor: sizes.availabilityDays * sizes.availabilitySlotsPerDay, startAfterHours: START_AFTER_HOURS, slotMinutes: SLOT_MINUTES, strideMinutes });
-  await seedSlotGrid(pool, { vendorIds: dayVendors, slotsPerVendor: sizes.availabilitySlotsPerDay, startAfterHours: START_AFTER_HOURS, slotMinutes: SLOT_MINUTES, strideMinutes });
+  await seedSlotGrid(pool, {
+    vendorIds: [longVendor!],
+    slotsPerVendor: sizes.availabilityDays * sizes.availabilitySlotsPerDay,
+    startAfterHours: START_AFTER_HOURS,
+    slotMinutes: SLOT_MINUTES,
+    strideMinutes,
+  });
+  await seedSlotGrid(pool, {
+    vendorIds: dayVendors,
+    slotsPerVendor: sizes.availabilitySlotsPerDay,
+    startAfterHours: START_AFTER_HOURS,
+    slotMinutes: SLOT_MINUTES,
+    strideMinutes,
+  });
   const occupied = await occupy(pool);
   // Past the short holds' TTL: they are still 'held' rows, but free (I9).
   await advanceClock(pool, (SHORT_HOLD_TTL_S + 30) * 1000);
   await pool.query('VACUUM ANALYZE');
-  const windowStart = (await pool.query<{ at: Date }>(`SELECT date_trunc('hour', bookiji_now()) + make_interval(hours => $1::int) AS at`, [START_AFTER_HOURS])).rows[0]!.at;
+  const windowStart = (await pool.query<{ at: Date }>(`SELECT date_trunc('hour', bookiji_now()) + make_interval(hours => $1::int) AS at`, [START_AFTER_HOURS]))
+    .rows[0]!.at;
   // The clock moved a minute; slots were laid out from the hour before it moved.
   const from = new Date(windowStart.getTime() - 3600_000);
   const longTo = new Date(from.getTime() + (sizes.availabilityDays * 24 + 1) * 3600_000);
@@ -75,7 +88,9 @@ export async function availability(context: FigureContext): Promise<FigureResult
   const rowsEngine = (await listSlots(pool, { vendor: longVendor!, from: from.toISOString(), to: longTo.toISOString(), limit: LIST_LIMIT })).length;
   const rowsPlain = await plainList(longVendor!, longTo);
   if (rowsEngine !== rowsPlain || rowsPlain !== sizes.availabilityDays * sizes.availabilitySlotsPerDay) {
-    throw new Error(`availability: the listing returned ${rowsEngine} rows, the plain SELECT ${rowsPlain}, expected ${sizes.availabilityDays * sizes.availabilitySlotsPerDay}`);
+    throw new Error(
+      `availability: the listing returned ${rowsEngine} rows, the plain SELECT ${rowsPlain}, expected ${sizes.availabilityDays * sizes.availabilitySlotsPerDay}`,
+    );
   }
   const freeLong = await engineList(longVendor!, longTo);
 
@@ -108,7 +123,15 @@ export async function availability(context: FigureContext): Promise<FigureResult
     }
     many.engine.push(engineRun.wallMs);
     many.baseline.push(plainRun.wallMs);
-    many.oneStatement.push(await time(() => pool.query(`SELECT * FROM slots WHERE vendor_id = ANY($1) AND starts_at >= $2 AND starts_at < $3 AND NOT legacy ORDER BY vendor_id, starts_at, id`, [dayVendors, from, dayTo])));
+    many.oneStatement.push(
+      await time(() =>
+        pool.query(`SELECT * FROM slots WHERE vendor_id = ANY($1) AND starts_at >= $2 AND starts_at < $3 AND NOT legacy ORDER BY vendor_id, starts_at, id`, [
+          dayVendors,
+          from,
+          dayTo,
+        ]),
+      ),
+    );
   }
   return {
     id: '3',

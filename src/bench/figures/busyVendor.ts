@@ -28,11 +28,16 @@ export async function busyVendorPair(context: FigureContext): Promise<Check> {
   const spreadSlots = await seedSlotGrid(pool, { ...grid, vendorIds: spread, slotsPerVendor: Math.ceil((perRun * runs) / SPREAD_VENDORS) });
   await pool.query('VACUUM ANALYZE');
   await warmPool(pool, CLIENTS);
-  const cursors = new Map<SeededSlot[], number>([[busySlots, 0], [spreadSlots, 0]]);
+  const cursors = new Map<SeededSlot[], number>([
+    [busySlots, 0],
+    [spreadSlots, 0],
+  ]);
   const claimsPerS = async (slots: SeededSlot[]): Promise<number> => {
     const start = cursors.get(slots)!;
     cursors.set(slots, start + perRun);
-    const result = await runLoad(perRun, CLIENTS, (index) => claimSlot(pool, { slot: slots[start + index]!.id, customer: customers[index % customers.length] }, BENCH_ACTOR));
+    const result = await runLoad(perRun, CLIENTS, (index) =>
+      claimSlot(pool, { slot: slots[start + index]!.id, customer: customers[index % customers.length] }, BENCH_ACTOR),
+    );
     return latenciesOf(result, 'ok').length / (result.wallMs / 1000);
   };
   context.log(`figure 1 (busy vendor): ${CLIENTS} clients, one vendor vs ${SPREAD_VENDORS}`);

@@ -36,11 +36,30 @@ export async function claimAlternatives(context: FigureContext): Promise<FigureR
   const [hotVendor] = await seedVendors(pool, 1, 'Alternatives hot vendor');
   const customers = await seedCustomers(pool, sizes.alternativeContenders, 'Alternatives customer');
   const perVariantHot = sizes.repetitions + 1;
-  const hotSlots = await seedSlotGrid(pool, { vendorIds: [hotVendor!], slotsPerVendor: variants * perVariantHot, startAfterHours: 48, slotMinutes: 60, strideMinutes: 60 });
+  const hotSlots = await seedSlotGrid(pool, {
+    vendorIds: [hotVendor!],
+    slotsPerVendor: variants * perVariantHot,
+    startAfterHours: 48,
+    slotMinutes: 60,
+    strideMinutes: 60,
+  });
   const [capacityVendor] = await seedVendors(pool, 1, 'Alternatives capacity vendor');
-  const capacitySlots = await seedSlotGrid(pool, { vendorIds: [capacityVendor!], slotsPerVendor: variants * sizes.repetitions, startAfterHours: 48, slotMinutes: 60, strideMinutes: 60, capacity: CAPACITY });
+  const capacitySlots = await seedSlotGrid(pool, {
+    vendorIds: [capacityVendor!],
+    slotsPerVendor: variants * sizes.repetitions,
+    startAfterHours: 48,
+    slotMinutes: 60,
+    strideMinutes: 60,
+    capacity: CAPACITY,
+  });
   const distinctPerVariant = sizes.repetitions * sizes.alternativeContenders + WARMUP_CONTENDERS;
-  const distinctSlots = await seedSlotGrid(pool, { vendorIds: vendors, slotsPerVendor: Math.ceil((variants * distinctPerVariant) / VENDOR_COUNT), startAfterHours: 48, slotMinutes: 60, strideMinutes: 60 });
+  const distinctSlots = await seedSlotGrid(pool, {
+    vendorIds: vendors,
+    slotsPerVendor: Math.ceil((variants * distinctPerVariant) / VENDOR_COUNT),
+    startAfterHours: 48,
+    slotMinutes: 60,
+    strideMinutes: 60,
+  });
   await pool.query('VACUUM ANALYZE');
   await warmPool(pool, concurrency);
 
@@ -54,7 +73,15 @@ export async function claimAlternatives(context: FigureContext): Promise<FigureR
   };
   const results: VariantFigures[] = [];
   for (const variant of CLAIM_VARIANTS) {
-    const figures: VariantFigures = { name: variant.name, description: variant.description, semanticsNote: variant.semanticsNote, built: true, contests: [], distincts: [], capacityWinners: [] };
+    const figures: VariantFigures = {
+      name: variant.name,
+      description: variant.description,
+      semanticsNote: variant.semanticsNote,
+      built: true,
+      contests: [],
+      distincts: [],
+      capacityWinners: [],
+    };
     results.push(figures);
     try {
       await pool.query(variant.build(shipped));
@@ -71,13 +98,19 @@ export async function claimAlternatives(context: FigureContext): Promise<FigureR
     for (let repetition = 0; repetition < sizes.repetitions; repetition++) {
       figures.distincts.push(await runDistinct(claimPool, takeDistinct(sizes.alternativeContenders), customers, concurrency));
       figures.contests.push(await runContest(claimPool, hotSlots[hotCursor++]!.id, customers, concurrency));
-      const capacityContest = await runContest(claimPool, capacitySlots[capacityCursor++]!.id, customers.slice(0, sizes.alternativeCapacityContenders), concurrency);
+      const capacityContest = await runContest(
+        claimPool,
+        capacitySlots[capacityCursor++]!.id,
+        customers.slice(0, sizes.alternativeCapacityContenders),
+        concurrency,
+      );
       figures.capacityWinners.push(capacityContest.winners);
     }
   }
   // The shipped function goes back, and the database must still be consistent.
   await pool.query(shipped);
-  const violations = (await pool.query<{ check_id: string; violations: number }>('SELECT check_id, violations FROM verify_invariants() WHERE violations > 0')).rows;
+  const violations = (await pool.query<{ check_id: string; violations: number }>('SELECT check_id, violations FROM verify_invariants() WHERE violations > 0'))
+    .rows;
   await pool.end();
 
   const checks: Check[] = [];

@@ -71,7 +71,12 @@ export async function claimThroughput(context: FigureContext): Promise<FigureRes
     for (let repetition = 0; repetition < sizes.repetitions; repetition++) {
       const runEngine = async (): Promise<void> => {
         const result = await runLoad(sizes.claimOpsPerRun, clients, claimNext(pool));
-        unexpected.push(...result.unexpected, ...Object.entries(outcomeCounts(result)).filter(([outcome]) => outcome !== 'ok').map(([outcome, n]) => `${n}× ${outcome}`));
+        unexpected.push(
+          ...result.unexpected,
+          ...Object.entries(outcomeCounts(result))
+            .filter(([outcome]) => outcome !== 'ok')
+            .map(([outcome, n]) => `${n}× ${outcome}`),
+        );
         engineRuns.push(figuresOf(result));
       };
       const runBaseline = async (): Promise<void> => {

@@ -18,7 +18,14 @@ export async function cliStartup(context: FigureContext): Promise<FigureResult> 
   const { sizes, packageRoot } = context;
   const bin = path.join(packageRoot, 'bin', 'bookiji');
   if (!existsSync(path.join(packageRoot, 'dist', 'cli', 'main.js'))) {
-    return { id: '6', title: 'CLI start-up', status: 'skipped', reason: 'dist/cli/main.js is missing: run `npm run build` (npm run bench does)', checks: [], details: {} };
+    return {
+      id: '6',
+      title: 'CLI start-up',
+      status: 'skipped',
+      reason: 'dist/cli/main.js is missing: run `npm run build` (npm run bench does)',
+      checks: [],
+      details: {},
+    };
   }
   const database = await context.server.createDatabase('startup');
   const pool = database.openPool(1);

@@ -20,15 +20,32 @@ export async function hotSlot(context: FigureContext): Promise<FigureResult> {
   const vendors = await seedVendors(pool, VENDOR_COUNT, 'Hot vendor');
   const [hotVendor] = await seedVendors(pool, 1, 'Hot slot vendor');
   const customers = await seedCustomers(pool, sizes.hotContenders, 'Hot customer');
-  const hotSlots = await seedSlotGrid(pool, { vendorIds: [hotVendor!], slotsPerVendor: sizes.repetitions + 1, startAfterHours: 48, slotMinutes: 60, strideMinutes: 60 });
+  const hotSlots = await seedSlotGrid(pool, {
+    vendorIds: [hotVendor!],
+    slotsPerVendor: sizes.repetitions + 1,
+    startAfterHours: 48,
+    slotMinutes: 60,
+    strideMinutes: 60,
+  });
   const distinctNeeded = sizes.repetitions * sizes.hotContenders + WARMUP_CONTENDERS;
-  const distinctSlots = await seedSlotGrid(pool, { vendorIds: vendors, slotsPerVendor: Math.ceil(distinctNeeded / VENDOR_COUNT), startAfterHours: 48, slotMinutes: 60, strideMinutes: 60 });
+  const distinctSlots = await seedSlotGrid(pool, {
+    vendorIds: vendors,
+    slotsPerVendor: Math.ceil(distinctNeeded / VENDOR_COUNT),
+    startAfterHours: 48,
+    slotMinutes: 60,
+    strideMinutes: 60,
+  });
   await pool.query('VACUUM ANALYZE');
   await warmPool(pool, sizes.hotConcurrency);
 
   const warmupCustomers = customers.slice(0, Math.min(WARMUP_CONTENDERS, customers.length));
   await runContest(pool, hotSlots[0]!.id, warmupCustomers, sizes.hotConcurrency);
-  await runDistinct(pool, distinctSlots.slice(0, warmupCustomers.length).map((slot) => slot.id), warmupCustomers, sizes.hotConcurrency);
+  await runDistinct(
+    pool,
+    distinctSlots.slice(0, warmupCustomers.length).map((slot) => slot.id),
+    warmupCustomers,
+    sizes.hotConcurrency,
+  );
   let distinctCursor = warmupCustomers.length;
 
   const contests: ContestResult[] = [];
@@ -37,7 +54,8 @@ export async function hotSlot(context: FigureContext): Promise<FigureResult> {
     context.log(`figure 2: repetition ${repetition + 1}`);
     const slotIds = distinctSlots.slice(distinctCursor, distinctCursor + sizes.hotContenders).map((slot) => slot.id);
     distinctCursor += sizes.hotContenders;
-    const contest = (): Promise<void> => runContest(pool, hotSlots[repetition + 1]!.id, customers, sizes.hotConcurrency).then((result) => void contests.push(result));
+    const contest = (): Promise<void> =>
+      runContest(pool, hotSlots[repetition + 1]!.id, customers, sizes.hotConcurrency).then((result) => void contests.push(result));
     const distinct = (): Promise<void> => runDistinct(pool, slotIds, customers, sizes.hotConcurrency).then((result) => void distincts.push(result));
     if (repetition % 2 === 0) {
       await distinct();

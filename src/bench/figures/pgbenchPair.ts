@@ -47,14 +47,17 @@ function pairChecks(clients: number, claims: PgbenchRun[], tpcb: PgbenchRun[]): 
     ratio: spreadOf(claims.map((run, i) => run.latency.p95 / tpcb[i]!.latency.p95)),
   };
   return [
-    judged ? ratioCheck({ ...throughput, target: `≥ ${THROUGHPUT_RATIO_MIN.toFixed(1)}×`, bound: THROUGHPUT_RATIO_MIN, direction: 'atLeast' }) : { ...throughput, target: 'info', met: null },
+    judged
+      ? ratioCheck({ ...throughput, target: `≥ ${THROUGHPUT_RATIO_MIN.toFixed(1)}×`, bound: THROUGHPUT_RATIO_MIN, direction: 'atLeast' })
+      : { ...throughput, target: 'info', met: null },
     ratioCheck({ ...p95, target: `≤ ${P95_RATIO_MAX.toFixed(1)}×`, bound: P95_RATIO_MAX, direction: 'atMost' }),
   ];
 }
 
 export async function pgbenchPair(context: FigureContext): Promise<PgbenchPairResult> {
   const pgbench = findPgbench();
-  if (!pgbench) return { checks: [], details: {}, skipped: 'skipped: pgbench not found (README, Performance: install postgresql-client or postgresql-contrib)' };
+  if (!pgbench)
+    return { checks: [], details: {}, skipped: 'skipped: pgbench not found (README, Performance: install postgresql-client or postgresql-contrib)' };
   const { sizes } = context;
   const database = await context.server.createDatabase('pgbench');
   const pool = database.openPool(2);

@@ -19,7 +19,14 @@ const CONCURRENCY = 8;
 const VENDOR_COUNT = 64;
 
 interface ScenarioRunner {
-  runScenario(options: { scenarioId: string; seed: string; iterations?: number; concurrency?: number; connectionString?: string; commit?: string | null }): Promise<{
+  runScenario(options: {
+    scenarioId: string;
+    seed: string;
+    iterations?: number;
+    concurrency?: number;
+    connectionString?: string;
+    commit?: string | null;
+  }): Promise<{
     actions: number;
     durationMs: number;
     passed: boolean;
@@ -42,15 +49,30 @@ export async function simcityOverhead(context: FigureContext): Promise<FigureRes
   const vendors = await seedVendors(pool, VENDOR_COUNT, 'Raw-claims vendor');
   const customers = await seedCustomers(pool, 1_000, 'Raw-claims customer');
   const rawPerRun = context.quick ? 100 : 1_000;
-  const slots = await seedSlotGrid(pool, { vendorIds: vendors, slotsPerVendor: Math.ceil(((context.sizes.repetitions + 1) * rawPerRun) / VENDOR_COUNT), startAfterHours: 48, slotMinutes: 60, strideMinutes: 60 });
+  const slots = await seedSlotGrid(pool, {
+    vendorIds: vendors,
+    slotsPerVendor: Math.ceil(((context.sizes.repetitions + 1) * rawPerRun) / VENDOR_COUNT),
+    startAfterHours: 48,
+    slotMinutes: 60,
+    strideMinutes: 60,
+  });
   await warmPool(pool, CONCURRENCY);
   let cursor = 0;
   const rawClaims = async (count: number): Promise<number> => {
-    const result = await runLoad(count, CONCURRENCY, (index) => claimSlot(pool, { slot: slots[cursor++]!.id, customer: customers[index % customers.length] }, BENCH_ACTOR));
+    const result = await runLoad(count, CONCURRENCY, (index) =>
+      claimSlot(pool, { slot: slots[cursor++]!.id, customer: customers[index % customers.length] }, BENCH_ACTOR),
+    );
     return latenciesOf(result, 'ok').length / (result.wallMs / 1000);
   };
   await rawClaims(rawPerRun);
-  await runScenario({ scenarioId: 'SC-1', seed: 'bench-warmup', iterations: 2, concurrency: CONCURRENCY, connectionString: database.connectionString, commit: null });
+  await runScenario({
+    scenarioId: 'SC-1',
+    seed: 'bench-warmup',
+    iterations: 2,
+    concurrency: CONCURRENCY,
+    connectionString: database.connectionString,
+    commit: null,
+  });
 
   const simcityRates: number[] = [];
   const rawRates: number[] = [];
@@ -59,7 +81,14 @@ export async function simcityOverhead(context: FigureContext): Promise<FigureRes
   for (let repetition = 0; repetition < context.sizes.repetitions; repetition++) {
     context.log(`figure 4: repetition ${repetition + 1}`);
     rawRates.push(await rawClaims(rawPerRun));
-    const result = await runScenario({ scenarioId: 'SC-1', seed: `bench-${repetition}`, iterations, concurrency: CONCURRENCY, connectionString: database.connectionString, commit: null });
+    const result = await runScenario({
+      scenarioId: 'SC-1',
+      seed: `bench-${repetition}`,
+      iterations,
+      concurrency: CONCURRENCY,
+      connectionString: database.connectionString,
+      commit: null,
+    });
     simcityRates.push(result.actions / (result.durationMs / 1000));
     verdicts.push(result.verdict);
     oracleChecks.push(result.stats.oracleChecks);
@@ -83,6 +112,13 @@ export async function simcityOverhead(context: FigureContext): Promise<FigureRes
         notes: `verdicts ${verdicts.join('/')}`,
       }),
     ],
-    details: { iterations, concurrency: CONCURRENCY, verdicts, oracleChecks, rawClaimsPerRun: rawPerRun, note: 'SC-1 wall time includes its fixtures, oracles and settling per iteration, as a certification run pays them' },
+    details: {
+      iterations,
+      concurrency: CONCURRENCY,
+      verdicts,
+      oracleChecks,
+      rawClaimsPerRun: rawPerRun,
+      note: 'SC-1 wall time includes its fixtures, oracles and settling per iteration, as a certification run pays them',
+    },
   };
 }

@@ -70,7 +70,11 @@ class SoakModel {
   private readonly activeList: ActiveBooking[] = [];
   private readonly activeIndex = new Map<string, number>();
 
-  constructor(slotsByVendor: string[][], clockMs: number, private readonly random: () => number) {
+  constructor(
+    slotsByVendor: string[][],
+    clockMs: number,
+    private readonly random: () => number,
+  ) {
     this.freeSlots = slotsByVendor;
     this.clockMs = clockMs;
   }
@@ -174,7 +178,13 @@ async function soakOnce(context: FigureContext, repetition: number, gc: () => vo
   const vendors = await seedVendors(pool, vendorCount, 'Soak vendor');
   const customers = await seedCustomers(pool, Math.min(CUSTOMER_COUNT, sizes.soakOps), 'Soak customer');
   const clockDaysMax = Math.ceil((sizes.soakOps * 0.1 * CLOCK_STEP_MS) / 86_400_000) + 2;
-  const slots = await seedSlotGrid(pool, { vendorIds: vendors, slotsPerVendor: SLOTS_PER_VENDOR, startAfterHours: clockDaysMax * 24, slotMinutes: 60, strideMinutes: 60 });
+  const slots = await seedSlotGrid(pool, {
+    vendorIds: vendors,
+    slotsPerVendor: SLOTS_PER_VENDOR,
+    startAfterHours: clockDaysMax * 24,
+    slotMinutes: 60,
+    strideMinutes: 60,
+  });
   await pool.query('VACUUM ANALYZE');
   const vendorIndex = new Map(vendors.map((id, index) => [id, index]));
   const slotsByVendor = vendors.map(() => [] as string[]);
@@ -201,7 +211,13 @@ async function soakOnce(context: FigureContext, repetition: number, gc: () => vo
     const customer = customers[Math.floor(random() * customers.length)];
     try {
       const { booking } = await claimSlot(pool, { slot: slotId, customer, hold, holdTtlSeconds: hold ? HOLD_TTL_S : undefined }, BENCH_ACTOR);
-      model.addActive({ id: booking.id, vendorIndex: vendor, slotId, held: hold, holdExpiresAtMs: booking.holdExpiresAt?.getTime() ?? Number.POSITIVE_INFINITY });
+      model.addActive({
+        id: booking.id,
+        vendorIndex: vendor,
+        slotId,
+        held: hold,
+        holdExpiresAtMs: booking.holdExpiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
+      });
     } catch (error) {
       model.giveBack(vendor, slotId);
       throw error;
@@ -275,8 +291,15 @@ async function soakOnce(context: FigureContext, repetition: number, gc: () => vo
     const result: LoadResult = await runLoad(segmentOps, sizes.soakConcurrency, operation);
     unexpected.push(...result.unexpected);
     const latency = latencySummary(result.samples.map((sample) => sample.latencyMs));
-    segments.push({ p95Ms: latency.p95, p50Ms: latency.p50, throughputPerS: segmentOps / (result.wallMs / 1000), outcomes: outcomeCounts(result), ...(await holdCounts(pool)) });
-    if (segment === 0 || segment === SEGMENTS - 1 || (segment + 1) % 5 === 0) context.log(`figure 5: repetition ${repetition + 1}, segment ${segment + 1}/${SEGMENTS}, p95 ${latency.p95.toFixed(1)} ms`);
+    segments.push({
+      p95Ms: latency.p95,
+      p50Ms: latency.p50,
+      throughputPerS: segmentOps / (result.wallMs / 1000),
+      outcomes: outcomeCounts(result),
+      ...(await holdCounts(pool)),
+    });
+    if (segment === 0 || segment === SEGMENTS - 1 || (segment + 1) % 5 === 0)
+      context.log(`figure 5: repetition ${repetition + 1}, segment ${segment + 1}/${SEGMENTS}, p95 ${latency.p95.toFixed(1)} ms`);
   }
   const heapAfterMb = heapUsedMb(gc);
   const rssAfterMb = process.memoryUsage().rss / 1024 / 1024;

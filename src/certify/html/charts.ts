@@ -110,7 +110,12 @@ export function lineChart(options: LineChartOptions): string {
     }
   }
   parts.push(axisLabels(frame, options.xLabel, options.yLabel));
-  parts.push(legend(frame, series.map((entry) => ({ name: entry.name, color: entry.color, dashed: entry.dashed === true }))));
+  parts.push(
+    legend(
+      frame,
+      series.map((entry) => ({ name: entry.name, color: entry.color, dashed: entry.dashed === true })),
+    ),
+  );
   return svg(frame, options.title, parts.join(''));
 }
 
@@ -148,7 +153,9 @@ export function barChart(options: BarChartOptions): string {
       );
       if (showValues) {
         const labelY = value >= 0 ? y - 4 : y + height + 12;
-        parts.push(`<text x="${fixed(x + barWidth / 2)}" y="${fixed(labelY)}" text-anchor="middle" class="chart-value">${escapeHtml(formatCompact(value))}</text>`);
+        parts.push(
+          `<text x="${fixed(x + barWidth / 2)}" y="${fixed(labelY)}" text-anchor="middle" class="chart-value">${escapeHtml(formatCompact(value))}</text>`,
+        );
       }
     });
     const center = frame.left + band * categoryIndex + band / 2;
@@ -156,7 +163,12 @@ export function barChart(options: BarChartOptions): string {
   });
   parts.push(axes(frame, zeroY));
   parts.push(axisLabels(frame, '', options.yLabel));
-  parts.push(legend(frame, series.map((entry) => ({ name: entry.name, color: entry.color, dashed: false }))));
+  parts.push(
+    legend(
+      frame,
+      series.map((entry) => ({ name: entry.name, color: entry.color, dashed: false })),
+    ),
+  );
   return svg(frame, options.title, parts.join(''));
 }
 
@@ -293,7 +305,8 @@ function axisLabels(frame: Frame, xLabel: string, yLabel: string): string {
   const middleX = (frame.left + frame.right) / 2;
   const middleY = (frame.top + frame.bottom) / 2;
   const x = xLabel === '' ? '' : `<text x="${fixed(middleX)}" y="${frame.height - 10}" text-anchor="middle" class="chart-label">${escapeHtml(xLabel)}</text>`;
-  const y = yLabel === '' ? '' : `<text transform="translate(16 ${fixed(middleY)}) rotate(-90)" text-anchor="middle" class="chart-label">${escapeHtml(yLabel)}</text>`;
+  const y =
+    yLabel === '' ? '' : `<text transform="translate(16 ${fixed(middleY)}) rotate(-90)" text-anchor="middle" class="chart-label">${escapeHtml(yLabel)}</text>`;
   return x + y;
 }
 

@@ -56,7 +56,8 @@ function banner(report: CertificationReportView, title: string, certified: boole
     certified && failedPhases + failedInvariants > 0
       ? `<p class="warning">Inconsistent report: the verdict is CERTIFIED but ${failedPhases} phase(s) and ${failedInvariants} invariant(s) failed.</p>`
       : '';
-  const reasons = report.reasons && report.reasons.length > 0 ? `<ul class="reasons">${report.reasons.map((reason) => `<li>${escapeHtml(reason)}</li>`).join('')}</ul>` : '';
+  const reasons =
+    report.reasons && report.reasons.length > 0 ? `<ul class="reasons">${report.reasons.map((reason) => `<li>${escapeHtml(reason)}</li>`).join('')}</ul>` : '';
   return [
     `<header class="banner ${certified ? 'pass' : 'fail'}">`,
     `<div class="banner-title">${escapeHtml(title)}</div>`,
@@ -146,10 +147,16 @@ function invariantsSection(invariants: InvariantView[]): string {
 
 function chartsSection(soak: SoakView | undefined, contention: ContentionView[] | undefined): string {
   const figures: string[] = [];
-  if (soak && soak.buckets.length > 0) figures.push(figure(soakLatencyChart(soak), 'Latency per bucket of soak operations; hover a point for its bucket and simulated day.'));
-  if (contention && contention.length > 0) figures.push(figure(contentionChart(contention), 'Each contention test: how many raced, how many won, how many got a conflict.', contentionTable(contention)));
-  if (soak?.tableSizes && soak.tableSizes.length > 0) figures.push(figure(tableSizesChart(soak), 'Row counts over the soak: growth should track the bookings made, nothing else.'));
-  if (soak?.leftoverHolds && soak.leftoverHolds.length > 0) figures.push(figure(leftoverHoldsChart(soak), 'Holds past their TTL and not yet released: a queue building up would show as a rising line.'));
+  if (soak && soak.buckets.length > 0)
+    figures.push(figure(soakLatencyChart(soak), 'Latency per bucket of soak operations; hover a point for its bucket and simulated day.'));
+  if (contention && contention.length > 0)
+    figures.push(
+      figure(contentionChart(contention), 'Each contention test: how many raced, how many won, how many got a conflict.', contentionTable(contention)),
+    );
+  if (soak?.tableSizes && soak.tableSizes.length > 0)
+    figures.push(figure(tableSizesChart(soak), 'Row counts over the soak: growth should track the bookings made, nothing else.'));
+  if (soak?.leftoverHolds && soak.leftoverHolds.length > 0)
+    figures.push(figure(leftoverHoldsChart(soak), 'Holds past their TTL and not yet released: a queue building up would show as a rising line.'));
   const body = figures.length > 0 ? figures.join('') : '<p class="muted">No soak or contention data in this report.</p>';
   return section('Charts', body);
 }
@@ -212,8 +219,19 @@ function tableSizesChart(soak: SoakView): string {
 
 function leftoverHoldsChart(soak: SoakView): string {
   const samples = [...(soak.leftoverHolds ?? [])].sort((a, b) => a.opsDone - b.opsDone);
-  const points = samples.map((sample) => ({ x: sample.opsDone, y: sample.holds, label: `${formatNumber(sample.opsDone)} ops: ${formatNumber(sample.holds)} leftover holds` }));
-  return lineChart({ title: 'Leftover holds over the soak', xLabel: 'operations done', yLabel: 'expired, unreleased holds', series: [{ name: 'leftover holds', points, color: '#D55E00' }], xInteger: true, yInteger: true });
+  const points = samples.map((sample) => ({
+    x: sample.opsDone,
+    y: sample.holds,
+    label: `${formatNumber(sample.opsDone)} ops: ${formatNumber(sample.holds)} leftover holds`,
+  }));
+  return lineChart({
+    title: 'Leftover holds over the soak',
+    xLabel: 'operations done',
+    yLabel: 'expired, unreleased holds',
+    series: [{ name: 'leftover holds', points, color: '#D55E00' }],
+    xInteger: true,
+    yInteger: true,
+  });
 }
 
 function figure(svg: string, caption: string, after = ''): string {
@@ -237,7 +255,8 @@ function environmentSection(report: CertificationReportView): string {
 
 function footer(report: CertificationReportView): string {
   const parts = ['This page is a reading aid. The signed certification JSON is the record: check it with <code>bookiji certify verify FILE</code>.'];
-  if (report.signature?.keyId) parts.push(`Signing key id <code>${escapeHtml(report.signature.keyId)}</code> (Ed25519, DSSE envelope over an in-toto Statement).`);
+  if (report.signature?.keyId)
+    parts.push(`Signing key id <code>${escapeHtml(report.signature.keyId)}</code> (Ed25519, DSSE envelope over an in-toto Statement).`);
   if (report.signature?.envelopeFile) parts.push(`Envelope: <code>${escapeHtml(report.signature.envelopeFile)}</code>.`);
   return `<footer>${parts.map((part) => `<p>${part}</p>`).join('')}</footer>`;
 }

@@ -20,7 +20,10 @@ export async function runInChild<T>(treeRoot: string, job: WorkerJob, timeoutMs:
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearTimeout(timer);
   const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER));
-  if (!line) throw new Error(`the mutant's child process ended (code ${String(code)}) without a result${code === null ? ` after ${timeoutMs} ms` : ''}: ${stderr.slice(-600)}`);
+  if (!line)
+    throw new Error(
+      `the mutant's child process ended (code ${String(code)}) without a result${code === null ? ` after ${timeoutMs} ms` : ''}: ${stderr.slice(-600)}`,
+    );
   const parsed = JSON.parse(line.slice(RESULT_MARKER.length)) as { ok: boolean; result?: T; error?: string };
   if (!parsed.ok) throw new Error(parsed.error ?? 'the child failed');
   return parsed.result as T;

@@ -36,11 +36,16 @@ export async function witnessVendor(pool: Pool, slots: SlotSpec[], customers = 2
   for (const spec of slots) {
     const start = new Date(now.getTime() + spec.startInMinutes * 60_000);
     const end = new Date(start.getTime() + (spec.durationMinutes ?? 60) * 60_000);
-    const slot = await addSlot(pool, { vendor: vendor.id, start: start.toISOString(), end: end.toISOString(), capacity: spec.capacity ?? 1, priceCents: spec.priceCents ?? 0 }, WITNESS_ACTOR);
+    const slot = await addSlot(
+      pool,
+      { vendor: vendor.id, start: start.toISOString(), end: end.toISOString(), capacity: spec.capacity ?? 1, priceCents: spec.priceCents ?? 0 },
+      WITNESS_ACTOR,
+    );
     slotIds.push(slot.id);
   }
   const customerIds: string[] = [];
-  for (let i = 0; i < customers; i++) customerIds.push((await addCustomer(pool, { name: `Witness ${tag} ${i}`, email: `witness-${tag}-${i}@example.test` })).id);
+  for (let i = 0; i < customers; i++)
+    customerIds.push((await addCustomer(pool, { name: `Witness ${tag} ${i}`, email: `witness-${tag}-${i}@example.test` })).id);
   return { vendorId: vendor.id, slots: slotIds, customers: customerIds };
 }
 
@@ -102,7 +107,10 @@ export async function refusedWrite(pool: Pool, sql: string, params: unknown[], w
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const got = await client.query(sql, params).then(() => 'OK', (error: { code?: string }) => `SQLSTATE ${String(error.code)}`);
+    const got = await client.query(sql, params).then(
+      () => 'OK',
+      (error: { code?: string }) => `SQLSTATE ${String(error.code)}`,
+    );
     return { held: got !== 'OK', observed: `${what}: ${got === 'OK' ? 'ACCEPTED' : `refused (${got})`} (the real engine refuses it)` };
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);

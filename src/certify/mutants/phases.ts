@@ -25,7 +25,8 @@ export function phaseOrder(first: PhaseId): PhaseId[] {
 async function invariantFailure(databases: Array<[string, CertifyDatabase]>): Promise<{ check: string; detail: string } | null> {
   for (const [label, db] of databases) {
     const failed = (await verifyInvariants(db.pool)).filter((c) => c.violations > 0);
-    if (failed.length > 0) return { check: `invariants hold on the ${label} database`, detail: failed.map((c) => `${c.checkId} ${c.description} (${c.violations})`).join('; ') };
+    if (failed.length > 0)
+      return { check: `invariants hold on the ${label} database`, detail: failed.map((c) => `${c.checkId} ${c.description} (${c.violations})`).join('; ') };
   }
   return null;
 }
@@ -44,7 +45,16 @@ export async function certifyFailFast(options: {
     const phase = PHASES.find((p) => p.id === id);
     if (!phase) continue;
     const seed = phaseSeed(options.seed, id);
-    const ctx: PhaseContext = { normal: options.normal, simulation: options.simulation, adminConnectionString: options.adminConnectionString, params: options.params, seed, random: (label) => makeRandom(seed, label), log: options.log, scenarios: [] };
+    const ctx: PhaseContext = {
+      normal: options.normal,
+      simulation: options.simulation,
+      adminConnectionString: options.adminConnectionString,
+      params: options.params,
+      seed,
+      random: (label) => makeRandom(seed, label),
+      log: options.log,
+      scenarios: [],
+    };
     phasesRun.push(id);
     options.log(`phase ${id}: ${phase.name}`);
     try {
@@ -54,7 +64,10 @@ export async function certifyFailFast(options: {
     } catch (error) {
       return { killedBy: { phase: id, check: 'phase ran to completion', detail: `the phase stopped with an error: ${describeError(error)}` }, phasesRun };
     }
-    const broken = await invariantFailure([['normal', options.normal], ['simulation', options.simulation]]);
+    const broken = await invariantFailure([
+      ['normal', options.normal],
+      ['simulation', options.simulation],
+    ]);
     if (broken) return { killedBy: { phase: id, ...broken }, phasesRun };
   }
   return { killedBy: null, phasesRun };

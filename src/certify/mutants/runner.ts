@@ -59,8 +59,19 @@ async function applyMutation(mutant: Mutant, pair: OpenPair): Promise<void> {
 /** The witness on a mutated pair: in this process for SQL mutants (the code is the real one), in the patched tree's child for TypeScript. */
 async function witnessOnMutant(mutant: Mutant, pair: OpenPair, tree: MutantTree, templates: MutantTemplates): Promise<WitnessResult> {
   await applyMutation(mutant, pair);
-  if (!mutant.patch) return mutant.witness({ normal: pair.normal.pool, simulation: pair.simulation.pool, normalConnectionString: pair.normal.connectionString });
-  return runInChild<WitnessResult>(tree.root, { mode: 'witness', mutantId: mutant.id, normal: refOf(pair.normal), simulation: refOf(pair.simulation), adminConnectionString: templates.adminConnectionString }, WITNESS_TIMEOUT_MS);
+  if (!mutant.patch)
+    return mutant.witness({ normal: pair.normal.pool, simulation: pair.simulation.pool, normalConnectionString: pair.normal.connectionString });
+  return runInChild<WitnessResult>(
+    tree.root,
+    {
+      mode: 'witness',
+      mutantId: mutant.id,
+      normal: refOf(pair.normal),
+      simulation: refOf(pair.simulation),
+      adminConnectionString: templates.adminConnectionString,
+    },
+    WITNESS_TIMEOUT_MS,
+  );
 }
 
 /**
@@ -70,7 +81,9 @@ async function witnessOnMutant(mutant: Mutant, pair: OpenPair, tree: MutantTree,
 export async function witnessMutant(mutant: Mutant, templates: MutantTemplates, tree?: MutantTree): Promise<{ real: WitnessResult; mutant: WitnessResult }> {
   const own = tree ?? treeFor(mutant);
   try {
-    const real = await withPair(templates, 'wr', (pair) => mutant.witness({ normal: pair.normal.pool, simulation: pair.simulation.pool, normalConnectionString: pair.normal.connectionString }));
+    const real = await withPair(templates, 'wr', (pair) =>
+      mutant.witness({ normal: pair.normal.pool, simulation: pair.simulation.pool, normalConnectionString: pair.normal.connectionString }),
+    );
     if (!real.held) throw new Error(`the witness fails on the real engine too: ${real.observed}`);
     const mutated = await withPair(templates, 'wm', (pair) => witnessOnMutant(mutant, pair, own, templates));
     return { real, mutant: mutated };
@@ -93,13 +106,29 @@ export async function runOneMutant(mutant: Mutant, templates: MutantTemplates, o
     const params = options.params ?? MUTANT_PROFILES[options.profile];
     const outcome = await withPair(templates, 'c', async (pair) => {
       await applyMutation(mutant, pair);
-      return runInChild<FailFastOutcome>(tree!.root, {
-        mode: 'certify', mutantId: mutant.id, normal: refOf(pair.normal), simulation: refOf(pair.simulation),
-        adminConnectionString: templates.adminConnectionString, params, seed: options.seed, order: phaseOrder(mutant.phase),
-      }, CERTIFY_TIMEOUT_MS[options.profile], (line) => log(line));
+      return runInChild<FailFastOutcome>(
+        tree!.root,
+        {
+          mode: 'certify',
+          mutantId: mutant.id,
+          normal: refOf(pair.normal),
+          simulation: refOf(pair.simulation),
+          adminConnectionString: templates.adminConnectionString,
+          params,
+          seed: options.seed,
+          order: phaseOrder(mutant.phase),
+        },
+        CERTIFY_TIMEOUT_MS[options.profile],
+        (line) => log(line),
+      );
     });
     if (outcome.killedBy) return done({ status: 'killed', witness, killedBy: outcome.killedBy, phasesRun: outcome.phasesRun });
-    return done({ status: 'survived', witness, phasesRun: outcome.phasesRun, shouldBeCaughtBy: mutant.expectedCatcher.startsWith('phase') ? mutant.expectedCatcher : `phase ${mutant.phase}: ${mutant.expectedCatcher}` });
+    return done({
+      status: 'survived',
+      witness,
+      phasesRun: outcome.phasesRun,
+      shouldBeCaughtBy: mutant.expectedCatcher.startsWith('phase') ? mutant.expectedCatcher : `phase ${mutant.phase}: ${mutant.expectedCatcher}`,
+    });
   } catch (error) {
     return done({ status: 'error', error: describeError(error) });
   } finally {
@@ -117,7 +146,12 @@ export async function runMutants(options: RunMutantsOptions): Promise<MutantOutc
     for (const [index, mutant] of mutants.entries()) {
       log(`mutant ${index + 1}/${mutants.length}: ${mutant.id} — ${mutant.title}`);
       const outcome = await runOneMutant(mutant, templates, options);
-      const what = outcome.status === 'killed' ? `killed by phase ${outcome.killedBy!.phase} (${outcome.killedBy!.check})` : outcome.status === 'error' ? `error: ${outcome.error}` : outcome.status;
+      const what =
+        outcome.status === 'killed'
+          ? `killed by phase ${outcome.killedBy!.phase} (${outcome.killedBy!.check})`
+          : outcome.status === 'error'
+            ? `error: ${outcome.error}`
+            : outcome.status;
       log(`mutant ${mutant.id}: ${what} in ${(outcome.durationMs / 1000).toFixed(1)} s`);
       outcomes.push(outcome);
     }

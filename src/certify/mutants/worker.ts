@@ -42,7 +42,8 @@ export async function runJob(job: WorkerJob): Promise<unknown> {
   const normal = open(job.normal);
   const simulation = open(job.simulation);
   try {
-    if (job.mode === 'witness') return await mutant.witness({ normal: normal.pool, simulation: simulation.pool, normalConnectionString: normal.connectionString });
+    if (job.mode === 'witness')
+      return await mutant.witness({ normal: normal.pool, simulation: simulation.pool, normalConnectionString: normal.connectionString });
     return await certifyFailFast({
       normal,
       simulation,

@@ -64,7 +64,9 @@ async function contentionRound(ctx: PhaseContext, name: string, capacity: number
 }
 
 function roundPassed(r: ContentionRound): boolean {
-  return r.winners === r.capacity && r.conflicts === r.contenders - r.capacity && r.other === 0 && r.activeInDatabase === r.capacity && r.bookedCount === r.capacity;
+  return (
+    r.winners === r.capacity && r.conflicts === r.contenders - r.capacity && r.other === 0 && r.activeInDatabase === r.capacity && r.bookedCount === r.capacity
+  );
 }
 
 export async function runAtomicSlot(ctx: PhaseContext): Promise<PhaseOutcome> {
@@ -72,17 +74,26 @@ export async function runAtomicSlot(ctx: PhaseContext): Promise<PhaseOutcome> {
   const pool = ctx.normal.pool;
   const rounds: ContentionRound[] = [];
 
-  await evidence.check(`capacity 1: ${ctx.params.contentionRounds} rounds of ${ctx.params.contendersPerRound} parallel connections racing for one slot`, async () => {
-    for (let i = 0; i < ctx.params.contentionRounds; i++) rounds.push(await contentionRound(ctx, `capacity 1, round ${i + 1}`, 1));
-    const bad = rounds.filter((r) => !roundPassed(r));
-    return {
-      passed: bad.length === 0,
-      detail: bad.length === 0
-        ? `every round: exactly 1 winner, ${ctx.params.contendersPerRound - 1} BOOKING_CONFLICT, 1 active booking and booked_count 1 in the database`
-        : `broken rounds: ${bad.map((r) => `${r.name}: ${r.winners} winners, ${r.conflicts} conflicts, ${r.other} other errors, ${r.activeInDatabase} active bookings, booked_count ${r.bookedCount}`).join('; ')}`,
-      numbers: { rounds: rounds.length, contenders: ctx.params.contendersPerRound, winnersTotal: rounds.reduce((s, r) => s + r.winners, 0), doubleBookedRounds: rounds.filter((r) => r.activeInDatabase > 1).length },
-    };
-  });
+  await evidence.check(
+    `capacity 1: ${ctx.params.contentionRounds} rounds of ${ctx.params.contendersPerRound} parallel connections racing for one slot`,
+    async () => {
+      for (let i = 0; i < ctx.params.contentionRounds; i++) rounds.push(await contentionRound(ctx, `capacity 1, round ${i + 1}`, 1));
+      const bad = rounds.filter((r) => !roundPassed(r));
+      return {
+        passed: bad.length === 0,
+        detail:
+          bad.length === 0
+            ? `every round: exactly 1 winner, ${ctx.params.contendersPerRound - 1} BOOKING_CONFLICT, 1 active booking and booked_count 1 in the database`
+            : `broken rounds: ${bad.map((r) => `${r.name}: ${r.winners} winners, ${r.conflicts} conflicts, ${r.other} other errors, ${r.activeInDatabase} active bookings, booked_count ${r.bookedCount}`).join('; ')}`,
+        numbers: {
+          rounds: rounds.length,
+          contenders: ctx.params.contendersPerRound,
+          winnersTotal: rounds.reduce((s, r) => s + r.winners, 0),
+          doubleBookedRounds: rounds.filter((r) => r.activeInDatabase > 1).length,
+        },
+      };
+    },
+  );
 
   const capacity = ctx.params.contentionCapacity;
   await evidence.check(`capacity ${capacity}: ${ctx.params.contendersPerRound} parallel connections racing for one slot`, async () => {
@@ -112,7 +123,9 @@ export async function runAtomicSlot(ctx: PhaseContext): Promise<PhaseOutcome> {
         : rescheduleBooking(pool, { booking: (i === 0 ? x : y).booking.id, slot: target.id }, customerActor(customers[i]!)),
     );
     const winners = results.filter((r) => r.result.status === 'fulfilled').length;
-    const conflicts = results.filter((r) => r.result.status === 'rejected' && r.result.reason instanceof BookijiError && r.result.reason.code === 'BOOKING_CONFLICT').length;
+    const conflicts = results.filter(
+      (r) => r.result.status === 'rejected' && r.result.reason instanceof BookijiError && r.result.reason.code === 'BOOKING_CONFLICT',
+    ).length;
     const truth = await pool.query(
       `SELECT s.id, s.booked_count, (SELECT count(*) FROM bookings b WHERE b.vendor_id = s.vendor_id AND b.slot_id = s.id AND b.state IN ('held', 'confirmed')) AS active
        FROM slots s WHERE s.vendor_id = $1`,

@@ -27,17 +27,27 @@ export async function newCustomers(pool: Pool, label: string, n: number): Promis
   const customers: Customer[] = [];
   for (let i = 0; i < n; i++) {
     serial += 1;
-    customers.push(await addCustomer(pool, { name: `Certify ${label} ${serial}`, email: `certify-${label}-${serial}-${process.pid}-${Date.now()}@example.test` }));
+    customers.push(
+      await addCustomer(pool, { name: `Certify ${label} ${serial}`, email: `certify-${label}-${serial}-${process.pid}-${Date.now()}@example.test` }),
+    );
   }
   return customers;
 }
 
 /** A slot `startInMinutes` after the database's now. */
-export async function newSlot(pool: Pool, vendor: Vendor, options: { startInMinutes: number; durationMinutes?: number; capacity?: number; priceCents?: number }): Promise<Slot> {
+export async function newSlot(
+  pool: Pool,
+  vendor: Vendor,
+  options: { startInMinutes: number; durationMinutes?: number; capacity?: number; priceCents?: number },
+): Promise<Slot> {
   const now = await databaseNow(pool);
   const start = new Date(now.getTime() + options.startInMinutes * 60_000);
   const end = new Date(start.getTime() + (options.durationMinutes ?? 30) * 60_000);
-  return addSlot(pool, { vendor: vendor.id, start: start.toISOString(), end: end.toISOString(), capacity: options.capacity ?? 1, priceCents: options.priceCents ?? 0 }, CERTIFY_OPERATOR);
+  return addSlot(
+    pool,
+    { vendor: vendor.id, start: start.toISOString(), end: end.toISOString(), capacity: options.capacity ?? 1, priceCents: options.priceCents ?? 0 },
+    CERTIFY_OPERATOR,
+  );
 }
 
 /** Opens `n` connections at once and returns them idle, so a race starts on live connections. */
@@ -67,9 +77,10 @@ export async function checkInvariants(evidence: Evidence, pool: Pool, where: str
     const failed = checks.filter((c) => c.violations > 0);
     return {
       passed: failed.length === 0,
-      detail: failed.length === 0
-        ? `verify_invariants(): all ${checks.length} checks report 0 violations`
-        : `violations: ${failed.map((c) => `${c.checkId} ${c.description} (${c.violations}; sample ${JSON.stringify(c.sample)})`).join('; ')}`,
+      detail:
+        failed.length === 0
+          ? `verify_invariants(): all ${checks.length} checks report 0 violations`
+          : `violations: ${failed.map((c) => `${c.checkId} ${c.description} (${c.violations}; sample ${JSON.stringify(c.sample)})`).join('; ')}`,
       numbers: { checks: checks.length, violated: failed.length },
     };
   });

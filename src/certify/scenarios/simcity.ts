@@ -19,7 +19,8 @@ export function catalogueOf(phase: PhaseId): Array<{ id: string; title: string }
 /** Runs every catalogue scenario of the phase as one check each; true when all passed and there was at least one. */
 export async function runPhaseCatalogue(evidence: Evidence, ctx: PhaseContext, phase: PhaseId): Promise<boolean> {
   const scenarios = catalogueOf(phase);
-  if (scenarios.length === 0) return evidence.record(`SimCity catalogue for phase ${phase}`, false, `not run: no scenario of the catalogue is for phase ${phase}`);
+  if (scenarios.length === 0)
+    return evidence.record(`SimCity catalogue for phase ${phase}`, false, `not run: no scenario of the catalogue is for phase ${phase}`);
   let passed = true;
   for (const scenario of scenarios) passed = (await runScenarioCheck(evidence, ctx, scenario.id, scenario.title)) && passed;
   return passed;
@@ -87,10 +88,30 @@ export async function runScenarioCheck(evidence: Evidence, ctx: PhaseContext, sc
       result.passed
         ? `verdict pass over ${s.iterations} iterations: ${s.invocations} operations (${s.ok} ok, ${s.failed} refused, ${s.unknown} unknown), ${s.faults} faults, ${s.oracleChecks} oracle checks; invariants checks/exercised/violations ${tallyText(result)}; plan digest ${result.digest}; replay: ${result.replayCommand}`
         : `verdict ${result.verdict}: ${result.violations.length} violation(s): ${violations || 'outcome undecided'}; replay: ${result.replayCommand}`,
-      { iterations: s.iterations, operations: s.invocations, ok: s.ok, refused: s.failed, unknown: s.unknown, faults: s.faults, oracleChecks: s.oracleChecks, violations: result.violations.length, seed },
+      {
+        iterations: s.iterations,
+        operations: s.invocations,
+        ok: s.ok,
+        refused: s.failed,
+        unknown: s.unknown,
+        faults: s.faults,
+        oracleChecks: s.oracleChecks,
+        violations: result.violations.length,
+        seed,
+      },
     );
   } catch (error) {
-    ctx.scenarios.push({ scenarioId, title: definition.title, seed, iterations: 0, verdict: 'error', digest: null, stats: { invocations: 0, ok: 0, failed: 0, unknown: 0, faults: 0, oracleChecks: 0 }, invariants: [], replayCommand: replayCommand(scenarioId, seed, iterations, ctx.params.scenarioConcurrency) });
+    ctx.scenarios.push({
+      scenarioId,
+      title: definition.title,
+      seed,
+      iterations: 0,
+      verdict: 'error',
+      digest: null,
+      stats: { invocations: 0, ok: 0, failed: 0, unknown: 0, faults: 0, oracleChecks: 0 },
+      invariants: [],
+      replayCommand: replayCommand(scenarioId, seed, iterations, ctx.params.scenarioConcurrency),
+    });
     return evidence.record(name, false, `the scenario could not run: ${describeError(error)}`);
   }
 }

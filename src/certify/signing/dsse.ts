@@ -43,12 +43,7 @@ const SIGNATURE_KEYS = ['keyid', 'sig'];
 export function pae(payloadType: string, payload: Uint8Array | string): Buffer {
   const type = Buffer.from(payloadType, 'utf8');
   const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload);
-  return Buffer.concat([
-    Buffer.from(`DSSEv1 ${type.length} `, 'ascii'),
-    type,
-    Buffer.from(` ${body.length} `, 'ascii'),
-    body,
-  ]);
+  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'ascii'), type, Buffer.from(` ${body.length} `, 'ascii'), body]);
 }
 
 /** Signs `payload` as a DSSE envelope with one Ed25519 signature named `keyId`. */

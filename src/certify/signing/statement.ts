@@ -48,11 +48,7 @@ export function schemaSubject(sha256Hex: string): StatementSubject {
  * Builds a Statement, checking every field: a certification signed over a
  * malformed subject would verify and still prove nothing.
  */
-export function buildStatement<P extends object>(input: {
-  subjects: StatementSubject[];
-  predicateType: string;
-  predicate: P;
-}): Statement<P> {
+export function buildStatement<P extends object>(input: { subjects: StatementSubject[]; predicateType: string; predicate: P }): Statement<P> {
   const subjects = checkSubjects(input.subjects, 'subjects');
   if (subjects instanceof BookijiError) throw subjects;
   const predicateTypeProblem = checkPredicateType(input.predicateType);
@@ -141,11 +137,14 @@ export interface MutationScore {
 export function mutationScoreProblem(value: unknown): string | null {
   if (!isPlainObject(value)) return 'mutation score is not an object';
   const { total, killed, score, catalogueDigest, survivors, equivalent, errors } = value as Record<string, unknown>;
-  if (!Number.isInteger(total) || !Number.isInteger(killed) || (killed as number) < 0 || (killed as number) > (total as number)) return `mutation score: killed ${String(killed)} of total ${String(total)} is not a count`;
+  if (!Number.isInteger(total) || !Number.isInteger(killed) || (killed as number) < 0 || (killed as number) > (total as number))
+    return `mutation score: killed ${String(killed)} of total ${String(total)} is not a count`;
   const expected = (total as number) === 0 ? 0 : Math.round(((killed as number) / (total as number)) * 1000) / 10;
   if (score !== expected) return `mutation score: ${String(score)}% does not follow from ${String(killed)}/${String(total)} (${expected}%)`;
   if (typeof catalogueDigest !== 'string' || !/^[0-9a-f]{64}$/.test(catalogueDigest)) return 'mutation score: the catalogue digest is not a SHA-256';
-  if (![survivors, equivalent, errors].every((list) => Array.isArray(list) && list.every((id) => typeof id === 'string'))) return 'mutation score: survivors, equivalent and errors must list mutant ids';
-  if ((survivors as string[]).length + (errors as string[]).length !== (total as number) - (killed as number)) return 'mutation score: every mutant not killed must be named as a survivor or an error';
+  if (![survivors, equivalent, errors].every((list) => Array.isArray(list) && list.every((id) => typeof id === 'string')))
+    return 'mutation score: survivors, equivalent and errors must list mutant ids';
+  if ((survivors as string[]).length + (errors as string[]).length !== (total as number) - (killed as number))
+    return 'mutation score: every mutant not killed must be named as a survivor or an error';
   return null;
 }

@@ -16,7 +16,7 @@ function registerApikeyCreate(apikey: Command): void {
     .command('create')
     .description('Create an API key for a partner (the partner is created on first use). The key is shown once.')
     .requiredOption('--partner <name>', 'partner name')
-    .option('--webhook-url <url>', 'where the partner receives webhooks on its bookings\' state changes')
+    .option('--webhook-url <url>', "where the partner receives webhooks on its bookings' state changes")
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  bookiji apikey create --partner acme-travel --webhook-url https://hooks.acme.example/bookiji')
     .action(async (options: { partner: string; webhookUrl?: string; json?: boolean }) => {
@@ -35,7 +35,7 @@ function registerApikeyList(apikey: Command): void {
   apikey
     .command('list')
     .description('List API keys (prefix and state, never the key).')
-    .option('--partner <name>', 'only this partner\'s keys')
+    .option('--partner <name>', "only this partner's keys")
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  bookiji apikey list --partner acme-travel')
     .action(async (options: { partner?: string; json?: boolean }) => {
@@ -43,7 +43,11 @@ function registerApikeyList(apikey: Command): void {
       const { listApiKeys } = await import('../../api/apiKeys.js');
       const keys = await withDatabase(({ pool }) => listApiKeys(pool, options.partner === undefined ? {} : { partner: options.partner }));
       if (options.json) printJson(keys);
-      else printTable(['id', 'partner', 'prefix', 'created', 'revoked'], keys.map((k) => [k.id, k.partnerName, k.prefix, formatValue(k.createdAt), formatValue(k.revokedAt)]));
+      else
+        printTable(
+          ['id', 'partner', 'prefix', 'created', 'revoked'],
+          keys.map((k) => [k.id, k.partnerName, k.prefix, formatValue(k.createdAt), formatValue(k.revokedAt)]),
+        );
     });
 }
 

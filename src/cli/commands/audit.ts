@@ -25,8 +25,10 @@ export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('The append-only, hash-chained audit log, and signed checkpoints of its chain heads.');
   audit
     .command('verify')
-    .description('Recompute every hash chain; with --checkpoints, also check every signed checkpoint still matches. Exit 1 on any edited, deleted, reordered or rewritten row.')
-    .option('--vendor <id>', 'only this vendor\'s chain')
+    .description(
+      'Recompute every hash chain; with --checkpoints, also check every signed checkpoint still matches. Exit 1 on any edited, deleted, reordered or rewritten row.',
+    )
+    .option('--vendor <id>', "only this vendor's chain")
     .option('--checkpoints <file>', 'a checkpoint file written by `audit checkpoint` (detects a rewrite by the table owner before the last checkpoint)')
     .option('--key <file>', 'the public key the checkpoints were signed with (default: BOOKIJI_HOME/keys/bookiji-signing.pub)')
     .option('--json', 'print JSON')
@@ -52,11 +54,16 @@ export function registerAudit(program: Command): void {
 
   audit
     .command('checkpoint')
-    .description('Sign every vendor\'s chain head (Ed25519, in-toto Statement in a DSSE envelope) and append it to the checkpoint file. Refuses when the chains do not verify.')
+    .description(
+      "Sign every vendor's chain head (Ed25519, in-toto Statement in a DSSE envelope) and append it to the checkpoint file. Refuses when the chains do not verify.",
+    )
     .option('--file <file>', 'the checkpoint file to append to (default: BOOKIJI_HOME/audit-checkpoints.jsonl)')
     .option('--key <file>', 'the Ed25519 private key (default: BOOKIJI_HOME/keys/bookiji-signing.key, generated on first use)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  bookiji audit checkpoint\n  bookiji audit checkpoint --file /secure/audit-checkpoints.jsonl --key ops.key\n  bookiji audit verify --checkpoints /secure/audit-checkpoints.jsonl --key ops.pub\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bookiji audit checkpoint\n  bookiji audit checkpoint --file /secure/audit-checkpoints.jsonl --key ops.key\n  bookiji audit verify --checkpoints /secure/audit-checkpoints.jsonl --key ops.pub\n',
+    )
     .action(async (options: { file?: string; key?: string; json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
       const { writeCheckpoint } = await import('../../audit/checkpoints.js');
@@ -72,11 +79,20 @@ type AuditReport = Awaited<ReturnType<typeof import('../../engine/verify.js').ve
 type Anchored = Awaited<ReturnType<typeof import('../../audit/checkpoints.js').verifyCheckpoints>>;
 
 function printVerification(report: AuditReport, anchored: Anchored | undefined, ok: boolean): void {
-  if (report.problems.length > 0) printTable(['vendor', 'seq', 'problem'], report.problems.map((p) => [p.vendorId, p.seq, p.problem]));
+  if (report.problems.length > 0)
+    printTable(
+      ['vendor', 'seq', 'problem'],
+      report.problems.map((p) => [p.vendorId, p.seq, p.problem]),
+    );
   if (anchored && anchored.problems.length > 0) {
-    printTable(['checkpoint line', 'vendor', 'seq', 'problem'], anchored.problems.map((p) => [p.line, p.vendorId ?? '', p.seq ?? '', p.problem]));
+    printTable(
+      ['checkpoint line', 'vendor', 'seq', 'problem'],
+      anchored.problems.map((p) => [p.line, p.vendorId ?? '', p.seq ?? '', p.problem]),
+    );
   }
-  const anchoredText = anchored ? `; ${anchored.headsChecked} head(s) in ${anchored.checkpoints} signed checkpoint(s) ${anchored.problems.length === 0 ? 'match' : 'do NOT match'}` : '';
+  const anchoredText = anchored
+    ? `; ${anchored.headsChecked} head(s) in ${anchored.checkpoints} signed checkpoint(s) ${anchored.problems.length === 0 ? 'match' : 'do NOT match'}`
+    : '';
   const line = ok
     ? chalk.green(`audit log intact: ${report.rowsChecked} rows in ${report.chains} chain(s)${anchoredText}`)
     : chalk.red(`audit log tampered: ${report.problems.length + (anchored?.problems.length ?? 0)} problem(s)${anchoredText}`);

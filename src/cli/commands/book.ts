@@ -26,31 +26,48 @@ Examples:
   bookiji book --slot S --customer C --idempotency-key order-1042
   bookiji book --slot S --customer C --hold --hold-ttl 300`,
     )
-    .action(async (options: { slot: string; customer: string; hold?: boolean; holdTtl?: string; paymentMethod?: string; idempotencyKey?: string; json?: boolean }) => {
-      const { withDatabase } = await import('../context.js');
-      const { claimSlot } = await import('../../engine/bookings.js');
-      const result = await withDatabase(({ pool }) =>
-        claimSlot(
-          pool,
-          { slot: options.slot, customer: options.customer, hold: options.hold ?? false, holdTtlSeconds: options.holdTtl, paymentMethod: options.paymentMethod, idempotencyKey: options.idempotencyKey },
-          { kind: 'customer', id: options.customer, source: 'cli' },
-        ),
-      );
-      if (options.json) {
-        printJson(result);
-        return;
-      }
-      const b = result.booking;
-      printRecord({
-        booking: b.id,
-        state: stateColour(b.state),
-        slot: b.slotId,
-        start: b.startsAt,
-        end: b.endsAt,
-        ...(b.holdExpiresAt ? { 'hold expires': b.holdExpiresAt } : {}),
-        payment: `${b.paymentMethod} (${b.amountCents} ${b.currency})`,
-        version: b.version,
-        ...(result.replayed ? { replayed: 'yes: this key was used before; this is its first outcome' } : {}),
-      });
-    });
+    .action(
+      async (options: {
+        slot: string;
+        customer: string;
+        hold?: boolean;
+        holdTtl?: string;
+        paymentMethod?: string;
+        idempotencyKey?: string;
+        json?: boolean;
+      }) => {
+        const { withDatabase } = await import('../context.js');
+        const { claimSlot } = await import('../../engine/bookings.js');
+        const result = await withDatabase(({ pool }) =>
+          claimSlot(
+            pool,
+            {
+              slot: options.slot,
+              customer: options.customer,
+              hold: options.hold ?? false,
+              holdTtlSeconds: options.holdTtl,
+              paymentMethod: options.paymentMethod,
+              idempotencyKey: options.idempotencyKey,
+            },
+            { kind: 'customer', id: options.customer, source: 'cli' },
+          ),
+        );
+        if (options.json) {
+          printJson(result);
+          return;
+        }
+        const b = result.booking;
+        printRecord({
+          booking: b.id,
+          state: stateColour(b.state),
+          slot: b.slotId,
+          start: b.startsAt,
+          end: b.endsAt,
+          ...(b.holdExpiresAt ? { 'hold expires': b.holdExpiresAt } : {}),
+          payment: `${b.paymentMethod} (${b.amountCents} ${b.currency})`,
+          version: b.version,
+          ...(result.replayed ? { replayed: 'yes: this key was used before; this is its first outcome' } : {}),
+        });
+      },
+    );
 }

@@ -51,7 +51,10 @@ function registerBookingShow(booking: Command): void {
         return;
       }
       printBooking(found);
-      printTable(['at', 'from', 'to', 'cause', 'actor', 'source'], transitions.map((t) => [t.at.toISOString(), t.fromState ?? '', t.toState, t.cause, `${t.actorKind}${t.actorId ? `:${t.actorId}` : ''}`, t.source]));
+      printTable(
+        ['at', 'from', 'to', 'cause', 'actor', 'source'],
+        transitions.map((t) => [t.at.toISOString(), t.fromState ?? '', t.toState, t.cause, `${t.actorKind}${t.actorId ? `:${t.actorId}` : ''}`, t.source]),
+      );
     });
 }
 
@@ -70,7 +73,11 @@ function registerBookingList(booking: Command): void {
       const { listBookings } = await import('../../engine/bookings.js');
       const bookings = await withDatabase(({ pool }) => listBookings(pool, options));
       if (options.json) printJson(bookings);
-      else printTable(['id', 'state', 'slot', 'customer', 'start', 'version'], bookings.map((b) => [b.id, stateColour(b.state), b.slotId, b.customerId, b.startsAt.toISOString(), b.version]));
+      else
+        printTable(
+          ['id', 'state', 'slot', 'customer', 'start', 'version'],
+          bookings.map((b) => [b.id, stateColour(b.state), b.slotId, b.customerId, b.startsAt.toISOString(), b.version]),
+        );
     });
 }
 
@@ -103,7 +110,9 @@ function registerBookingCancel(booking: Command): void {
     .action(async (id: string, options: { reason: string; expectedVersion?: string; json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
       const { cancelBooking } = await import('../../engine/bookings.js');
-      const cancelled = await withDatabase(({ pool }) => cancelBooking(pool, { booking: id, reason: options.reason, expectedVersion: options.expectedVersion }, CLI_OPERATOR));
+      const cancelled = await withDatabase(({ pool }) =>
+        cancelBooking(pool, { booking: id, reason: options.reason, expectedVersion: options.expectedVersion }, CLI_OPERATOR),
+      );
       if (options.json) printJson(cancelled);
       else printBooking(cancelled);
     });
@@ -121,7 +130,9 @@ function registerBookingReschedule(booking: Command): void {
     .action(async (id: string, options: { slot: string; expectedVersion?: string; json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
       const { rescheduleBooking } = await import('../../engine/bookings.js');
-      const moved = await withDatabase(({ pool }) => rescheduleBooking(pool, { booking: id, slot: options.slot, expectedVersion: options.expectedVersion }, CLI_OPERATOR));
+      const moved = await withDatabase(({ pool }) =>
+        rescheduleBooking(pool, { booking: id, slot: options.slot, expectedVersion: options.expectedVersion }, CLI_OPERATOR),
+      );
       if (options.json) printJson(moved);
       else printBooking(moved);
     });

@@ -31,7 +31,8 @@ function parseSeed(value: string | undefined, max: number): number | undefined {
 function parsePhases(value: string | undefined): PhaseId[] | undefined {
   if (value === undefined) return undefined;
   const ids = value.split(',').map((s) => s.trim());
-  if (ids.length === 0 || ids.some((id) => !/^[1-7]$/.test(id))) throw Object.assign(new Error(`--phases: expected phase numbers 1-7 separated by commas, got ${JSON.stringify(value)}`), { usage: true });
+  if (ids.length === 0 || ids.some((id) => !/^[1-7]$/.test(id)))
+    throw Object.assign(new Error(`--phases: expected phase numbers 1-7 separated by commas, got ${JSON.stringify(value)}`), { usage: true });
   return [...new Set(ids.map(Number))].sort() as PhaseId[];
 }
 
@@ -48,22 +49,38 @@ function printSummary(report: CertificationReport, files: Record<string, string>
   );
   printTable(
     ['invariant', 'checks', 'exercised', 'violations', 'result', 'scenarios'],
-    report.invariants.map((i) => [i.id, i.checks, i.exercised, i.violations, i.result === 'HELD' ? chalk.green(i.result) : chalk.red(i.result), i.scenarios.join(' ')]),
+    report.invariants.map((i) => [
+      i.id,
+      i.checks,
+      i.exercised,
+      i.violations,
+      i.result === 'HELD' ? chalk.green(i.result) : chalk.red(i.result),
+      i.scenarios.join(' '),
+    ]),
   );
   const dirty = report.databaseChecks.filter((i) => i.violations > 0);
-  process.stdout.write(`database checks: ${dirty.length === 0 ? chalk.green(`all ${report.databaseChecks.length} clean`) : chalk.red(dirty.map((i) => `${i.id} (${i.violations} on ${i.database})`).join(', '))}\n`);
-  process.stdout.write(`${report.verdict === 'CERTIFIED' ? chalk.green.bold('CERTIFIED') : chalk.red.bold('NOT CERTIFIED')}  seed ${report.seeds.master}, ${(report.durationMs / 1000).toFixed(0)} s, commit ${report.environment.gitCommit.slice(0, 12)}, schema ${report.environment.schemaDigest.slice(0, 12)}\n`);
+  process.stdout.write(
+    `database checks: ${dirty.length === 0 ? chalk.green(`all ${report.databaseChecks.length} clean`) : chalk.red(dirty.map((i) => `${i.id} (${i.violations} on ${i.database})`).join(', '))}\n`,
+  );
+  process.stdout.write(
+    `${report.verdict === 'CERTIFIED' ? chalk.green.bold('CERTIFIED') : chalk.red.bold('NOT CERTIFIED')}  seed ${report.seeds.master}, ${(report.durationMs / 1000).toFixed(0)} s, commit ${report.environment.gitCommit.slice(0, 12)}, schema ${report.environment.schemaDigest.slice(0, 12)}\n`,
+  );
   for (const reason of report.reasons.slice(0, 10)) process.stdout.write(`  ${chalk.red('•')} ${reason.slice(0, 400)}\n`);
   for (const [what, file] of Object.entries(files)) process.stdout.write(`${chalk.dim(what.padEnd(8))} ${file}\n`);
   process.stdout.write(`replay: ${report.reproduceCommand}\n`);
   const score = (report as { mutants?: MutationScore }).mutants;
-  if (score) process.stdout.write(`mutants: ${score.killed}/${score.total} killed (${score.score}%)${score.survivors.length ? `, survivors: ${score.survivors.join(', ')}` : ''}\n`);
+  if (score)
+    process.stdout.write(
+      `mutants: ${score.killed}/${score.total} killed (${score.score}%)${score.survivors.length ? `, survivors: ${score.survivors.join(', ')}` : ''}\n`,
+    );
 }
 
 export function registerCertify(program: Command): void {
   const certify = program
     .command('certify')
-    .description('Run the seven certification phases (SPEC §4) in fresh databases on the target server, and write a signed report to reports/. Exit 0 only when CERTIFIED.')
+    .description(
+      'Run the seven certification phases (SPEC §4) in fresh databases on the target server, and write a signed report to reports/. Exit 0 only when CERTIFIED.',
+    )
     .option('--profile <name>', 'quick (CI, a few minutes) or full (a release)', 'quick')
     .option('--seed <n>', 'replay a run: the seed printed by an earlier one')
     .option('--phases <list>', 'only these phases, e.g. 1,3 (the verdict is then NOT CERTIFIED: all seven are needed)')
@@ -71,7 +88,7 @@ export function registerCertify(program: Command): void {
     .option('--key <file>', 'the Ed25519 private key to sign with (default: BOOKIJI_HOME/keys/bookiji-signing.key, generated on first use)')
     .option('--json', 'print the report as JSON')
     .option('--mutants', 'after the phases, run the mutant catalogue (`certify mutants`) and sign its score into the statement')
-        .addHelpText(
+    .addHelpText(
       'after',
       `
 Examples:
@@ -125,7 +142,9 @@ exercised 0 is NOT EXERCISED and the verdict NOT CERTIFIED.
 
   certify
     .command('verify')
-    .description('Check a certification: the Ed25519 signature over its DSSE envelope, that every file beside it matches the signed report byte for byte, and that the verdict follows from the phases. Exit 0 only when authentic and CERTIFIED.')
+    .description(
+      'Check a certification: the Ed25519 signature over its DSSE envelope, that every file beside it matches the signed report byte for byte, and that the verdict follows from the phases. Exit 0 only when authentic and CERTIFIED.',
+    )
     .argument('<file>', 'the envelope (….dsse.json) or the report (….json) with its envelope beside it')
     .option('--key <file>', 'the public key (default: BOOKIJI_HOME/keys/bookiji-signing.pub)')
     .option('--json', 'print JSON')
@@ -141,7 +160,10 @@ exercised 0 is NOT EXERCISED and the verdict NOT CERTIFIED.
         for (const line of outcome.checked) process.stdout.write(`${chalk.green('✔')} ${line}\n`);
         for (const problem of outcome.problems) process.stdout.write(`${chalk.red('✘')} ${problem}\n`);
         if (!outcome.authentic) process.stdout.write(`${chalk.red.bold('NOT AUTHENTIC')}: do not trust this certification\n`);
-        else process.stdout.write(`${outcome.certified ? chalk.green.bold('authentic, CERTIFIED') : chalk.yellow.bold(`authentic, ${String(outcome.verdict)}`)} (key ${String(outcome.keyId)})\n`);
+        else
+          process.stdout.write(
+            `${outcome.certified ? chalk.green.bold('authentic, CERTIFIED') : chalk.yellow.bold(`authentic, ${String(outcome.verdict)}`)} (key ${String(outcome.keyId)})\n`,
+          );
       }
       if (!outcome.certified) throw new ReportedFailure(1);
     });

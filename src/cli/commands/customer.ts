@@ -31,6 +31,10 @@ export function registerCustomer(program: Command): void {
       const { listCustomers } = await import('../../engine/customers.js');
       const customers = await withDatabase(({ pool }) => listCustomers(pool));
       if (options.json) printJson(customers);
-      else printTable(['id', 'name', 'email'], customers.map((c) => [c.id, c.name, c.email]));
+      else
+        printTable(
+          ['id', 'name', 'email'],
+          customers.map((c) => [c.id, c.name, c.email]),
+        );
     });
 }

@@ -75,16 +75,19 @@ function registerDbStatus(db: Command): void {
       if (server.running) {
         const { withDatabase } = await import('../context.js');
         const { migrationStatus, schemaDigest } = await import('../../db/migrate.js');
-        schema = await withDatabase(async ({ pool }) => {
-          const status = await migrationStatus(pool);
-          return {
-            applied: status.applied.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`),
-            pending: status.pending.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`),
-            edited: status.edited.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`),
-            schemaDigest: schemaDigest(status.applied),
-            serverVersion: (await pool.query('SHOW server_version')).rows[0].server_version,
-          };
-        }, { migrate: false });
+        schema = await withDatabase(
+          async ({ pool }) => {
+            const status = await migrationStatus(pool);
+            return {
+              applied: status.applied.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`),
+              pending: status.pending.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`),
+              edited: status.edited.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`),
+              schemaDigest: schemaDigest(status.applied),
+              serverVersion: (await pool.query('SHOW server_version')).rows[0].server_version,
+            };
+          },
+          { migrate: false },
+        );
       }
       const report = { server, schema };
       if (options.json) {
@@ -107,7 +110,11 @@ function registerDbMigrate(db: Command): void {
       const names = applied.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`);
       if (options.json) printJson({ applied: names });
       else if (names.length === 0) success('schema is up to date');
-      else printTable(['applied migration'], names.map((n) => [n]));
+      else
+        printTable(
+          ['applied migration'],
+          names.map((n) => [n]),
+        );
     });
 }
 
@@ -121,11 +128,14 @@ function registerDbReset(db: Command): void {
       if (!options.yes) throw new BookijiError('USAGE_ERROR', 'db reset destroys all data; pass --yes to confirm', { hint: 'bookiji db reset --yes' });
       const { withDatabase } = await import('../context.js');
       const { migrate } = await import('../../db/migrate.js');
-      const applied = await withDatabase(async ({ pool }) => {
-        await pool.query('DROP SCHEMA public CASCADE');
-        await pool.query('CREATE SCHEMA public');
-        return migrate(pool);
-      }, { migrate: false });
+      const applied = await withDatabase(
+        async ({ pool }) => {
+          await pool.query('DROP SCHEMA public CASCADE');
+          await pool.query('CREATE SCHEMA public');
+          return migrate(pool);
+        },
+        { migrate: false },
+      );
       if (options.json) printJson({ reset: true, applied: applied.length });
       else success(`database reset; ${applied.length} migrations applied`);
     });
@@ -133,6 +143,8 @@ function registerDbReset(db: Command): void {
 
 function assertEmbedded(command: string): void {
   if (process.env.DATABASE_URL) {
-    throw new BookijiError('USAGE_ERROR', `db ${command} manages the embedded server, but DATABASE_URL is set`, { hint: 'Unset DATABASE_URL to use the embedded PostgreSQL.' });
+    throw new BookijiError('USAGE_ERROR', `db ${command} manages the embedded server, but DATABASE_URL is set`, {
+      hint: 'Unset DATABASE_URL to use the embedded PostgreSQL.',
+    });
   }
 }

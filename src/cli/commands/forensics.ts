@@ -28,14 +28,19 @@ function printReport(report: ForensicReport): void {
     process.stdout.write(`${chalk.green('fully explained: no unknowns')}\n`);
   } else {
     process.stdout.write(`${chalk.red(`${report.unknowns.length} unknown(s): the history cannot be fully explained`)}\n`);
-    printTable(['unknown', 'detail', 'where'], report.unknowns.map((u) => [u.kind, u.detail, u.ref]));
+    printTable(
+      ['unknown', 'detail', 'where'],
+      report.unknowns.map((u) => [u.kind, u.detail, u.ref]),
+    );
   }
 }
 
 export function registerForensics(program: Command): void {
   program
     .command('forensics')
-    .description('Reconstruct a booking: customer (redacted), slot, vendor, full timeline with actor, source and cause, the resolution, and every unknown. Exit 1 if the history cannot be fully explained.')
+    .description(
+      'Reconstruct a booking: customer (redacted), slot, vendor, full timeline with actor, source and cause, the resolution, and every unknown. Exit 1 if the history cannot be fully explained.',
+    )
     .argument('<id>', 'a booking id, a slot id (every booking that was on it) or a payment intent id')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  bookiji forensics 3f1c9e2a-5b7d-4c1e-9a8b-0d2e4f6a8c1b --json\n')
@@ -51,10 +56,11 @@ export function registerForensics(program: Command): void {
       const explained = reports.every((r) => r.explained);
       if (options.json) printJson(reports.length === 1 ? reports[0] : { explained, bookings: reports });
       else if (reports.length === 0) process.stdout.write('no booking was ever on this slot\n');
-      else reports.forEach((r, i) => {
-        if (i > 0) process.stdout.write('\n');
-        printReport(r);
-      });
+      else
+        reports.forEach((r, i) => {
+          if (i > 0) process.stdout.write('\n');
+          printReport(r);
+        });
       if (!explained) throw new ReportedFailure(1);
     });
 }

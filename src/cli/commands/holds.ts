@@ -10,9 +10,14 @@ export function registerHolds(program: Command): void {
 
   holds
     .command('list')
-    .description('List holds, soonest to expire first: vendor, slot start in the vendor\'s time zone and UTC, customer (redacted), minutes past TTL, and the payment with what expiring it would owe.')
+    .description(
+      "List holds, soonest to expire first: vendor, slot start in the vendor's time zone and UTC, customer (redacted), minutes past TTL, and the payment with what expiring it would owe.",
+    )
     .option('--json', 'print JSON (ids kept, the same fields added)')
-    .addHelpText('after', '\nThe ops workflow: look first, then expire what is past its TTL.\n\nExample:\n  bookiji holds list\n  bookiji holds expire --dry-run\n  bookiji holds expire --yes')
+    .addHelpText(
+      'after',
+      '\nThe ops workflow: look first, then expire what is past its TTL.\n\nExample:\n  bookiji holds list\n  bookiji holds expire --dry-run\n  bookiji holds expire --yes',
+    )
     .action(async (options: { json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
       const { listHolds } = await import('../../engine/holds.js');
@@ -20,7 +25,11 @@ export function registerHolds(program: Command): void {
       const list = await withDatabase(async ({ pool }) => withOpsFields(pool, await listHolds(pool), (h) => h.id));
       if (options.json) printJson(list);
       else if (list.length === 0) success('no holds');
-      else printTable([...OPS_HOLD_HEAD, 'expires (UTC)'], list.map((h) => [...opsHoldRow(h.id, h), h.holdExpiresAt?.toISOString()]));
+      else
+        printTable(
+          [...OPS_HOLD_HEAD, 'expires (UTC)'],
+          list.map((h) => [...opsHoldRow(h.id, h), h.holdExpiresAt?.toISOString()]),
+        );
     });
 
   holds
@@ -39,7 +48,11 @@ export function registerHolds(program: Command): void {
       const { withOpsFields, OPS_HOLD_HEAD, opsHoldRow } = await import('../holdsView.js');
       await withDatabase(async ({ pool }) => {
         const candidates = await withOpsFields(pool, await expireHolds(pool, { dryRun: true, actor: CLI_OPERATOR }), (h) => h.bookingId);
-        const table = (): void => printTable(OPS_HOLD_HEAD, candidates.map((h) => opsHoldRow(h.bookingId, h)));
+        const table = (): void =>
+          printTable(
+            OPS_HOLD_HEAD,
+            candidates.map((h) => opsHoldRow(h.bookingId, h)),
+          );
         if (options.dryRun || candidates.length === 0) {
           if (options.json) printJson({ dryRun: Boolean(options.dryRun), expired: [], wouldExpire: candidates });
           else if (candidates.length === 0) success('no hold is past its TTL');
@@ -48,7 +61,10 @@ export function registerHolds(program: Command): void {
         }
         if (!options.yes) {
           if (!process.stdin.isTTY || !process.stdout.isTTY) {
-            throw new BookijiError('USAGE_ERROR', `${candidates.length} hold(s) would expire; not on a terminal, so pass --yes to proceed (or --dry-run to look)`);
+            throw new BookijiError(
+              'USAGE_ERROR',
+              `${candidates.length} hold(s) would expire; not on a terminal, so pass --yes to proceed (or --dry-run to look)`,
+            );
           }
           table();
           const { confirm } = await import('@inquirer/prompts');
@@ -62,7 +78,10 @@ export function registerHolds(program: Command): void {
         }
         const expired = await withOpsFields(pool, await expireHolds(pool, { dryRun: false, actor: CLI_OPERATOR }), (h) => h.bookingId);
         if (options.json) printJson({ dryRun: false, expired });
-        else success(`expired ${expired.length} hold(s)${expired.length < candidates.length ? ` (${candidates.length - expired.length} were expired concurrently by someone else)` : ''}`);
+        else
+          success(
+            `expired ${expired.length} hold(s)${expired.length < candidates.length ? ` (${candidates.length - expired.length} were expired concurrently by someone else)` : ''}`,
+          );
       });
     });
 }

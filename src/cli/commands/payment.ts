@@ -23,7 +23,7 @@ function registerPaymentStart(payment: Command): void {
   payment
     .command('start')
     .argument('<booking>', 'a held card booking')
-    .description('Create (or find) the booking\'s PaymentIntent (manual capture) and print its client secret.')
+    .description("Create (or find) the booking's PaymentIntent (manual capture) and print its client secret.")
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  bookiji book --slot S --customer C --hold --payment-method card\n  bookiji payment start BOOKING')
     .action(async (booking: string, options: { json?: boolean }) => {
@@ -32,7 +32,13 @@ function registerPaymentStart(payment: Command): void {
       const g = await gateway();
       const result = await withDatabase(({ pool }) => startCardCheckout(pool, g, booking, CLI_OPERATOR));
       if (options.json) printJson(result);
-      else printRecord({ payment: result.payment.id, intent: result.payment.providerIntentId, status: result.payment.status, 'client secret': result.clientSecret });
+      else
+        printRecord({
+          payment: result.payment.id,
+          intent: result.payment.providerIntentId,
+          status: result.payment.status,
+          'client secret': result.clientSecret,
+        });
     });
 }
 
@@ -41,9 +47,12 @@ function registerPaymentPay(payment: Command): void {
     .command('pay')
     .argument('<booking>', 'a held card booking')
     .requiredOption('--card <payment-method>', 'a test payment method, e.g. pm_card_visa or pm_card_chargeDeclined')
-    .description('Demo and test flow: start the payment, pay as the customer\'s browser would, then verify with the provider.')
+    .description("Demo and test flow: start the payment, pay as the customer's browser would, then verify with the provider.")
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nOnly the provider\'s answer confirms the booking; this command asks it like any client would.\n\nExample:\n  bookiji payment pay BOOKING --card pm_card_visa')
+    .addHelpText(
+      'after',
+      "\nOnly the provider's answer confirms the booking; this command asks it like any client would.\n\nExample:\n  bookiji payment pay BOOKING --card pm_card_visa",
+    )
     .action(async (booking: string, options: { card: string; json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
       const { startCardCheckout, payAsCustomer, verifyBookingPayment } = await import('../../payments/checkout.js');
@@ -63,7 +72,7 @@ function registerPaymentVerify(payment: Command): void {
     .command('verify')
     .addHelpText('after', '\nExample:\n  bookiji payment verify B\n')
     .argument('<booking>', 'a card booking')
-    .description('Ask the provider about the booking\'s payment and apply its answer (PAYMENT_REQUIRED if not paid).')
+    .description("Ask the provider about the booking's payment and apply its answer (PAYMENT_REQUIRED if not paid).")
     .option('--json', 'print JSON')
     .action(async (booking: string, options: { json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
@@ -80,7 +89,7 @@ function registerPaymentShow(payment: Command): void {
     .command('show')
     .addHelpText('after', '\nExample:\n  bookiji payment show B --json\n')
     .argument('<booking>', 'a booking id')
-    .description('The booking\'s payment and its ledger (no provider call).')
+    .description("The booking's payment and its ledger (no provider call).")
     .option('--json', 'print JSON')
     .action(async (booking: string, options: { json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
@@ -94,7 +103,10 @@ function registerPaymentShow(payment: Command): void {
       if (options.json) printJson(result);
       else {
         printRecord({ ...result.payment });
-        printTable(['kind', 'cents', 'currency', 'provider ref', 'event', 'at'], result.ledger.map((l) => [l.kind, l.amountCents, l.currency, l.providerRef, l.eventId, l.at.toISOString()]));
+        printTable(
+          ['kind', 'cents', 'currency', 'provider ref', 'event', 'at'],
+          result.ledger.map((l) => [l.kind, l.amountCents, l.currency, l.providerRef, l.eventId, l.at.toISOString()]),
+        );
       }
     });
 }

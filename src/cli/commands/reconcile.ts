@@ -11,7 +11,9 @@ import { note, printJson, printTable, success } from '../output.js';
 export function registerReconcile(program: Command): void {
   program
     .command('reconcile')
-    .description('Make payments and bookings agree with the payment provider: expired holds, lost webhooks, interrupted provider calls, stale authorizations, and a drift report to the cent.')
+    .description(
+      'Make payments and bookings agree with the payment provider: expired holds, lost webhooks, interrupted provider calls, stale authorizations, and a drift report to the cent.',
+    )
     .option('--dry-run', 'show what would change (reads the provider, changes nothing)')
     .option('--yes', 'do not ask for confirmation')
     .option('--json', 'print JSON')
@@ -60,7 +62,14 @@ Example:
         if (options.json) printJson(await withHoldDetails(pool, report));
         else {
           await printSummary(pool, report);
-          if (failed === 0) success(options.dryRun ? 'dry run: nothing changed' : report.skipped.length > 0 ? 'the local parts agree; the provider\'s were skipped' : 'payments and bookings agree with the provider');
+          if (failed === 0)
+            success(
+              options.dryRun
+                ? 'dry run: nothing changed'
+                : report.skipped.length > 0
+                  ? "the local parts agree; the provider's were skipped"
+                  : 'payments and bookings agree with the provider',
+            );
         }
         if (failed > 0) throw new ReportedFailure(1);
       });
@@ -70,7 +79,12 @@ Example:
 /** What a run would change: the provider's parts only when they are not skipped. */
 function plannedCount(plan: ReconcileReport): number {
   const providerSkipped = plan.skipped.some((s) => s.step === 'owed provider calls and open payments');
-  return plan.expiredHolds.length + plan.eventsRecovered.length + plan.eventsReapplied.length + (providerSkipped ? 0 : plan.repairs.length + plan.commitsResumed.length);
+  return (
+    plan.expiredHolds.length +
+    plan.eventsRecovered.length +
+    plan.eventsReapplied.length +
+    (providerSkipped ? 0 : plan.repairs.length + plan.commitsResumed.length)
+  );
 }
 
 async function withHoldDetails(pool: Pool, report: ReconcileReport) {
@@ -93,17 +107,29 @@ async function printSummary(pool: Pool, report: ReconcileReport): Promise<void> 
     ],
   );
   const holds = await withOpsFields(pool, report.expiredHolds, (h) => h.bookingId);
-  if (holds.length > 0) printTable(OPS_HOLD_HEAD, holds.map((h) => opsHoldRow(h.bookingId, h)));
+  if (holds.length > 0)
+    printTable(
+      OPS_HOLD_HEAD,
+      holds.map((h) => opsHoldRow(h.bookingId, h)),
+    );
   const repairs = report.repairs.filter((r) => r.after || r.error);
   if (repairs.length > 0) {
     printTable(
       ['payment', 'before', 'after', 'error'],
-      repairs.map((r) => [r.paymentId, `${r.before.status}/${r.before.pendingAction}`, r.after ? `${r.after.status}/${r.after.pendingAction}` : '', r.error ?? '']),
+      repairs.map((r) => [
+        r.paymentId,
+        `${r.before.status}/${r.before.pendingAction}`,
+        r.after ? `${r.after.status}/${r.after.pendingAction}` : '',
+        r.error ?? '',
+      ]),
     );
   }
   const commits = report.commitsResumed.filter((c) => c.error || c.state !== 'COMMIT_IN_PROGRESS');
   if (commits.length > 0) {
-    printTable(['reservation', 'state', 'error'], commits.map((c) => [c.reservationId, c.state, c.error ? `${c.error.code}: ${c.error.message}` : '']));
+    printTable(
+      ['reservation', 'state', 'error'],
+      commits.map((c) => [c.reservationId, c.state, c.error ? `${c.error.code}: ${c.error.message}` : '']),
+    );
   }
   const drift = report.drift.filter((d) => !d.agrees || d.synced);
   if (drift.length > 0) {
@@ -119,9 +145,14 @@ async function printSummary(pool: Pool, report: ReconcileReport): Promise<void> 
     );
   }
   if (report.skipped.length > 0) {
-    printTable(['skipped', 'why', 'hint'], report.skipped.map((s) => [s.step, s.error ? `${s.error.code}: ${s.reason}` : s.reason, s.hint]));
+    printTable(
+      ['skipped', 'why', 'hint'],
+      report.skipped.map((s) => [s.step, s.error ? `${s.error.code}: ${s.reason}` : s.reason, s.hint]),
+    );
   }
   if (report.drift.length > 0) {
-    process.stdout.write(`net captured (cents): ours ${report.totals.oursNetCents}, ledger ${report.totals.ledgerNetCents}, provider ${report.totals.providerNetCents}\n`);
+    process.stdout.write(
+      `net captured (cents): ours ${report.totals.oursNetCents}, ledger ${report.totals.ledgerNetCents}, provider ${report.totals.providerNetCents}\n`,
+    );
   }
 }

@@ -12,7 +12,16 @@ async function gateway() {
 
 function printReservation(reservation: import('../../reservations/types.js').Reservation, json?: boolean): void {
   if (json) printJson(reservation);
-  else printRecord({ reservation: reservation.id, state: reservation.state, booking: reservation.bookingId, slot: reservation.slotId, expires: reservation.expiresAt, amount: `${reservation.amountCents} ${reservation.currency}`, deposit: reservation.depositCents });
+  else
+    printRecord({
+      reservation: reservation.id,
+      state: reservation.state,
+      booking: reservation.bookingId,
+      slot: reservation.slotId,
+      expires: reservation.expiresAt,
+      amount: `${reservation.amountCents} ${reservation.currency}`,
+      deposit: reservation.depositCents,
+    });
 }
 
 export function registerReservation(program: Command): void {
@@ -47,8 +56,11 @@ The payment steps need STRIPE_SECRET_KEY (and STRIPE_API_BASE for \`bookiji stri
 function registerReservationCreate(reservation: Command): void {
   reservation
     .command('create')
-    .description('Hold a vendor\'s slot for a partner\'s requester and ask the vendor to confirm.')
-    .addHelpText('after', '\nExample:\n  bookiji reservation create --vendor V --start 2030-01-01T10:00:00Z --end 2030-01-01T11:00:00Z --requester C --partner P --idempotency-key K --json\n')
+    .description("Hold a vendor's slot for a partner's requester and ask the vendor to confirm.")
+    .addHelpText(
+      'after',
+      '\nExample:\n  bookiji reservation create --vendor V --start 2030-01-01T10:00:00Z --end 2030-01-01T11:00:00Z --requester C --partner P --idempotency-key K --json\n',
+    )
     .requiredOption('--vendor <id>', 'vendor id')
     .requiredOption('--start <iso>', 'slot start (ISO 8601)')
     .requiredOption('--end <iso>', 'slot end (ISO 8601)')
@@ -58,20 +70,38 @@ function registerReservationCreate(reservation: Command): void {
     // The flag's former name, before it was aligned with `book --idempotency-key`; kept so scripts keep working.
     .addOption(new Option('--key <key>', 'deprecated: use --idempotency-key').hideHelp())
     .option('--json', 'print JSON')
-    .action(async (options: { vendor: string; start: string; end: string; requester: string; partner: string; idempotencyKey?: string; key?: string; json?: boolean }) => {
-      const idempotencyKey = options.idempotencyKey ?? options.key;
-      if (idempotencyKey === undefined) throw new BookijiError('USAGE_ERROR', "required option '--idempotency-key <key>' not specified");
-      const { withDatabase } = await import('../context.js');
-      const { createReservation } = await import('../../reservations/index.js');
-      const result = await withDatabase(({ pool }) =>
-        createReservation(
-          pool,
-          { vendorId: options.vendor, slotStartTime: new Date(options.start), slotEndTime: new Date(options.end), requesterId: options.requester, partnerId: options.partner, idempotencyKey },
-          CLI_OPERATOR,
-        ),
-      );
-      printReservation(result.reservation, options.json);
-    });
+    .action(
+      async (options: {
+        vendor: string;
+        start: string;
+        end: string;
+        requester: string;
+        partner: string;
+        idempotencyKey?: string;
+        key?: string;
+        json?: boolean;
+      }) => {
+        const idempotencyKey = options.idempotencyKey ?? options.key;
+        if (idempotencyKey === undefined) throw new BookijiError('USAGE_ERROR', "required option '--idempotency-key <key>' not specified");
+        const { withDatabase } = await import('../context.js');
+        const { createReservation } = await import('../../reservations/index.js');
+        const result = await withDatabase(({ pool }) =>
+          createReservation(
+            pool,
+            {
+              vendorId: options.vendor,
+              slotStartTime: new Date(options.start),
+              slotEndTime: new Date(options.end),
+              requesterId: options.requester,
+              partnerId: options.partner,
+              idempotencyKey,
+            },
+            CLI_OPERATOR,
+          ),
+        );
+        printReservation(result.reservation, options.json);
+      },
+    );
 }
 
 function registerReservationShow(reservation: Command): void {
@@ -88,8 +118,14 @@ function registerReservationShow(reservation: Command): void {
       if (options.json) printJson(detail);
       else {
         printReservation(detail);
-        printTable(['role', 'payment', 'intent', 'status', 'cents'], detail.payments.map((p) => [p.role, p.paymentId, p.providerIntentId, p.status, p.amountCents]));
-        printTable(['from', 'to', 'cause', 'actor', 'at'], detail.history.map((h) => [h.fromState, h.toState, h.cause, `${h.actorKind}${h.actorId ? `:${h.actorId}` : ''}`, h.at.toISOString()]));
+        printTable(
+          ['role', 'payment', 'intent', 'status', 'cents'],
+          detail.payments.map((p) => [p.role, p.paymentId, p.providerIntentId, p.status, p.amountCents]),
+        );
+        printTable(
+          ['from', 'to', 'cause', 'actor', 'at'],
+          detail.history.map((h) => [h.fromState, h.toState, h.cause, `${h.actorKind}${h.actorId ? `:${h.actorId}` : ''}`, h.at.toISOString()]),
+        );
       }
     });
 }
@@ -114,7 +150,7 @@ function registerReservationAuthorize(reservation: Command): void {
     .argument('<reservation>', 'reservation id')
     .requiredOption('--role <role>', 'vendor_deposit or requester')
     .requiredOption('--card <payment-method>', 'payment method id, e.g. pm_card_visa')
-    .description('Authorize one side\'s money (manual capture) and move the reservation on.')
+    .description("Authorize one side's money (manual capture) and move the reservation on.")
     .addHelpText('after', '\nExample:\n  bookiji reservation authorize 3f6c2a1e-8b4d-4c1a-9e2f-5a7b8c9d0e1f --role vendor_deposit --card pm_card_visa\n')
     .option('--json', 'print JSON')
     .action(async (id: string, options: { role: string; card: string; json?: boolean }) => {
@@ -148,7 +184,9 @@ function registerReservationCancel(reservation: Command): void {
     .command('cancel')
     .argument('<reservation>', 'reservation id')
     .requiredOption('--reason <text>', 'why (kept in the history)')
-    .description('Cancel, before or after commit: the slot is released and any money is owed back, authorizations released, captures refunded (reconcile makes the provider calls).')
+    .description(
+      'Cancel, before or after commit: the slot is released and any money is owed back, authorizations released, captures refunded (reconcile makes the provider calls).',
+    )
     .addHelpText('after', '\nExample:\n  bookiji reservation cancel 3f6c2a1e-8b4d-4c1a-9e2f-5a7b8c9d0e1f --reason "customer asked"\n')
     .option('--json', 'print JSON')
     .action(async (id: string, options: { reason: string; json?: boolean }) => {

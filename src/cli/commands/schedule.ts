@@ -13,12 +13,14 @@ const RULES_EXAMPLE = `{
 }`;
 
 export function registerSchedule(program: Command): void {
-  const schedule = program.command('schedule').description('Vendors\' schedule rules (weekly hours, overrides, buffers, notice, horizon) and the slots made from them.');
+  const schedule = program
+    .command('schedule')
+    .description("Vendors' schedule rules (weekly hours, overrides, buffers, notice, horizon) and the slots made from them.");
 
   schedule
     .command('set <vendor>')
-    .description('Set a vendor\'s schedule rules from a JSON file (validated; unknown fields refused). Run `schedule refresh` to apply.')
-    .requiredOption('--file <path>', 'rules as JSON (weekdays 1 = Monday … 7 = Sunday, wall times in the vendor\'s zone)')
+    .description("Set a vendor's schedule rules from a JSON file (validated; unknown fields refused). Run `schedule refresh` to apply.")
+    .requiredOption('--file <path>', "rules as JSON (weekdays 1 = Monday … 7 = Sunday, wall times in the vendor's zone)")
     .option('--price-cents <n>', 'price of each generated slot in minor units', '0')
     .option('--currency <code>', 'currency of the price', 'EUR')
     .option('--json', 'print JSON')
@@ -35,14 +37,23 @@ export function registerSchedule(program: Command): void {
       const { withDatabase } = await import('../context.js');
       const { setSchedule } = await import('../../api/schedules.js');
       const { CLI_OPERATOR } = await import('../../engine/actor.js');
-      const stored = await withDatabase(({ pool }) => setSchedule(pool, vendor, rules, { priceCents: options.priceCents, currency: options.currency }, CLI_OPERATOR));
+      const stored = await withDatabase(({ pool }) =>
+        setSchedule(pool, vendor, rules, { priceCents: options.priceCents, currency: options.currency }, CLI_OPERATOR),
+      );
       if (options.json) printJson(stored);
-      else printRecord({ vendor: stored.vendorId, timezone: stored.rules.timezone, 'slot minutes': stored.rules.slotDurationMin, 'days ahead': stored.rules.maxDaysAhead, updated: stored.updatedAt });
+      else
+        printRecord({
+          vendor: stored.vendorId,
+          timezone: stored.rules.timezone,
+          'slot minutes': stored.rules.slotDurationMin,
+          'days ahead': stored.rules.maxDaysAhead,
+          updated: stored.updatedAt,
+        });
     });
 
   schedule
     .command('show <vendor>')
-    .description('Show a vendor\'s schedule rules.')
+    .description("Show a vendor's schedule rules.")
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  bookiji schedule show V --json')
     .action(async (vendor: string, options: { json?: boolean }) => {
@@ -55,7 +66,9 @@ export function registerSchedule(program: Command): void {
 
   schedule
     .command('refresh <vendor>')
-    .description('Regenerate the vendor\'s slots from its rules and imported busy times, from now to its horizon. Booked slots the rules drop become legacy (kept for their bookings, hidden from new ones).')
+    .description(
+      "Regenerate the vendor's slots from its rules and imported busy times, from now to its horizon. Booked slots the rules drop become legacy (kept for their bookings, hidden from new ones).",
+    )
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  bookiji schedule refresh V')
     .action(async (vendor: string, options: { json?: boolean }) => {
@@ -64,7 +77,17 @@ export function registerSchedule(program: Command): void {
       const { CLI_OPERATOR } = await import('../../engine/actor.js');
       const result = await withDatabase(({ pool }) => refreshSchedule(pool, vendor, CLI_OPERATOR));
       if (options.json) printJson(result);
-      else printRecord({ from: result.window.from, to: result.window.to, created: result.created, kept: result.kept, 'made legacy': result.madeLegacy, restored: result.restored, deleted: result.deleted, blocked: result.blocked });
+      else
+        printRecord({
+          from: result.window.from,
+          to: result.window.to,
+          created: result.created,
+          kept: result.kept,
+          'made legacy': result.madeLegacy,
+          restored: result.restored,
+          deleted: result.deleted,
+          blocked: result.blocked,
+        });
     });
 }
 

@@ -63,7 +63,14 @@ Example:
       const db = await openDatabase({ poolMax: 20 });
       let server: Awaited<ReturnType<typeof startApiServer>>;
       try {
-        server = await startApiServer({ pool: db.pool, port, host: options.host, rateLimit: { requestsPerWindowMax, windowSeconds }, outbox: options.outbox ? outbox : false, stripeWebhook: { secrets, ...(gateway ? { gateway } : {}) } });
+        server = await startApiServer({
+          pool: db.pool,
+          port,
+          host: options.host,
+          rateLimit: { requestsPerWindowMax, windowSeconds },
+          outbox: options.outbox ? outbox : false,
+          stripeWebhook: { secrets, ...(gateway ? { gateway } : {}) },
+        });
       } catch (error) {
         await db.close();
         throw error;

@@ -12,7 +12,8 @@ import { ReportedFailure } from '../reportedFailure.js';
 function positiveInt(name: string, max: number): (value: string) => number {
   return (value) => {
     const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < 1 || parsed > max) throw new BookijiError('USAGE_ERROR', `${name}: give a whole number from 1 to ${max} (got ${value})`);
+    if (!Number.isInteger(parsed) || parsed < 1 || parsed > max)
+      throw new BookijiError('USAGE_ERROR', `${name}: give a whole number from 1 to ${max} (got ${value})`);
     return parsed;
   };
 }
@@ -48,13 +49,11 @@ function progressLine(): { update(text: string): void; done(): void } {
 }
 
 export function registerSimcity(program: Command): void {
-  const simcity = program
-    .command('simcity')
-    .description('SimCity: seeded adversarial scenarios against the engine, and the interleaving explorer.');
+  const simcity = program.command('simcity').description('SimCity: seeded adversarial scenarios against the engine, and the interleaving explorer.');
 
   simcity
     .command('list')
-    .description('List the catalogue: each scenario\'s certification phase, the invariants its oracles check, what it proves (and the explorer\'s races).')
+    .description("List the catalogue: each scenario's certification phase, the invariants its oracles check, what it proves (and the explorer's races).")
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
@@ -73,10 +72,16 @@ together the catalogue must cover I1-I10, P1-P4 and R1-R4.`,
         printJson({ scenarios, races });
         return;
       }
-      printTable(['scenario', 'title', 'phase', 'invariants', 'default iterations', 'oracles'], scenarios.map((s) => [s.id, s.title, s.phase, s.invariants.join(' '), s.iterationsDefault, s.oracles.join(', ')]));
+      printTable(
+        ['scenario', 'title', 'phase', 'invariants', 'default iterations', 'oracles'],
+        scenarios.map((s) => [s.id, s.title, s.phase, s.invariants.join(' '), s.iterationsDefault, s.oracles.join(', ')]),
+      );
       for (const s of scenarios) process.stdout.write(`${chalk.bold(s.id)} ${s.proves}\n`);
       process.stdout.write('\n');
-      printTable(['race (simcity explore)', 'sessions', 'permutations'], races.map((r) => [r.id, r.sessions.join('\n'), r.permutations]));
+      printTable(
+        ['race (simcity explore)', 'sessions', 'permutations'],
+        races.map((r) => [r.id, r.sessions.join('\n'), r.permutations]),
+      );
     });
 
   simcity
@@ -84,7 +89,7 @@ together the catalogue must cover I1-I10, P1-P4 and R1-R4.`,
     .description('Run scenarios with a seed; on a violation print the forensic snapshot and the command that replays it.')
     .argument('<scenarios...>', 'scenario ids, e.g. SC-1 SC-4')
     .requiredOption('--seed <seed>', 'the seed: fixes parameters, fixtures, schedule and faults')
-    .option('--iterations <n>', 'iterations per scenario (default: the scenario\'s own, SC-1: 50)', positiveInt('iterations', 100_000))
+    .option('--iterations <n>', "iterations per scenario (default: the scenario's own, SC-1: 50)", positiveInt('iterations', 100_000))
     .option('--concurrency <n>', 'requests in flight at once (default: drawn from the seed)', positiveInt('concurrency', 64))
     .option('--junit <file>', 'also write a JUnit XML report there (for CI)')
     .option('--target-url <url>', 'target mode: send the HTTP half of the actions to this running `bookiji serve`')
@@ -113,52 +118,57 @@ server (another process, on the same database) instead of an API SimCity
 starts itself; the truth is still read from DATABASE_URL or the embedded
 database, which must be the server's. Scenarios without an HTTP path ignore it.`,
     )
-    .action(async (ids: string[], options: { seed: string; iterations?: number; concurrency?: number; junit?: string; targetUrl?: string; apiKey?: string; json?: boolean }) => {
-      const json = Boolean(options.json);
-      const simcityApi = await import('../../simcity/index.js');
-      let db: import('../../db/database.js').Database;
-      try {
-        for (const id of ids) simcityApi.loadScenario(id);
-        const { openDatabase } = await import('../../db/database.js');
-        db = await openDatabase({ poolMax: 4 });
-      } catch (error) {
-        throw setupFailure(error, json);
-      }
-      const results: import('../../simcity/index.js').ScenarioResult[] = [];
-      const progress = progressLine();
-      try {
-        for (const id of ids) {
-          const result = await simcityApi.runScenario({
-            scenarioId: id,
-            seed: options.seed,
-            iterations: options.iterations,
-            concurrency: options.concurrency,
-            pool: db.pool,
-            connectionString: db.target.connectionString,
-            ...(options.targetUrl ? { targetUrl: options.targetUrl, apiKey: options.apiKey } : {}),
-            onProgress: (p) => progress.update(`${p.scenarioId}  iteration ${p.iteration}/${p.iterations}  ${p.actions} actions  ${p.violations} violations`),
-          });
-          progress.done();
-          results.push(result);
-          if (!json) printScenario(result, simcityApi);
+    .action(
+      async (
+        ids: string[],
+        options: { seed: string; iterations?: number; concurrency?: number; junit?: string; targetUrl?: string; apiKey?: string; json?: boolean },
+      ) => {
+        const json = Boolean(options.json);
+        const simcityApi = await import('../../simcity/index.js');
+        let db: import('../../db/database.js').Database;
+        try {
+          for (const id of ids) simcityApi.loadScenario(id);
+          const { openDatabase } = await import('../../db/database.js');
+          db = await openDatabase({ poolMax: 4 });
+        } catch (error) {
+          throw setupFailure(error, json);
         }
-      } catch (error) {
-        progress.done();
-        throw setupFailure(error, json);
-      } finally {
-        await db.close();
-      }
-      if (options.junit) {
-        const { mkdirSync, writeFileSync } = await import('node:fs');
-        const path = await import('node:path');
-        mkdirSync(path.dirname(path.resolve(options.junit)), { recursive: true });
-        writeFileSync(options.junit, simcityApi.toJUnitXml(results));
-      }
-      const passed = results.every((r) => r.passed);
-      if (json) printJson({ passed, commit: results[0]?.commit ?? null, results });
-      else printSummary(results, options.junit);
-      if (!passed) throw new ReportedFailure(1);
-    });
+        const results: import('../../simcity/index.js').ScenarioResult[] = [];
+        const progress = progressLine();
+        try {
+          for (const id of ids) {
+            const result = await simcityApi.runScenario({
+              scenarioId: id,
+              seed: options.seed,
+              iterations: options.iterations,
+              concurrency: options.concurrency,
+              pool: db.pool,
+              connectionString: db.target.connectionString,
+              ...(options.targetUrl ? { targetUrl: options.targetUrl, apiKey: options.apiKey } : {}),
+              onProgress: (p) => progress.update(`${p.scenarioId}  iteration ${p.iteration}/${p.iterations}  ${p.actions} actions  ${p.violations} violations`),
+            });
+            progress.done();
+            results.push(result);
+            if (!json) printScenario(result, simcityApi);
+          }
+        } catch (error) {
+          progress.done();
+          throw setupFailure(error, json);
+        } finally {
+          await db.close();
+        }
+        if (options.junit) {
+          const { mkdirSync, writeFileSync } = await import('node:fs');
+          const path = await import('node:path');
+          mkdirSync(path.dirname(path.resolve(options.junit)), { recursive: true });
+          writeFileSync(options.junit, simcityApi.toJUnitXml(results));
+        }
+        const passed = results.every((r) => r.passed);
+        if (json) printJson({ passed, commit: results[0]?.commit ?? null, results });
+        else printSummary(results, options.junit);
+        if (!passed) throw new ReportedFailure(1);
+      },
+    );
 
   simcity
     .command('explore')
@@ -207,7 +217,18 @@ simulation database bookiji_sim beside your database (races move its clock).`,
       }
       if (json) printJson(result);
       else {
-        printTable(['race', 'permutations', 'run', 'infeasible', 'ambiguous wake-up', 'failing', 'verdict'], result.races.map((r) => [r.raceId, r.permutations, r.feasible, r.infeasible, r.ambiguous, r.failing.length, r.passed ? chalk.green('pass') : chalk.red('FAIL')]));
+        printTable(
+          ['race', 'permutations', 'run', 'infeasible', 'ambiguous wake-up', 'failing', 'verdict'],
+          result.races.map((r) => [
+            r.raceId,
+            r.permutations,
+            r.feasible,
+            r.infeasible,
+            r.ambiguous,
+            r.failing.length,
+            r.passed ? chalk.green('pass') : chalk.red('FAIL'),
+          ]),
+        );
         for (const race of result.races) {
           for (const failing of race.failing) {
             process.stdout.write(`\n${chalk.red('FAILING SCHEDULE')} ${race.raceId}: ${failing.schedule.join(' → ')}\n`);
@@ -226,16 +247,24 @@ simulation database bookiji_sim beside your database (races move its clock).`,
 
 function printScenario(result: import('../../simcity/index.js').ScenarioResult, api: typeof import('../../simcity/index.js')): void {
   const p = result.parameters;
-  const mix = Object.entries(p.actionMix).map(([kind, share]) => `${kind} ${Math.round(share * 100)}%`).join(', ');
-  const paths = Object.entries(p.paths).map(([path, share]) => `${path} ${Math.round(share * 100)}%`).join(', ');
+  const mix = Object.entries(p.actionMix)
+    .map(([kind, share]) => `${kind} ${Math.round(share * 100)}%`)
+    .join(', ');
+  const paths = Object.entries(p.paths)
+    .map(([path, share]) => `${path} ${Math.round(share * 100)}%`)
+    .join(', ');
   process.stdout.write(`${chalk.bold(result.scenarioId)} ${result.title} — seed ${result.seed} (commit ${result.commit?.slice(0, 12) ?? 'unknown'})\n`);
-  process.stdout.write(`  parameters: ${p.iterations} iterations × ${p.actionsPerIteration} actions, concurrency ${p.concurrency}; mix ${mix}; paths ${paths}\n`);
+  process.stdout.write(
+    `  parameters: ${p.iterations} iterations × ${p.actionsPerIteration} actions, concurrency ${p.concurrency}; mix ${mix}; paths ${paths}\n`,
+  );
   process.stdout.write(`  fixtures: ${JSON.stringify(p.fixtures)}\n`);
   if (result.passed) return;
   process.stdout.write(`${chalk.red(`${result.verdict.toUpperCase()}`)} in ${result.scenarioId}:\n`);
   for (const violation of result.violations) process.stdout.write(`  ${chalk.red(api.formatViolation(violation))}\n`);
   if (result.forensicSnapshot) process.stdout.write(`\n${api.formatSnapshot(result.forensicSnapshot)}\n\n`);
-  process.stdout.write(`${chalk.bold('replay:')} ${result.replayCommand}   ${chalk.dim(`(replay key: seed ${result.seed} + commit ${result.commit ?? 'unknown'})`)}\n\n`);
+  process.stdout.write(
+    `${chalk.bold('replay:')} ${result.replayCommand}   ${chalk.dim(`(replay key: seed ${result.seed} + commit ${result.commit ?? 'unknown'})`)}\n\n`,
+  );
 }
 
 function printSummary(results: Array<import('../../simcity/index.js').ScenarioResult>, junit: string | undefined): void {
@@ -258,7 +287,9 @@ function printSummary(results: Array<import('../../simcity/index.js').ScenarioRe
   for (const r of results) {
     const tallies = r.invariants.map((t) => `${t.id} ${t.checks}/${t.exercised}/${t.violations}`).join(', ');
     if (tallies) process.stdout.write(`${r.scenarioId} invariants (checks/exercised/violations) — ${tallies}\n`);
-    const states = Object.entries(r.stats.terminalStates).map(([state, n]) => `${state}: ${n}`).join(', ');
+    const states = Object.entries(r.stats.terminalStates)
+      .map(([state, n]) => `${state}: ${n}`)
+      .join(', ');
     if (states) process.stdout.write(`${r.scenarioId} terminal states — ${states}\n`);
   }
   if (junit) process.stdout.write(chalk.dim(`JUnit report written to ${junit}\n`));

@@ -5,7 +5,7 @@ import { CLI_OPERATOR } from '../../engine/actor.js';
 import { printJson, printRecord, printTable } from '../output.js';
 
 export function registerSlot(program: Command): void {
-  const slot = program.command('slot').description('Slots: a vendor\'s bookable time ranges, with capacity and price.');
+  const slot = program.command('slot').description("Slots: a vendor's bookable time ranges, with capacity and price.");
 
   slot
     .command('add')
@@ -23,13 +23,21 @@ export function registerSlot(program: Command): void {
       const { addSlot } = await import('../../engine/slots.js');
       const created = await withDatabase(({ pool }) => addSlot(pool, options, CLI_OPERATOR));
       if (options.json) printJson(created);
-      else printRecord({ id: created.id, vendor: created.vendorId, start: created.startsAt, end: created.endsAt, capacity: created.capacity, price: `${created.priceCents} ${created.currency}` });
+      else
+        printRecord({
+          id: created.id,
+          vendor: created.vendorId,
+          start: created.startsAt,
+          end: created.endsAt,
+          capacity: created.capacity,
+          price: `${created.priceCents} ${created.currency}`,
+        });
     });
 
   slot
     .command('list')
     .addHelpText('after', '\nExample:\n  bookiji slot list --vendor V --from 2030-01-31T00:00:00Z --to 2030-02-01T00:00:00Z\n')
-    .description('List a vendor\'s slots with what is free now (expired holds count as free).')
+    .description("List a vendor's slots with what is free now (expired holds count as free).")
     .requiredOption('--vendor <id>', 'vendor id')
     .option('--from <iso>', 'slots starting at or after this time')
     .option('--to <iso>', 'slots starting before this time')
@@ -38,12 +46,23 @@ export function registerSlot(program: Command): void {
     .action(async (options: { vendor: string; from?: string; to?: string; includeLegacy?: boolean; json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
       const { listSlots } = await import('../../engine/slots.js');
-      const slots = await withDatabase(({ pool }) => listSlots(pool, { vendor: options.vendor, from: options.from, to: options.to, includeLegacy: options.includeLegacy ?? false }));
+      const slots = await withDatabase(({ pool }) =>
+        listSlots(pool, { vendor: options.vendor, from: options.from, to: options.to, includeLegacy: options.includeLegacy ?? false }),
+      );
       if (options.json) printJson(slots);
       else
         printTable(
           ['id', 'start', 'end', 'capacity', 'booked', 'available', 'price', 'legacy'],
-          slots.map((s) => [s.id, s.startsAt.toISOString(), s.endsAt.toISOString(), s.capacity, s.bookedCount, s.available, `${s.priceCents} ${s.currency}`, s.legacy ? 'yes' : '']),
+          slots.map((s) => [
+            s.id,
+            s.startsAt.toISOString(),
+            s.endsAt.toISOString(),
+            s.capacity,
+            s.bookedCount,
+            s.available,
+            `${s.priceCents} ${s.currency}`,
+            s.legacy ? 'yes' : '',
+          ]),
         );
     });
 }

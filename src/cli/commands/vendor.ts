@@ -31,6 +31,10 @@ export function registerVendor(program: Command): void {
       const { listVendors } = await import('../../engine/vendors.js');
       const vendors = await withDatabase(({ pool }) => listVendors(pool));
       if (options.json) printJson(vendors);
-      else printTable(['id', 'name', 'timezone'], vendors.map((v) => [v.id, v.name, v.timezone]));
+      else
+        printTable(
+          ['id', 'name', 'timezone'],
+          vendors.map((v) => [v.id, v.name, v.timezone]),
+        );
     });
 }

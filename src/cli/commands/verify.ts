@@ -18,7 +18,10 @@ export function registerVerify(program: Command): void {
       const failed = checks.filter((c) => c.violations > 0);
       if (options.json) printJson({ ok: failed.length === 0, checks });
       else {
-        printTable(['check', 'what', 'violations'], checks.map((c) => [c.checkId, c.description, c.violations === 0 ? chalk.green('0') : chalk.red(String(c.violations))]));
+        printTable(
+          ['check', 'what', 'violations'],
+          checks.map((c) => [c.checkId, c.description, c.violations === 0 ? chalk.green('0') : chalk.red(String(c.violations))]),
+        );
         for (const c of failed) process.stdout.write(`${chalk.red(c.checkId)} sample: ${JSON.stringify(c.sample)}\n`);
         process.stdout.write(failed.length === 0 ? `${chalk.green('all checks pass')}\n` : `${chalk.red(`${failed.length} check(s) failed`)}\n`);
       }

@@ -33,14 +33,43 @@ import { inSnapshot } from './timeTruth.js';
 import { errorCodeOf, staleWebhook, staleWebhookChecks } from './abuseProbingWebhook.js';
 import { limiterStoreDown, limiterStoreDownChecks } from './abuseProbingLimiter.js';
 
-const OPENINGS = ['rapid_repeat', 'repeated_cancel', 'hold_flood', 'rate_burst', 'fee_bypass', 'foreign_ids', 'id_probe', 'stale_webhook', 'limiter_store_down'] as const;
+const OPENINGS = [
+  'rapid_repeat',
+  'repeated_cancel',
+  'hold_flood',
+  'rate_burst',
+  'fee_bypass',
+  'foreign_ids',
+  'id_probe',
+  'stale_webhook',
+  'limiter_store_down',
+] as const;
 const REPEATS = 12;
 const FLOOD_EXTRA = 3;
 const RATE_LIMIT = 10;
 const RATE_BURST = 30;
 const PROBES_PER_ACTION = 6;
 const UUID_PATTERN = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
-const KNOWN_CODES = new Set<string>(['BOOKING_CONFLICT', 'SLOT_NOT_FOUND', 'BOOKING_NOT_FOUND', 'VENDOR_NOT_FOUND', 'CUSTOMER_NOT_FOUND', 'RESERVATION_NOT_FOUND', 'VALIDATION_ERROR', 'PAST_SLOT', 'HOLD_EXPIRED', 'HOLD_LIMIT_REACHED', 'PAYMENT_REQUIRED', 'PAYMENT_FAILED', 'IDEMPOTENCY_MISMATCH', 'INVALID_TRANSITION', 'VERSION_CONFLICT', 'RATE_LIMITED', 'UNAUTHORIZED', 'USAGE_ERROR']);
+const KNOWN_CODES = new Set<string>([
+  'BOOKING_CONFLICT',
+  'SLOT_NOT_FOUND',
+  'BOOKING_NOT_FOUND',
+  'VENDOR_NOT_FOUND',
+  'CUSTOMER_NOT_FOUND',
+  'RESERVATION_NOT_FOUND',
+  'VALIDATION_ERROR',
+  'PAST_SLOT',
+  'HOLD_EXPIRED',
+  'HOLD_LIMIT_REACHED',
+  'PAYMENT_REQUIRED',
+  'PAYMENT_FAILED',
+  'IDEMPOTENCY_MISMATCH',
+  'INVALID_TRANSITION',
+  'VERSION_CONFLICT',
+  'RATE_LIMITED',
+  'UNAUTHORIZED',
+  'USAGE_ERROR',
+]);
 /** Statuses the edge may answer instead of the code's own, for failures about HTTP itself. */
 const EDGE_STATUSES = new Set([404, 405, 413, 415]);
 
@@ -71,20 +100,26 @@ interface AbuseFixture extends Fixture {
 
 /** A digest of every row a request could write, so "wrote nothing" is a comparison. */
 async function writeDigest(db: Queryable): Promise<string> {
-  const row = (await db.query(`
+  const row = (
+    await db.query(`
     SELECT md5(concat_ws('|',
       (SELECT count(*) FROM bookings), (SELECT count(*) FROM slots), (SELECT count(*) FROM customers),
       (SELECT count(*) FROM booking_transitions), (SELECT count(*) FROM audit_log),
       (SELECT count(*) FROM payments), (SELECT count(*) FROM partner_bookings),
       (SELECT string_agg(h::text, ',' ORDER BY h.vendor_id) FROM audit_chain_heads h),
-      (SELECT max(updated_at) FROM bookings))) AS digest`)).rows[0] as { digest: string };
+      (SELECT max(updated_at) FROM bookings))) AS digest`)
+  ).rows[0] as { digest: string };
   return row.digest;
 }
 
 async function send(url: string, request: RawRequest, what: string, hostile: boolean): Promise<Answer> {
   let response: Response;
   try {
-    response = await fetch(`${url}${request.path}`, { method: request.method, headers: request.headers, ...(request.body === undefined ? {} : { body: typeof request.body === 'string' ? request.body : new Uint8Array(request.body) }) });
+    response = await fetch(`${url}${request.path}`, {
+      method: request.method,
+      headers: request.headers,
+      ...(request.body === undefined ? {} : { body: typeof request.body === 'string' ? request.body : new Uint8Array(request.body) }),
+    });
   } catch (error) {
     throw new BookijiError('DEPENDENCY_UNAVAILABLE', `${what}: no answer from the API: ${(error as Error).message}`, { cause: error });
   }
@@ -102,12 +137,20 @@ async function bracketed(pool: Pool, fixture: AbuseFixture, attack: () => Promis
   const before = await writeDigest(pool);
   const answers = await attack();
   const after = await writeDigest(pool);
-  const health = await fetch(`${fixture.url}/healthz`).then((r) => r.status, () => 0);
+  const health = await fetch(`${fixture.url}/healthz`).then(
+    (r) => r.status,
+    () => 0,
+  );
   return { answers: JSON.stringify(answers), before, after, health };
 }
 
 async function createBooking(fixture: AbuseFixture, slot: string, key: string, extra: Record<string, unknown> = {}): Promise<Answer & { id: string | null }> {
-  const answer = await send(fixture.url, post('/v1/bookings', fixture.apiKey, { slotId: fixture.slotIds[slot], customerId: fixture.customerIds.C1, idempotencyKey: key, ...extra }), `book ${slot}`, false);
+  const answer = await send(
+    fixture.url,
+    post('/v1/bookings', fixture.apiKey, { slotId: fixture.slotIds[slot], customerId: fixture.customerIds.C1, idempotencyKey: key, ...extra }),
+    `book ${slot}`,
+    false,
+  );
   const id = answer.status < 300 ? ((JSON.parse(answer.text) as { booking: { id: string } }).booking.id ?? null) : null;
   return { ...answer, id };
 }
@@ -126,7 +169,9 @@ async function freshSlot(pool: Pool, fixture: AbuseFixture): Promise<string> {
 async function rapidRepeat(fixture: AbuseFixture, iterationKey: string, slots: [string, string]): Promise<Answer[]> {
   const key = `${fixture.keyPrefix}${iterationKey}`;
   const body = { slotId: slots[0], customerId: fixture.customerIds.C1, idempotencyKey: key, hold: true };
-  const answers = await Promise.all(Array.from({ length: REPEATS }, () => send(fixture.url, post('/v1/bookings', fixture.apiKey, body), `repeat ${key}`, false)));
+  const answers = await Promise.all(
+    Array.from({ length: REPEATS }, () => send(fixture.url, post('/v1/bookings', fixture.apiKey, body), `repeat ${key}`, false)),
+  );
   // The same key for another request: refused, and nothing written by the refusal.
   answers.push(await send(fixture.url, post('/v1/bookings', fixture.apiKey, { ...body, slotId: slots[1] }), `key ${key} reused for another slot`, true));
   return answers;
@@ -135,14 +180,30 @@ async function rapidRepeat(fixture: AbuseFixture, iterationKey: string, slots: [
 async function repeatedCancel(fixture: AbuseFixture): Promise<Answer[]> {
   const booked = await createBooking(fixture, 'X', `${fixture.keyPrefix}cancel-me`);
   if (!booked.id) return [{ ...booked, hostile: true }];
-  const answers = await Promise.all(Array.from({ length: REPEATS }, () => send(fixture.url, post(`/v1/bookings/${booked.id}/cancel`, fixture.apiKey, { reason: 'repeated cancel' }), 'repeated cancel', false)));
+  const answers = await Promise.all(
+    Array.from({ length: REPEATS }, () =>
+      send(fixture.url, post(`/v1/bookings/${booked.id}/cancel`, fixture.apiKey, { reason: 'repeated cancel' }), 'repeated cancel', false),
+    ),
+  );
   return [booked, ...answers];
 }
 
 async function holdFlood(fixture: AbuseFixture): Promise<Answer[]> {
   const slots = Array.from({ length: fixture.holdLimit + FLOOD_EXTRA }, (_, i) => `L${i + 1}`);
   return Promise.all(
-    slots.map((slot) => send(fixture.url, post('/v1/bookings', fixture.apiKey, { slotId: fixture.slotIds[slot], customerId: fixture.customerIds.C2, idempotencyKey: `${fixture.keyPrefix}flood-${slot}`, hold: true }), `flood hold ${slot}`, false)),
+    slots.map((slot) =>
+      send(
+        fixture.url,
+        post('/v1/bookings', fixture.apiKey, {
+          slotId: fixture.slotIds[slot],
+          customerId: fixture.customerIds.C2,
+          idempotencyKey: `${fixture.keyPrefix}flood-${slot}`,
+          hold: true,
+        }),
+        `flood hold ${slot}`,
+        false,
+      ),
+    ),
   );
 }
 
@@ -150,15 +211,48 @@ async function feeBypass(fixture: AbuseFixture, pool: Pool): Promise<Answer[]> {
   const card = await createBooking(fixture, 'PRICED', `${fixture.keyPrefix}card-hold`, { hold: true, paymentMethod: 'card' });
   const answers: Answer[] = [card];
   if (card.id) answers.push(await send(fixture.url, post(`/v1/bookings/${card.id}/confirm`, fixture.apiKey, {}), 'confirm an unpaid card hold', true));
-  answers.push(await send(fixture.url, post('/v1/bookings', fixture.apiKey, { slotId: fixture.slotIds.PRICED2, customerId: fixture.customerIds.C1, idempotencyKey: `${fixture.keyPrefix}free`, paymentMethod: 'free' }), 'free booking on a priced slot', true));
+  answers.push(
+    await send(
+      fixture.url,
+      post('/v1/bookings', fixture.apiKey, {
+        slotId: fixture.slotIds.PRICED2,
+        customerId: fixture.customerIds.C1,
+        idempotencyKey: `${fixture.keyPrefix}free`,
+        paymentMethod: 'free',
+      }),
+      'free booking on a priced slot',
+      true,
+    ),
+  );
   if (card.id) {
     // Around the API: a direct write marking the unpaid hold confirmed must be refused by the database itself.
     const direct = await pool
       .query(`UPDATE bookings SET state = 'confirmed', hold_expires_at = NULL WHERE vendor_id = $1 AND id = $2`, [fixture.vendorId, card.id])
-      .then(() => 'ACCEPTED', (error: { code?: string }) => `refused ${String(error.code)}`);
-    answers.push({ what: 'direct UPDATE of an unpaid card hold to confirmed', status: direct === 'ACCEPTED' ? 200 : 400, code: direct === 'ACCEPTED' ? null : 'VALIDATION_ERROR', text: direct, hostile: true });
+      .then(
+        () => 'ACCEPTED',
+        (error: { code?: string }) => `refused ${String(error.code)}`,
+      );
+    answers.push({
+      what: 'direct UPDATE of an unpaid card hold to confirmed',
+      status: direct === 'ACCEPTED' ? 200 : 400,
+      code: direct === 'ACCEPTED' ? null : 'VALIDATION_ERROR',
+      text: direct,
+      hostile: true,
+    });
   }
-  answers.push(await send(fixture.url, post('/v1/bookings', fixture.apiKey, { slotId: fixture.slotIds.PRICED2, customerId: fixture.customerIds.C1, idempotencyKey: `${fixture.keyPrefix}card-no-hold`, paymentMethod: 'card' }), 'card booking without a hold', true));
+  answers.push(
+    await send(
+      fixture.url,
+      post('/v1/bookings', fixture.apiKey, {
+        slotId: fixture.slotIds.PRICED2,
+        customerId: fixture.customerIds.C1,
+        idempotencyKey: `${fixture.keyPrefix}card-no-hold`,
+        paymentMethod: 'card',
+      }),
+      'card booking without a hold',
+      true,
+    ),
+  );
   return answers;
 }
 
@@ -197,25 +291,37 @@ async function rateBurst(pool: Pool): Promise<Record<string, unknown>> {
   const key = await createApiKey(pool, { partner: `SimCity SC-5 burst ${randomBytes(3).toString('hex')}` });
   const keyId = (await pool.query('SELECT id FROM api_keys WHERE partner_id = $1', [key.partnerId])).rows[0].id as string;
   // A one-hour window: the burst cannot straddle two windows in practice.
-  const results = await Promise.all(Array.from({ length: RATE_BURST }, () => pool.query('SELECT allowed FROM rate_limit_take($1, $2, 3600)', [keyId, RATE_LIMIT])));
+  const results = await Promise.all(
+    Array.from({ length: RATE_BURST }, () => pool.query('SELECT allowed FROM rate_limit_take($1, $2, 3600)', [keyId, RATE_LIMIT])),
+  );
   return { allowed: results.filter((r) => r.rows[0].allowed === true).length, burst: RATE_BURST, limit: RATE_LIMIT };
 }
 
 function answerChecks(event: HistoryEvent, fixture: AbuseFixture): Finding[] {
   const findings: Finding[] = [];
   const value = event.value ?? {};
-  if (value.health !== undefined && value.health !== 200) findings.push({ oracle: 'server-stays-up', message: `after ${event.action} the health check answered ${String(value.health)}` });
+  if (value.health !== undefined && value.health !== 200)
+    findings.push({ oracle: 'server-stays-up', message: `after ${event.action} the health check answered ${String(value.health)}` });
   if (typeof value.answers !== 'string') return findings;
   const answers = JSON.parse(value.answers) as Answer[];
   const hostile = answers.filter((a) => a.hostile);
   for (const answer of hostile) {
     const expected = answer.code && KNOWN_CODES.has(answer.code) ? new BookijiError(answer.code as ErrorCode, '').httpStatus : null;
     if (answer.status < 400 || answer.status >= 500 || expected === null || (answer.status !== expected && !EDGE_STATUSES.has(answer.status))) {
-      findings.push({ oracle: 'coded-refusal', message: `${answer.what}: answered ${answer.status} ${answer.code ?? 'without an error code'} (a hostile request needs a 4xx with its code's status): ${answer.text.slice(0, 200)}`, evidence: answer });
+      findings.push({
+        oracle: 'coded-refusal',
+        message: `${answer.what}: answered ${answer.status} ${answer.code ?? 'without an error code'} (a hostile request needs a 4xx with its code's status): ${answer.text.slice(0, 200)}`,
+        evidence: answer,
+      });
     }
   }
   const refusedOnly = answers.every((a) => a.hostile || a.status >= 400);
-  if (refusedOnly && hostile.length > 0 && value.before !== value.after) findings.push({ oracle: 'rejected-writes-nothing', message: `${event.action}: every request was refused, yet the database changed`, evidence: answers.map((a) => `${a.what} → ${a.status} ${a.code}`) });
+  if (refusedOnly && hostile.length > 0 && value.before !== value.after)
+    findings.push({
+      oracle: 'rejected-writes-nothing',
+      message: `${event.action}: every request was refused, yet the database changed`,
+      evidence: answers.map((a) => `${a.what} → ${a.status} ${a.code}`),
+    });
   for (const answer of answers) {
     const leaked = fixture.secrets.filter((secret) => answer.text.includes(secret));
     if (leaked.length > 0) findings.push({ oracle: 'no-disclosure', message: `${answer.what}: the answer discloses ${leaked.join(', ')}`, evidence: answer });
@@ -229,29 +335,53 @@ function attackChecks(action: string, answers: Answer[], fixture: AbuseFixture):
   if (action === 'rapid_repeat') {
     const ids = new Set(answers.filter((a) => !a.hostile && a.status < 300).map((a) => (JSON.parse(a.text) as { booking: { id: string } }).booking.id));
     const mismatch = answers.find((a) => a.hostile);
-    if (ids.size !== 1) findings.push({ oracle: 'idempotency', message: `${REPEATS} identical requests under one key were answered with ${ids.size} different bookings`, evidence: [...ids] });
-    if (mismatch && mismatch.code !== 'IDEMPOTENCY_MISMATCH') findings.push({ oracle: 'idempotency', message: `the key reused for another request answered ${mismatch.status} ${mismatch.code}, not IDEMPOTENCY_MISMATCH`, evidence: mismatch });
+    if (ids.size !== 1)
+      findings.push({
+        oracle: 'idempotency',
+        message: `${REPEATS} identical requests under one key were answered with ${ids.size} different bookings`,
+        evidence: [...ids],
+      });
+    if (mismatch && mismatch.code !== 'IDEMPOTENCY_MISMATCH')
+      findings.push({
+        oracle: 'idempotency',
+        message: `the key reused for another request answered ${mismatch.status} ${mismatch.code}, not IDEMPOTENCY_MISMATCH`,
+        evidence: mismatch,
+      });
   }
   if (action === 'repeated_cancel') {
     const ok = answers.slice(1).filter((a) => a.status < 300).length;
-    if (ok !== 1) findings.push({ oracle: 'released-exactly-once', message: `${REPEATS} parallel cancels of one booking: ${ok} succeeded`, evidence: answers.map((a) => `${a.status} ${a.code}`) });
+    if (ok !== 1)
+      findings.push({
+        oracle: 'released-exactly-once',
+        message: `${REPEATS} parallel cancels of one booking: ${ok} succeeded`,
+        evidence: answers.map((a) => `${a.status} ${a.code}`),
+      });
   }
   if (action === 'hold_flood') {
     const held = answers.filter((a) => a.status < 300).length;
-    if (held > fixture.holdLimit) findings.push({ oracle: 'hold-limit', message: `one customer got ${held} holds in a race against holds_per_customer_max ${fixture.holdLimit}` });
+    if (held > fixture.holdLimit)
+      findings.push({ oracle: 'hold-limit', message: `one customer got ${held} holds in a race against holds_per_customer_max ${fixture.holdLimit}` });
   }
   if (action === 'foreign_ids') {
     const mine = answers.slice(1, 4);
     const absent = answers.slice(4, 7);
     mine.forEach((answer, i) => {
-      if (answer.status !== absent[i]?.status || answer.code !== absent[i]?.code) findings.push({ oracle: 'privacy', message: `${answer.what} answered ${answer.status} ${answer.code}; a missing id answers ${absent[i]?.status} ${absent[i]?.code}: the two can be told apart`, evidence: { answer, absent: absent[i] } });
+      if (answer.status !== absent[i]?.status || answer.code !== absent[i]?.code)
+        findings.push({
+          oracle: 'privacy',
+          message: `${answer.what} answered ${answer.status} ${answer.code}; a missing id answers ${absent[i]?.status} ${absent[i]?.code}: the two can be told apart`,
+          evidence: { answer, absent: absent[i] },
+        });
     });
   }
   if (action === 'id_probe' || action === 'foreign_ids') {
     for (const answer of answers.filter((a) => a.hostile)) {
       const given = new Set((answer.what.match(UUID_PATTERN) ?? []).map((id) => id.toLowerCase()));
-      const named = (answer.text.match(UUID_PATTERN) ?? []).map((id) => id.toLowerCase()).filter((id) => !given.has(id) && id !== '00000000-0000-4000-8000-000000000000');
-      if (named.length > 0) findings.push({ oracle: 'no-disclosure', message: `${answer.what}: the refusal names other ids ${named.join(', ')}`, evidence: answer });
+      const named = (answer.text.match(UUID_PATTERN) ?? [])
+        .map((id) => id.toLowerCase())
+        .filter((id) => !given.has(id) && id !== '00000000-0000-4000-8000-000000000000');
+      if (named.length > 0)
+        findings.push({ oracle: 'no-disclosure', message: `${answer.what}: the refusal names other ids ${named.join(', ')}`, evidence: answer });
     }
   }
   return findings;
@@ -262,14 +392,36 @@ function truthChecks(fixture: AbuseFixture, bookings: Array<{ idempotencyKey: st
   const perKey = new Map<string, number>();
   for (const booking of bookings) if (booking.idempotencyKey) perKey.set(booking.idempotencyKey, (perKey.get(booking.idempotencyKey) ?? 0) + 1);
   for (const [key, n] of perKey) if (n > 1) findings.push({ oracle: 'idempotency', message: `idempotency key ${key} has ${n} bookings` });
-  if (fixture.extra.confirmedUnpaid > 0) findings.push({ oracle: 'confirmed-needs-verified-payment', message: `${fixture.extra.confirmedUnpaid} confirmed card booking(s) without an authorized or captured payment` });
-  if (fixture.extra.heldByFlooder > fixture.holdLimit) findings.push({ oracle: 'hold-limit', message: `the flooding customer holds ${fixture.extra.heldByFlooder} unexpired holds (limit ${fixture.holdLimit})` });
-  for (const c of fixture.extra.cancelTransitions) if (c.n > 1) findings.push({ oracle: 'released-exactly-once', message: `booking ${c.bookingId} has ${c.n} cancel transitions` });
+  if (fixture.extra.confirmedUnpaid > 0)
+    findings.push({
+      oracle: 'confirmed-needs-verified-payment',
+      message: `${fixture.extra.confirmedUnpaid} confirmed card booking(s) without an authorized or captured payment`,
+    });
+  if (fixture.extra.heldByFlooder > fixture.holdLimit)
+    findings.push({ oracle: 'hold-limit', message: `the flooding customer holds ${fixture.extra.heldByFlooder} unexpired holds (limit ${fixture.holdLimit})` });
+  for (const c of fixture.extra.cancelTransitions)
+    if (c.n > 1) findings.push({ oracle: 'released-exactly-once', message: `booking ${c.bookingId} has ${c.n} cancel transitions` });
   return findings;
 }
 
 export const abuseProbing: Driver<AbuseFixture> = {
-  oracles: ['server-stays-up', 'coded-refusal', 'rejected-writes-nothing', 'no-disclosure', 'idempotency', 'released-exactly-once', 'hold-limit', 'rate-limit', 'confirmed-needs-verified-payment', 'privacy', 'capacity', 'slot-coherence', 'booking-coherence', 'webhook-replay-window', 'limiter-fails-closed'],
+  oracles: [
+    'server-stays-up',
+    'coded-refusal',
+    'rejected-writes-nothing',
+    'no-disclosure',
+    'idempotency',
+    'released-exactly-once',
+    'hold-limit',
+    'rate-limit',
+    'confirmed-needs-verified-payment',
+    'privacy',
+    'capacity',
+    'slot-coherence',
+    'booking-coherence',
+    'webhook-replay-window',
+    'limiter-fails-closed',
+  ],
   oracleInvariants: {
     'limiter-fails-closed': ['I6'],
     'webhook-replay-window': ['I4'],
@@ -288,7 +440,13 @@ export const abuseProbing: Driver<AbuseFixture> = {
     'booking-coherence': ['I3', 'I10'],
   },
 
-  fixtureParameters: () => ({ openings: [...OPENINGS, ...MALFORMED_LAYERS.map((layer) => `malformed:${layer}`)], repeats: REPEATS, floodExtra: FLOOD_EXTRA, rateLimit: RATE_LIMIT, rateBurst: RATE_BURST }),
+  fixtureParameters: () => ({
+    openings: [...OPENINGS, ...MALFORMED_LAYERS.map((layer) => `malformed:${layer}`)],
+    repeats: REPEATS,
+    floodExtra: FLOOD_EXTRA,
+    rateLimit: RATE_LIMIT,
+    rateBurst: RATE_BURST,
+  }),
 
   plan(random, parameters, iteration): IterationPlan {
     const actions: PlannedAction[] = OPENINGS.map((kind) => ({ kind, args: { seed: random.int(0, 2 ** 30), path: 'http' } }));
@@ -305,18 +463,25 @@ export const abuseProbing: Driver<AbuseFixture> = {
   async setup(db, plan, runId, http) {
     if (!http) throw new BookijiError('INTERNAL_ERROR', 'SC-5 attacks the partner API: the scenario must name the http path');
     // The stale-webhook attack signs events the server must verify: it needs the server's secret, which a remote target does not share.
-    if (!http.stripeWebhookSecret) throw new BookijiError('USAGE_ERROR', 'SC-5 signs Stripe webhooks for the server it attacks, so it runs against the in-process server only (not --target-url)');
-    const vendorId = (await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [`SimCity SC-5 ${runId} #${plan.iteration}`])).rows[0].id as string;
+    if (!http.stripeWebhookSecret)
+      throw new BookijiError(
+        'USAGE_ERROR',
+        'SC-5 signs Stripe webhooks for the server it attacks, so it runs against the in-process server only (not --target-url)',
+      );
+    const vendorId = (await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [`SimCity SC-5 ${runId} #${plan.iteration}`]))
+      .rows[0].id as string;
     const holdLimit = Number((await db.query(`SELECT value FROM engine_limits WHERE name = 'holds_per_customer_max'`)).rows[0].value);
     const slotNames = ['R2', 'X', 'OWNED', 'PRICED', 'PRICED2', ...Array.from({ length: holdLimit + FLOOD_EXTRA }, (_, i) => `L${i + 1}`)];
     const slotIds: Record<string, string> = {};
     for (const [index, name] of slotNames.entries()) {
       const price = name.startsWith('PRICED') ? 5000 : 0;
-      slotIds[name] = (await db.query(
-        `WITH who AS (SELECT set_actor('simcity', 'setup', 'simcity', 'SC-5 fixture'))
+      slotIds[name] = (
+        await db.query(
+          `WITH who AS (SELECT set_actor('simcity', 'setup', 'simcity', 'SC-5 fixture'))
          INSERT INTO slots (vendor_id, starts_at, ends_at, capacity, price_cents) SELECT $1, date_trunc('hour', bookiji_now()) + make_interval(days => 2, hours => $2 * 2), date_trunc('hour', bookiji_now()) + make_interval(days => 2, hours => $2 * 2 + 1), 1, $3 FROM who RETURNING id`,
-        [vendorId, index, price],
-      )).rows[0].id as string;
+          [vendorId, index, price],
+        )
+      ).rows[0].id as string;
     }
     const customerIds: Record<string, string> = {};
     const secrets: string[] = [];
@@ -371,8 +536,17 @@ export const abuseProbing: Driver<AbuseFixture> = {
         return limiterStoreDown(pool, fixture.url, fixture.apiKey);
       case 'malformed': {
         const layer = String(action.args.layer) as MalformedLayer;
-        const request = malformedRequest(layer, seed, { slotId: fixture.slotIds.R2!, customerId: fixture.customerIds.C1!, vendorId: fixture.vendorId, bookingId: fixture.slotIds.X!, apiKey: fixture.apiKey, key: `${fixture.keyPrefix}bad` });
-        return bracketed(pool, fixture, async () => [await send(fixture.url, request, `malformed ${layer} ${request.method} ${request.path.slice(0, 120)}`, true)]);
+        const request = malformedRequest(layer, seed, {
+          slotId: fixture.slotIds.R2!,
+          customerId: fixture.customerIds.C1!,
+          vendorId: fixture.vendorId,
+          bookingId: fixture.slotIds.X!,
+          apiKey: fixture.apiKey,
+          key: `${fixture.keyPrefix}bad`,
+        });
+        return bracketed(pool, fixture, async () => [
+          await send(fixture.url, request, `malformed ${layer} ${request.method} ${request.path.slice(0, 120)}`, true),
+        ]);
       }
       default:
         throw new BookijiError('INTERNAL_ERROR', `SC-5 has no action ${action.kind}`);
@@ -382,12 +556,14 @@ export const abuseProbing: Driver<AbuseFixture> = {
   async readTruth(db, fixture) {
     return inSnapshot(db, async (client) => {
       const truth = await readVendorTruth(client, fixture.vendorId);
-      const extra = (await client.query(
-        `SELECT (SELECT count(*)::int FROM bookings WHERE vendor_id = $1 AND state = 'confirmed' AND payment_method = 'card' AND payment_status NOT IN ('authorized', 'captured')) AS "confirmedUnpaid",
+      const extra = (
+        await client.query(
+          `SELECT (SELECT count(*)::int FROM bookings WHERE vendor_id = $1 AND state = 'confirmed' AND payment_method = 'card' AND payment_status NOT IN ('authorized', 'captured')) AS "confirmedUnpaid",
                 (SELECT count(*)::int FROM bookings WHERE customer_id = $2 AND state = 'held' AND hold_expires_at > bookiji_now()) AS "heldByFlooder",
                 (SELECT coalesce(jsonb_agg(jsonb_build_object('bookingId', booking_id, 'n', n)), '[]') FROM (SELECT booking_id, count(*)::int AS n FROM booking_transitions WHERE vendor_id = $1 AND to_state = 'cancelled' GROUP BY booking_id) c) AS "cancelTransitions"`,
-        [fixture.vendorId, fixture.customerIds.C2],
-      )).rows[0] as AbuseFixture['extra'];
+          [fixture.vendorId, fixture.customerIds.C2],
+        )
+      ).rows[0] as AbuseFixture['extra'];
       fixture.extra = extra;
       return truth;
     });
@@ -396,13 +572,23 @@ export const abuseProbing: Driver<AbuseFixture> = {
   observe(truth, fixture, events) {
     const findings: Finding[] = [...slotAndBookingChecks(truth), ...truthChecks(fixture, truth.bookings)];
     for (const event of events) {
-      if (event.type === 'unknown') findings.push({ oracle: 'server-stays-up', message: `${event.action} got no answer: ${event.error}: ${event.message ?? ''}`, evidence: event });
-      if (event.type === 'fail') findings.push({ oracle: 'coded-refusal', message: `${event.action} could not run its attack: ${event.error}: ${event.message ?? ''}`, evidence: event });
+      if (event.type === 'unknown')
+        findings.push({ oracle: 'server-stays-up', message: `${event.action} got no answer: ${event.error}: ${event.message ?? ''}`, evidence: event });
+      if (event.type === 'fail')
+        findings.push({
+          oracle: 'coded-refusal',
+          message: `${event.action} could not run its attack: ${event.error}: ${event.message ?? ''}`,
+          evidence: event,
+        });
       if (event.type !== 'ok') continue;
       findings.push(...answerChecks(event, fixture));
       if (event.action === 'stale_webhook') findings.push(...staleWebhookChecks(event));
       findings.push(...limiterStoreDownChecks(event));
-      if (event.action === 'rate_burst' && event.value?.allowed !== RATE_LIMIT) findings.push({ oracle: 'rate-limit', message: `${RATE_BURST} parallel requests against a limit of ${RATE_LIMIT}: ${String(event.value?.allowed)} allowed` });
+      if (event.action === 'rate_burst' && event.value?.allowed !== RATE_LIMIT)
+        findings.push({
+          oracle: 'rate-limit',
+          message: `${RATE_BURST} parallel requests against a limit of ${RATE_LIMIT}: ${String(event.value?.allowed)} allowed`,
+        });
     }
     return findings;
   },

@@ -54,5 +54,11 @@ export function limiterStoreDownChecks(event: HistoryEvent): Finding[] {
   if (event.type !== 'ok' || event.action !== 'limiter_store_down') return [];
   const { status, code } = event.value as { status: number; code: string | null };
   if (status === 503 && code === 'DEPENDENCY_UNAVAILABLE') return [];
-  return [{ oracle: 'limiter-fails-closed', message: `a request whose rate-limit counter store was cut off mid-count answered ${status} ${code ?? 'without a code'} (needs 503 DEPENDENCY_UNAVAILABLE: refused, not served)`, evidence: event.value }];
+  return [
+    {
+      oracle: 'limiter-fails-closed',
+      message: `a request whose rate-limit counter store was cut off mid-count answered ${status} ${code ?? 'without a code'} (needs 503 DEPENDENCY_UNAVAILABLE: refused, not served)`,
+      evidence: event.value,
+    },
+  ];
 }

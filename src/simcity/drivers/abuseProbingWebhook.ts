@@ -35,9 +35,20 @@ const storedEvents = async (pool: Pool): Promise<number> => Number((await pool.q
 async function deliver(pool: Pool, url: string, secret: string, signedAtSeconds: number): Promise<WebhookAnswer> {
   const eventId = `evt_sc5_${randomBytes(8).toString('hex')}`;
   // A payment intent Bookiji never made: applying it is a no-op, storing it is the observable effect.
-  const body = JSON.stringify({ id: eventId, object: 'event', type: 'payment_intent.created', created: signedAtSeconds, livemode: false, data: { object: { id: `pi_sc5_${randomBytes(6).toString('hex')}`, object: 'payment_intent', metadata: {} } } });
+  const body = JSON.stringify({
+    id: eventId,
+    object: 'event',
+    type: 'payment_intent.created',
+    created: signedAtSeconds,
+    livemode: false,
+    data: { object: { id: `pi_sc5_${randomBytes(6).toString('hex')}`, object: 'payment_intent', metadata: {} } },
+  });
   const storedBefore = await storedEvents(pool);
-  const response = await fetch(`${url}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(body, secret, signedAtSeconds) }, body });
+  const response = await fetch(`${url}/webhooks/stripe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(body, secret, signedAtSeconds) },
+    body,
+  });
   const code = errorCodeOf(await response.text());
   return { status: response.status, code, storedBefore, storedAfter: await storedEvents(pool) };
 }
@@ -56,10 +67,18 @@ export function staleWebhookChecks(event: HistoryEvent): Finding[] {
   if (!stale || !fresh) return [];
   const findings: Finding[] = [];
   if (stale.status !== 401 || stale.code !== 'UNAUTHORIZED' || stale.storedAfter !== stale.storedBefore) {
-    findings.push({ oracle: 'webhook-replay-window', message: `a correctly signed event ${STALE_SIGNATURE_AGE_SECONDS} s old answered ${stale.status} ${stale.code ?? 'without a code'} and stored ${stale.storedAfter - stale.storedBefore} event(s) (needs 401 UNAUTHORIZED, nothing stored)`, evidence: stale });
+    findings.push({
+      oracle: 'webhook-replay-window',
+      message: `a correctly signed event ${STALE_SIGNATURE_AGE_SECONDS} s old answered ${stale.status} ${stale.code ?? 'without a code'} and stored ${stale.storedAfter - stale.storedBefore} event(s) (needs 401 UNAUTHORIZED, nothing stored)`,
+      evidence: stale,
+    });
   }
   if (fresh.status !== 200 || fresh.storedAfter !== fresh.storedBefore + 1) {
-    findings.push({ oracle: 'webhook-replay-window', message: `the control, the same event signed now, answered ${fresh.status} ${fresh.code ?? ''} and stored ${fresh.storedAfter - fresh.storedBefore} event(s) (needs 200, stored once)`, evidence: fresh });
+    findings.push({
+      oracle: 'webhook-replay-window',
+      message: `the control, the same event signed now, answered ${fresh.status} ${fresh.code ?? ''} and stored ${fresh.storedAfter - fresh.storedBefore} event(s) (needs 200, stored once)`,
+      evidence: fresh,
+    });
   }
   return findings;
 }

@@ -53,7 +53,10 @@ export function intentKey(http: HttpChannel | undefined, key: string): string {
 }
 
 /** POST /v1/bookings. A refusal becomes its BookijiError (fail); no answer becomes DEPENDENCY_UNAVAILABLE (unknown). */
-export async function httpClaim(session: ClientSession, body: { slotId: string; customerId: string; idempotencyKey: string }): Promise<{ booking: { id: string; state: string }; replayed: boolean }> {
+export async function httpClaim(
+  session: ClientSession,
+  body: { slotId: string; customerId: string; idempotencyKey: string },
+): Promise<{ booking: { id: string; state: string }; replayed: boolean }> {
   const http = session.http;
   if (!http) throw new BookijiError('INTERNAL_ERROR', 'the HTTP path was planned but no API server runs');
   let response: Response;

@@ -91,7 +91,14 @@ async function victim(connectionString: string, tag: string): Promise<pg.Client>
 }
 
 async function terminate(pool: Pool, where: string, value: string): Promise<number> {
-  return Number((await pool.query(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = current_database() AND ${where} AND pid <> pg_backend_pid()`, [value])).rows[0].n);
+  return Number(
+    (
+      await pool.query(
+        `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = current_database() AND ${where} AND pid <> pg_backend_pid()`,
+        [value],
+      )
+    ).rows[0].n,
+  );
 }
 
 /** Claims waiting on the slot's lock inside their transactions, killed there: each caller hears DEPENDENCY_UNAVAILABLE. */
@@ -105,11 +112,23 @@ async function killWaitingClaims(fixture: DegradedFixture, pool: Pool): Promise<
     await locker.query('SELECT 1 FROM slots WHERE vendor_id = $1 AND id = $2 FOR UPDATE', [fixture.vendorId, fixture.slotIds.W]);
     const calls = victims.map((client, i) =>
       client
-        .query('SELECT claim_slot($1, $2, false, NULL, NULL, NULL, $3, $4, $5, $6)', [fixture.slotIds.W, fixture.customerIds[`K${i + 1}`], ...actorArgs(actorFor(`K${i + 1}`, 'killed-waiting'))])
-        .then(() => 'OK', (error: unknown) => fromDatabaseError(error).code),
+        .query('SELECT claim_slot($1, $2, false, NULL, NULL, NULL, $3, $4, $5, $6)', [
+          fixture.slotIds.W,
+          fixture.customerIds[`K${i + 1}`],
+          ...actorArgs(actorFor(`K${i + 1}`, 'killed-waiting')),
+        ])
+        .then(
+          () => 'OK',
+          (error: unknown) => fromDatabaseError(error).code,
+        ),
     );
     const deadline = Date.now() + VICTIM_WAIT_MS_MAX;
-    while (Number((await pool.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [tag])).rows[0].n) < VICTIMS && Date.now() < deadline) await sleep(20);
+    while (
+      Number((await pool.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [tag])).rows[0].n) <
+        VICTIMS &&
+      Date.now() < deadline
+    )
+      await sleep(20);
     const killed = await terminate(pool, 'application_name = $1', tag);
     const codes = await Promise.all(calls);
     await locker.query('ROLLBACK');
@@ -126,11 +145,22 @@ async function killBeforeCommit(fixture: DegradedFixture, pool: Pool): Promise<R
   try {
     for (const [i, client] of victims.entries()) {
       await client.query('BEGIN');
-      const claimed = await client.query('SELECT booking FROM claim_slot($1, $2, false, NULL, NULL, NULL, $3, $4, $5, $6)', [fixture.slotIds[`G${i + 1}`], fixture.customerIds.C1, ...actorArgs(actorFor('C1', 'killed-before-commit'))]);
+      const claimed = await client.query('SELECT booking FROM claim_slot($1, $2, false, NULL, NULL, NULL, $3, $4, $5, $6)', [
+        fixture.slotIds[`G${i + 1}`],
+        fixture.customerIds.C1,
+        ...actorArgs(actorFor('C1', 'killed-before-commit')),
+      ]);
       fixture.ghosts.push((claimed.rows[0] as { booking: { id: string } }).booking.id);
     }
     const killed = await terminate(pool, 'application_name = $1', tag);
-    const commits = await Promise.all(victims.map((c) => c.query('COMMIT').then(() => 'COMMITTED', (error: unknown) => fromDatabaseError(error).code)));
+    const commits = await Promise.all(
+      victims.map((c) =>
+        c.query('COMMIT').then(
+          () => 'COMMITTED',
+          (error: unknown) => fromDatabaseError(error).code,
+        ),
+      ),
+    );
     return { killed, commits: commits.join(',') };
   } finally {
     await Promise.all(victims.map((c) => c.end().catch(() => undefined)));
@@ -142,7 +172,18 @@ async function crashBetweenPaymentSteps(fixture: DegradedFixture, pool: Pool): P
   const { sandbox, gateway, faults } = fixture.services;
   sandbox.setFaults({ dropRate: 1 });
   try {
-    const held = await claimSlot(pool, { slot: fixture.slotIds.PAID, customer: fixture.customerIds.C2, hold: true, holdTtlSeconds: 600, paymentMethod: 'card', idempotencyKey: `${fixture.keyPrefix}paid` }, actorFor('C2', 'crash'));
+    const held = await claimSlot(
+      pool,
+      {
+        slot: fixture.slotIds.PAID,
+        customer: fixture.customerIds.C2,
+        hold: true,
+        holdTtlSeconds: 600,
+        paymentMethod: 'card',
+        idempotencyKey: `${fixture.keyPrefix}paid`,
+      },
+      actorFor('C2', 'crash'),
+    );
     const started = await startCardCheckout(pool, gateway, held.booking.id, actorFor('C2', 'crash'));
     const paid = await payAsCustomer(gateway, started.payment.providerIntentId ?? '', 'pm_card_visa');
     return { booking: held.booking.id, intent: started.payment.providerIntentId ?? '', provider: paid.status };
@@ -151,10 +192,20 @@ async function crashBetweenPaymentSteps(fixture: DegradedFixture, pool: Pool): P
   }
 }
 
-async function serveRequest(services: DegradedServices, signal: AbortSignal, path: string, body: unknown): Promise<{ id: string; state: string; replayed: boolean }> {
+async function serveRequest(
+  services: DegradedServices,
+  signal: AbortSignal,
+  path: string,
+  body: unknown,
+): Promise<{ id: string; state: string; replayed: boolean }> {
   let response: Response;
   try {
-    response = await fetch(`${services.serve.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${services.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.any([signal, AbortSignal.timeout(CLIENT_TIMEOUT_MS)]) });
+    response = await fetch(`${services.serve.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${services.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(CLIENT_TIMEOUT_MS)]),
+    });
   } catch (error) {
     throw new BookijiError('DEPENDENCY_UNAVAILABLE', `no answer from serve: ${(error as Error).message}`, { cause: error });
   }
@@ -175,7 +226,13 @@ async function orphanedHoldsKillServe(fixture: DegradedFixture, pool: Pool, sign
   const services = fixture.services;
   const holds: string[] = [];
   for (let i = 1; i <= ORPHANED_HOLDS; i++) {
-    const held = await serveRequest(services, signal, '/v1/bookings', { slotId: fixture.slotIds[`O${i}`], customerId: fixture.customerIds[`V${i}`], idempotencyKey: `${fixture.keyPrefix}orphan-${i}`, hold: true, holdTtlSeconds: 30 });
+    const held = await serveRequest(services, signal, '/v1/bookings', {
+      slotId: fixture.slotIds[`O${i}`],
+      customerId: fixture.customerIds[`V${i}`],
+      idempotencyKey: `${fixture.keyPrefix}orphan-${i}`,
+      hold: true,
+      holdTtlSeconds: 30,
+    });
     holds.push(held.id);
   }
   await services.serve.restart();
@@ -206,36 +263,84 @@ async function nemesis(kind: string, fixture: DegradedFixture, pool: Pool, pause
 function degradedChecks(truth: VendorTruth, fixture: DegradedFixture, events: HistoryEvent[]): Finding[] {
   // Only PAID is priced: the payment checks judge the card bookings, the free ones need no money (I4).
   const cardTruth = { slots: truth.slots, bookings: truth.bookings.filter((b) => b.slotId === fixture.slotIds.PAID) };
-  const findings: Finding[] = [...slotAndBookingChecks(truth), ...instantChecks(cardTruth, fixture.payments, fixture.services), ...holdExpiryChecks(fixture.time, fixture.reconciledAt)];
+  const findings: Finding[] = [
+    ...slotAndBookingChecks(truth),
+    ...instantChecks(cardTruth, fixture.payments, fixture.services),
+    ...holdExpiryChecks(fixture.time, fixture.reconciledAt),
+  ];
   const bookings = new Map(truth.bookings.map((b) => [b.id, b]));
-  for (const ghost of fixture.ghostsFound) findings.push({ oracle: 'killed-transaction-leaves-nothing', message: `booking ${ghost} was claimed in a transaction killed before COMMIT, and exists` });
+  for (const ghost of fixture.ghostsFound)
+    findings.push({ oracle: 'killed-transaction-leaves-nothing', message: `booking ${ghost} was claimed in a transaction killed before COMMIT, and exists` });
   for (const booking of truth.bookings) {
-    if (fixture.killedCustomers.includes(booking.customerId)) findings.push({ oracle: 'killed-transaction-leaves-nothing', message: `booking ${booking.id} belongs to a customer whose only claim was killed while it waited`, evidence: booking });
+    if (fixture.killedCustomers.includes(booking.customerId))
+      findings.push({
+        oracle: 'killed-transaction-leaves-nothing',
+        message: `booking ${booking.id} belongs to a customer whose only claim was killed while it waited`,
+        evidence: booking,
+      });
   }
   for (const event of events) {
     if (event.type === 'invoke') continue;
-    if (event.error === 'INTERNAL_ERROR') findings.push({ oracle: 'explicit-failure', message: `${event.action} failed without an explicit cause: ${event.message ?? ''}`, evidence: event });
-    if ((OPENINGS as readonly string[]).includes(event.action) && event.type !== 'ok') findings.push({ oracle: 'scripted-opening', message: `the scripted failure ${event.action} did not run through: ${event.error}: ${event.message ?? ''}`, evidence: event });
+    if (event.error === 'INTERNAL_ERROR')
+      findings.push({ oracle: 'explicit-failure', message: `${event.action} failed without an explicit cause: ${event.message ?? ''}`, evidence: event });
+    if ((OPENINGS as readonly string[]).includes(event.action) && event.type !== 'ok')
+      findings.push({
+        oracle: 'scripted-opening',
+        message: `the scripted failure ${event.action} did not run through: ${event.error}: ${event.message ?? ''}`,
+        evidence: event,
+      });
     findings.push(...receiverDownChecks(event));
     const value = event.value ?? {};
     for (const codes of [value.codes, value.commits]) {
-      if (typeof codes === 'string' && codes.split(',').some((code) => code !== 'DEPENDENCY_UNAVAILABLE')) findings.push({ oracle: 'explicit-failure', message: `${event.action}: the killed callers heard ${codes}, not DEPENDENCY_UNAVAILABLE each`, evidence: event });
+      if (typeof codes === 'string' && codes.split(',').some((code) => code !== 'DEPENDENCY_UNAVAILABLE'))
+        findings.push({
+          oracle: 'explicit-failure',
+          message: `${event.action}: the killed callers heard ${codes}, not DEPENDENCY_UNAVAILABLE each`,
+          evidence: event,
+        });
     }
     if (event.action === 'orphaned_holds_kill_serve' && event.type === 'ok' && value.released !== undefined) {
       const [a, b] = String(value.released).split('+').map(Number);
-      if ((a ?? 0) + (b ?? 0) !== ORPHANED_HOLDS) findings.push({ oracle: 'reconcile-recovers', message: `two concurrent reconciles released ${String(value.released)} of ${ORPHANED_HOLDS} orphaned holds`, evidence: event });
+      if ((a ?? 0) + (b ?? 0) !== ORPHANED_HOLDS)
+        findings.push({
+          oracle: 'reconcile-recovers',
+          message: `two concurrent reconciles released ${String(value.released)} of ${ORPHANED_HOLDS} orphaned holds`,
+          evidence: event,
+        });
     }
     // An acknowledged booking is never lost nor turned back (no false confirmation).
     if (event.type === 'ok' && event.action === 'claim' && typeof value.booking === 'string') {
       const booking = bookings.get(value.booking);
-      if (!booking || booking.state !== 'confirmed') findings.push({ oracle: 'no-false-confirmation', message: `booking ${value.booking} was acknowledged confirmed and is ${booking?.state ?? 'missing'}`, evidence: { event, booking } });
+      if (!booking || booking.state !== 'confirmed')
+        findings.push({
+          oracle: 'no-false-confirmation',
+          message: `booking ${value.booking} was acknowledged confirmed and is ${booking?.state ?? 'missing'}`,
+          evidence: { event, booking },
+        });
     }
   }
   return findings;
 }
 
 export const degradedReality: Driver<DegradedFixture> = {
-  oracles: ['capacity', 'slot-coherence', 'booking-coherence', 'confirmed-needs-verified-payment', 'no-zombie-booking', 'released-exactly-once', 'expired-only-after-ttl', 'reconcile-releases-expired', 'killed-transaction-leaves-nothing', 'explicit-failure', 'scripted-opening', 'reconcile-recovers', 'no-false-confirmation', 'no-orphan-payment', 'ledger-reconciles', 'outbox-keeps-failed-due'],
+  oracles: [
+    'capacity',
+    'slot-coherence',
+    'booking-coherence',
+    'confirmed-needs-verified-payment',
+    'no-zombie-booking',
+    'released-exactly-once',
+    'expired-only-after-ttl',
+    'reconcile-releases-expired',
+    'killed-transaction-leaves-nothing',
+    'explicit-failure',
+    'scripted-opening',
+    'reconcile-recovers',
+    'no-false-confirmation',
+    'no-orphan-payment',
+    'ledger-reconciles',
+    'outbox-keeps-failed-due',
+  ],
   oracleInvariants: {
     'outbox-keeps-failed-due': ['partner-webhook-delivery'],
     capacity: ['I1'],
@@ -266,9 +371,28 @@ export const degradedReality: Driver<DegradedFixture> = {
   async openServices(observer, parameters, seed) {
     const connectionString = observer.options.connectionString as string;
     const faults: FaultOptions = { ...(parameters.fixtures.providerFaults as Record<string, number>), delayMs: [5, 60] };
-    const sandbox = await startStripeSandbox({ apiKey: API_KEY, webhookSecret: WEBHOOK_SECRET, seed, faults, apiTimeoutHoldMs: 800, deliveryBackoffMs: 10, deliveryBackoffMaxMs: 50 });
-    const gateway = new PaymentGateway({ secretKey: API_KEY, apiBase: sandbox.url, webhookSecrets: [WEBHOOK_SECRET], timeoutMs: 400, maxNetworkRetries: 0, attemptMax: 3, backoffBaseMs: 5 });
-    const serve = new ServedProcess({ connectionString, env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_SECRET_KEY: API_KEY, STRIPE_API_BASE: sandbox.url } });
+    const sandbox = await startStripeSandbox({
+      apiKey: API_KEY,
+      webhookSecret: WEBHOOK_SECRET,
+      seed,
+      faults,
+      apiTimeoutHoldMs: 800,
+      deliveryBackoffMs: 10,
+      deliveryBackoffMaxMs: 50,
+    });
+    const gateway = new PaymentGateway({
+      secretKey: API_KEY,
+      apiBase: sandbox.url,
+      webhookSecrets: [WEBHOOK_SECRET],
+      timeoutMs: 400,
+      maxNetworkRetries: 0,
+      attemptMax: 3,
+      backoffBaseMs: 5,
+    });
+    const serve = new ServedProcess({
+      connectionString,
+      env: { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_SECRET_KEY: API_KEY, STRIPE_API_BASE: sandbox.url },
+    });
     try {
       await serve.start();
     } catch (error) {
@@ -312,27 +436,41 @@ export const degradedReality: Driver<DegradedFixture> = {
   },
 
   async setup(db, plan, runId, _http, services) {
-    const vendorId = (await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [`SimCity SC-6 ${runId} #${plan.iteration}`])).rows[0].id as string;
+    const vendorId = (await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [`SimCity SC-6 ${runId} #${plan.iteration}`]))
+      .rows[0].id as string;
     const names = [...SLOTS, 'W', 'PAID', ...Array.from({ length: ORPHANED_HOLDS }, (_, i) => `O${i + 1}`)];
     const slotIds: Record<string, string> = {};
     for (const [index, name] of names.entries()) {
-      slotIds[name] = (await db.query(
-        `WITH who AS (SELECT set_actor('simcity', 'setup', 'simcity', 'SC-6 fixture'))
+      slotIds[name] = (
+        await db.query(
+          `WITH who AS (SELECT set_actor('simcity', 'setup', 'simcity', 'SC-6 fixture'))
          INSERT INTO slots (vendor_id, starts_at, ends_at, capacity, price_cents) SELECT $1, date_trunc('hour', bookiji_now()) + make_interval(days => 3, hours => $2 * 2), date_trunc('hour', bookiji_now()) + make_interval(days => 3, hours => $2 * 2 + 1), $3, $4 FROM who RETURNING id`,
-        [vendorId, index, name === 'S3' ? 2 : 1, name === 'PAID' ? 4200 : 0],
-      )).rows[0].id as string;
+          [vendorId, index, name === 'S3' ? 2 : 1, name === 'PAID' ? 4200 : 0],
+        )
+      ).rows[0].id as string;
     }
     // One vendor per killed-before-commit victim: uncommitted claims of one vendor would queue on its audit chain's head.
     for (let i = 1; i <= VICTIMS; i++) {
-      const other = (await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [`SimCity SC-6 ${runId} #${plan.iteration} victim ${i}`])).rows[0].id as string;
-      slotIds[`G${i}`] = (await db.query(
-        `WITH who AS (SELECT set_actor('simcity', 'setup', 'simcity', 'SC-6 fixture'))
+      const other = (
+        await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [`SimCity SC-6 ${runId} #${plan.iteration} victim ${i}`])
+      ).rows[0].id as string;
+      slotIds[`G${i}`] = (
+        await db.query(
+          `WITH who AS (SELECT set_actor('simcity', 'setup', 'simcity', 'SC-6 fixture'))
          INSERT INTO slots (vendor_id, starts_at, ends_at) SELECT $1, date_trunc('hour', bookiji_now()) + interval '3 days', date_trunc('hour', bookiji_now()) + interval '3 days 1 hour' FROM who RETURNING id`,
-        [other],
-      )).rows[0].id as string;
+          [other],
+        )
+      ).rows[0].id as string;
     }
     const customerIds: Record<string, string> = {};
-    for (const name of ['C1', 'C2', ...INTENTS.map((i) => `C${i}`), ...Array.from({ length: ORPHANED_HOLDS }, (_, i) => `V${i + 1}`), ...Array.from({ length: VICTIMS }, (_, i) => `K${i + 1}`)]) customerIds[name] = await insertCustomer(db, name, runId);
+    for (const name of [
+      'C1',
+      'C2',
+      ...INTENTS.map((i) => `C${i}`),
+      ...Array.from({ length: ORPHANED_HOLDS }, (_, i) => `V${i + 1}`),
+      ...Array.from({ length: VICTIMS }, (_, i) => `K${i + 1}`),
+    ])
+      customerIds[name] = await insertCustomer(db, name, runId);
     return {
       vendorId,
       runId,
@@ -370,7 +508,11 @@ export const degradedReality: Driver<DegradedFixture> = {
         return nemesis(action.kind, fixture, pool, Number(action.args.ms ?? 0));
       case 'claim': {
         const intent = String(action.args.intent);
-        const body = { slotId: fixture.slotIds[String(action.args.slot)]!, customerId: fixture.customerIds[`C${intent}`]!, idempotencyKey: `${fixture.keyPrefix}${intent}` };
+        const body = {
+          slotId: fixture.slotIds[String(action.args.slot)]!,
+          customerId: fixture.customerIds[`C${intent}`]!,
+          idempotencyKey: `${fixture.keyPrefix}${intent}`,
+        };
         if (action.args.path === 'serve') {
           const booked = await serveRequest(fixture.services, session.signal, '/v1/bookings', body);
           return { booking: booked.id, state: booked.state, replayed: booked.replayed, path: 'serve' };
@@ -438,4 +580,3 @@ export const degradedReality: Driver<DegradedFixture> = {
     return map[event.action] ?? [];
   },
 };
-

@@ -41,7 +41,8 @@ interface OutboxRow {
 }
 
 const outboxRow = async (pool: Pool, id: number): Promise<OutboxRow> =>
-  (await pool.query('SELECT delivered_at IS NOT NULL AS delivered, attempts, last_error AS "lastError" FROM webhook_outbox WHERE id = $1', [id])).rows[0] as OutboxRow;
+  (await pool.query('SELECT delivered_at IS NOT NULL AS delivered, attempts, last_error AS "lastError" FROM webhook_outbox WHERE id = $1', [id]))
+    .rows[0] as OutboxRow;
 
 /** One pass of the shipped dispatcher: no polling of its own, a short request timeout. */
 async function deliveryPass(pool: Pool): Promise<void> {
@@ -59,7 +60,11 @@ export async function partnerReceiverDown(pool: Pool, runId: string): Promise<Re
   try {
     const { createApiKey } = await import('../../api/apiKeys.js');
     const partner = await createApiKey(pool, { partner: `SimCity SC-6 receiver ${runId} ${randomBytes(3).toString('hex')}`, webhookUrl: receiver.url });
-    const row = (await pool.query(`INSERT INTO webhook_outbox (partner_id, event_type, payload) VALUES ($1, 'simcity.receiver_down', '{}') RETURNING id, event_id`, [partner.partnerId])).rows[0] as { id: number; event_id: string };
+    const row = (
+      await pool.query(`INSERT INTO webhook_outbox (partner_id, event_type, payload) VALUES ($1, 'simcity.receiver_down', '{}') RETURNING id, event_id`, [
+        partner.partnerId,
+      ])
+    ).rows[0] as { id: number; event_id: string };
     eventId = row.event_id;
     await deliveryPass(pool);
     const whileDown = await outboxRow(pool, row.id);
@@ -79,10 +84,18 @@ export function receiverDownChecks(event: HistoryEvent): Finding[] {
   const { whileDown, afterUp, accepted } = event.value as { whileDown: OutboxRow; afterUp: OutboxRow; accepted: number };
   const findings: Finding[] = [];
   if (whileDown.delivered || whileDown.attempts !== 1 || whileDown.lastError === null) {
-    findings.push({ oracle: 'outbox-keeps-failed-due', message: `a delivery the partner's receiver answered 500 left the event ${whileDown.delivered ? 'marked DELIVERED' : 'due'} with ${whileDown.attempts} attempt(s) and error ${String(whileDown.lastError)} (needs: due, 1 attempt, the failure recorded)`, evidence: whileDown });
+    findings.push({
+      oracle: 'outbox-keeps-failed-due',
+      message: `a delivery the partner's receiver answered 500 left the event ${whileDown.delivered ? 'marked DELIVERED' : 'due'} with ${whileDown.attempts} attempt(s) and error ${String(whileDown.lastError)} (needs: due, 1 attempt, the failure recorded)`,
+      evidence: whileDown,
+    });
   }
   if (!afterUp.delivered || accepted !== 1) {
-    findings.push({ oracle: 'outbox-keeps-failed-due', message: `with the receiver up again the event was ${afterUp.delivered ? 'delivered' : 'not delivered'} and received ${accepted} time(s) (needs: delivered once)`, evidence: { afterUp, accepted } });
+    findings.push({
+      oracle: 'outbox-keeps-failed-due',
+      message: `with the receiver up again the event was ${afterUp.delivered ? 'delivered' : 'not delivered'} and received ${accepted} time(s) (needs: delivered once)`,
+      evidence: { afterUp, accepted },
+    });
   }
   return findings;
 }

@@ -70,13 +70,29 @@ function idempotencyReplies(truth: VendorTruth, fixture: DoubleBookingFixture, e
     if (!stored) continue;
     const sameRequest = stored.customerId === fixture.customers[requestCustomer(event.action, intent)];
     if (event.type === 'ok' && event.value?.booking !== stored.id) {
-      findings.push({ oracle: 'idempotency', message: `${event.action}(${intent}) returned booking ${String(event.value?.booking)}, but key ${fixture.keys[intent]} holds ${stored.id}`, evidence: event });
+      findings.push({
+        oracle: 'idempotency',
+        message: `${event.action}(${intent}) returned booking ${String(event.value?.booking)}, but key ${fixture.keys[intent]} holds ${stored.id}`,
+        evidence: event,
+      });
     } else if (event.type === 'ok' && !sameRequest) {
-      findings.push({ oracle: 'idempotency', message: `${event.action}(${intent}) sent key ${fixture.keys[intent]} with a different request and was accepted (booking ${stored.id})`, evidence: event });
+      findings.push({
+        oracle: 'idempotency',
+        message: `${event.action}(${intent}) sent key ${fixture.keys[intent]} with a different request and was accepted (booking ${stored.id})`,
+        evidence: event,
+      });
     } else if (event.type === 'fail' && event.error === 'BOOKING_CONFLICT') {
-      findings.push({ oracle: 'idempotency', message: `${event.action}(${intent}) was refused BOOKING_CONFLICT though its key holds booking ${stored.id}: a retry must return the first outcome`, evidence: event });
+      findings.push({
+        oracle: 'idempotency',
+        message: `${event.action}(${intent}) was refused BOOKING_CONFLICT though its key holds booking ${stored.id}: a retry must return the first outcome`,
+        evidence: event,
+      });
     } else if (event.type === 'fail' && event.error === 'IDEMPOTENCY_MISMATCH' && sameRequest) {
-      findings.push({ oracle: 'idempotency', message: `${event.action}(${intent}) repeated the request booking ${stored.id} was made for and was refused IDEMPOTENCY_MISMATCH`, evidence: event });
+      findings.push({
+        oracle: 'idempotency',
+        message: `${event.action}(${intent}) repeated the request booking ${stored.id} was made for and was refused IDEMPOTENCY_MISMATCH`,
+        evidence: event,
+      });
     }
   }
   return findings;
@@ -87,14 +103,25 @@ function openingTerminal(truth: VendorTruth, fixture: DoubleBookingFixture, sett
   const own = truth.bookings.filter((b) => b.idempotencyKey === fixture.keys.O);
   const slot = truth.slots.find((s) => s.id === fixture.openingSlotId);
   if (own.length !== 1 || own[0]!.state !== 'confirmed' || own[0]!.slotId !== fixture.openingSlotId || slot?.bookedCount !== 1) {
-    return [{ oracle: 'terminal-state', message: `the opening's key O should hold one confirmed booking on S0: ${own.length} booking(s), S0 booked_count ${slot?.bookedCount ?? 'missing'}`, evidence: own }];
+    return [
+      {
+        oracle: 'terminal-state',
+        message: `the opening's key O should hold one confirmed booking on S0: ${own.length} booking(s), S0 booked_count ${slot?.bookedCount ?? 'missing'}`,
+        evidence: own,
+      },
+    ];
   }
   const findings: Finding[] = [];
   for (const kind of ['retry_book', 'mismatch_book']) {
     const reply = settled.get(`${kind}:O`);
     const owner = own[0]!.customerId === fixture.customers[requestCustomer(kind, 'O')];
     const expected = owner ? reply?.type === 'ok' && reply.value?.booking === own[0]!.id : reply?.type === 'fail' && reply.error === 'IDEMPOTENCY_MISMATCH';
-    if (!expected) findings.push({ oracle: 'terminal-state', message: `settle ${kind}(O) should ${owner ? `return booking ${own[0]!.id}` : 'be refused IDEMPOTENCY_MISMATCH'}`, evidence: reply });
+    if (!expected)
+      findings.push({
+        oracle: 'terminal-state',
+        message: `settle ${kind}(O) should ${owner ? `return booking ${own[0]!.id}` : 'be refused IDEMPOTENCY_MISMATCH'}`,
+        evidence: reply,
+      });
   }
   return findings;
 }
@@ -119,7 +146,13 @@ export const doubleBooking: Driver<DoubleBookingFixture> = {
     if (event.type === 'ok') return event.value?.replayed === true ? ['I6'] : ['I3'];
     return [];
   },
-  fixtureParameters: () => ({ vendors: 1, slots: ['S', 'S0'], capacity: 1, customers: ['C1', 'C2'], intents: { A: 'C1', B: 'C2', O: 'C1 (and C2 with the same key)' } }),
+  fixtureParameters: () => ({
+    vendors: 1,
+    slots: ['S', 'S0'],
+    capacity: 1,
+    customers: ['C1', 'C2'],
+    intents: { A: 'C1', B: 'C2', O: 'C1 (and C2 with the same key)' },
+  }),
 
   plan(random, parameters, iteration): IterationPlan {
     const actions: PlannedAction[] = openingActions(Boolean(parameters.paths.http));
@@ -155,7 +188,10 @@ export const doubleBooking: Driver<DoubleBookingFixture> = {
     );
     const openingSlotId = (opening.rows[0] as { id: string }).id;
     const customers = { C1: await insertCustomer(db, 'C1', runId), C2: await insertCustomer(db, 'C2', runId) };
-    const keys = Object.fromEntries(ALL_INTENTS.map((intent) => [intent, intentKey(http, `sc1-${runId}-${plan.iteration}-intent-${intent}`)])) as Record<IntentName, string>;
+    const keys = Object.fromEntries(ALL_INTENTS.map((intent) => [intent, intentKey(http, `sc1-${runId}-${plan.iteration}-intent-${intent}`)])) as Record<
+      IntentName,
+      string
+    >;
     return {
       vendorId,
       slotId,
@@ -201,7 +237,11 @@ export const doubleBooking: Driver<DoubleBookingFixture> = {
     for (const booking of truth.bookings) {
       const intent = booking.idempotencyKey === null ? undefined : keyToIntent.get(booking.idempotencyKey);
       if (!intent) {
-        findings.push({ oracle: 'no-booking-without-intent', message: `booking ${booking.id} appeared with key ${booking.idempotencyKey ?? 'none'}, which is no intent of this run`, evidence: booking });
+        findings.push({
+          oracle: 'no-booking-without-intent',
+          message: `booking ${booking.id} appeared with key ${booking.idempotencyKey ?? 'none'}, which is no intent of this run`,
+          evidence: booking,
+        });
         continue;
       }
       byKey.set(booking.idempotencyKey!, (byKey.get(booking.idempotencyKey!) ?? 0) + 1);
@@ -209,7 +249,11 @@ export const doubleBooking: Driver<DoubleBookingFixture> = {
       const customers = intent === OPENING_INTENT ? [fixture.customers.C1, fixture.customers.C2] : [fixture.customers[CUSTOMER_OF[intent]]];
       const slot = intent === OPENING_INTENT ? fixture.openingSlotId : fixture.slotId;
       if (!customers.includes(booking.customerId) || booking.slotId !== slot) {
-        findings.push({ oracle: 'booking-coherence', message: `booking ${booking.id} of intent ${intent} belongs to customer ${booking.customerId} on slot ${booking.slotId}, not ${CUSTOMER_OF[intent]} on ${intent === OPENING_INTENT ? 'S0' : 'S'}`, evidence: booking });
+        findings.push({
+          oracle: 'booking-coherence',
+          message: `booking ${booking.id} of intent ${intent} belongs to customer ${booking.customerId} on slot ${booking.slotId}, not ${CUSTOMER_OF[intent]} on ${intent === OPENING_INTENT ? 'S0' : 'S'}`,
+          evidence: booking,
+        });
       }
     }
     for (const [key, count] of byKey) {
@@ -218,7 +262,8 @@ export const doubleBooking: Driver<DoubleBookingFixture> = {
     findings.push(...idempotencyReplies(truth, fixture, events));
     const slot = truth.slots.find((s) => s.id === fixture.slotId);
     if (slot && slot.bookedCount > 0 && active.length === 0) findings.push({ oracle: 'slot-coherence', message: 'slot S is marked booked with no booking' });
-    if (slot && slot.bookedCount === 0 && active.some((b) => b.state === 'confirmed')) findings.push({ oracle: 'slot-coherence', message: 'slot S is marked free with a confirmed booking' });
+    if (slot && slot.bookedCount === 0 && active.some((b) => b.state === 'confirmed'))
+      findings.push({ oracle: 'slot-coherence', message: 'slot S is marked free with a confirmed booking' });
 
     // The winner never flips: the first active booking seen stays the one.
     for (const booking of active) {
@@ -255,7 +300,11 @@ export const doubleBooking: Driver<DoubleBookingFixture> = {
     const active = truth.bookings.filter((b) => b.slotId === fixture.slotId && (b.state === 'held' || b.state === 'confirmed'));
     const slot = truth.slots.find((s) => s.id === fixture.slotId);
     if (active.length !== 1 || active[0]!.state !== 'confirmed' || slot?.bookedCount !== 1) {
-      findings.push({ oracle: 'terminal-state', message: `neither STATE 1 nor STATE 2: ${active.length} active booking(s), slot booked_count ${slot?.bookedCount ?? 'missing'}`, evidence: active });
+      findings.push({
+        oracle: 'terminal-state',
+        message: `neither STATE 1 nor STATE 2: ${active.length} active booking(s), slot booked_count ${slot?.bookedCount ?? 'missing'}`,
+        evidence: active,
+      });
       return { findings };
     }
     const winner = active[0]!;
@@ -267,7 +316,11 @@ export const doubleBooking: Driver<DoubleBookingFixture> = {
       findings.push({ oracle: 'terminal-state', message: `the winner's retry did not return its booking ${winner.id}`, evidence: winnerReply });
     }
     if (loserReply.type !== 'fail' || loserReply.error !== 'BOOKING_CONFLICT') {
-      findings.push({ oracle: 'terminal-state', message: `the loser ${CUSTOMER_OF[loserIntent]} was not rejected with BOOKING_CONFLICT`, evidence: loserReply });
+      findings.push({
+        oracle: 'terminal-state',
+        message: `the loser ${CUSTOMER_OF[loserIntent]} was not rejected with BOOKING_CONFLICT`,
+        evidence: loserReply,
+      });
     }
     return { findings, state: winnerIntent === 'A' ? 'STATE 1 (C1 won)' : 'STATE 2 (C2 won)' };
   },

@@ -35,7 +35,17 @@ export function nextTransitionDate(zone: string, after: Date): DateTime {
 
 function rules(zone: string, hours: Array<{ start: string; end: string }>): ScheduleRules {
   const weeklyHours = Object.fromEntries([1, 2, 3, 4, 5, 6, 7].map((d) => [d, hours])) as ScheduleRules['weeklyHours'];
-  return { timezone: zone, weeklyHours, overrides: [], slotDurationMin: 60, bufferBeforeMin: 0, bufferAfterMin: 0, minNoticeMin: 0, maxDaysAhead: 366, capacityPerSlot: 1 };
+  return {
+    timezone: zone,
+    weeklyHours,
+    overrides: [],
+    slotDurationMin: 60,
+    bufferBeforeMin: 0,
+    bufferAfterMin: 0,
+    minNoticeMin: 0,
+    maxDaysAhead: 366,
+    capacityPerSlot: 1,
+  };
 }
 
 /** What a week around the change must look like: 08:00–12:00 every day at its wall time, and 00:00–06:00 on the change day in real hours. */
@@ -56,7 +66,11 @@ export async function storeDstWeek(pool: Pool, vendorId: string, zone: string, n
   const from = transition.minus({ days: 2 }).startOf('day');
   const to = transition.plus({ days: 3 }).startOf('day');
   const day = generateSlots(rules(zone, [{ start: '08:00', end: '12:00' }]), { now, from: from.toJSDate(), to: to.toJSDate() });
-  const night = generateSlots(rules(zone, [{ start: '00:00', end: '06:00' }]), { now, from: transition.startOf('day').toJSDate(), to: transition.endOf('day').toJSDate() });
+  const night = generateSlots(rules(zone, [{ start: '00:00', end: '06:00' }]), {
+    now,
+    from: transition.startOf('day').toJSDate(),
+    to: transition.endOf('day').toJSDate(),
+  });
   const wanted = [...day, ...night].map((s) => ({ startsAt: s.startsAt, endsAt: s.endsAt, capacity: 1, priceCents: 0, currency: 'EUR' }));
   await refreshVendorSlots(pool, vendorId, { from: from.toJSDate(), to: to.toJSDate() }, wanted, { kind: 'simcity', id: 'SC-3', source: 'simcity' });
   return { zone, from: from.toJSDate().toISOString(), to: to.toJSDate().toISOString(), expected: expectedWeek(zone, transition, from, to) };

@@ -67,8 +67,14 @@ async function burst<T>(session: ClientSession, n: number, work: (pool: Pool, in
 /** I2: claims on S1 and S2 (overlapping, same vendor) at once, by different customers. */
 export async function claimOverlapBurst(fixture: GuardProbeFixture, session: ClientSession): Promise<Record<string, unknown>> {
   const slotOf = (i: number): 'S1' | 'S2' => (i % 2 === 0 ? 'S1' : 'S2');
-  const results = await burst(session, BURST_SIZE, (pool, i) => claimSlot(pool, { slot: fixture.slots[slotOf(i)], customer: fixture.customers[i]! }, PROBE_ACTOR));
-  const claims = results.map((r, i) => ({ slot: slotOf(i), outcome: r.status === 'fulfilled' ? 'OK' : codeOf(r.reason), booking: r.status === 'fulfilled' ? r.value.booking.id : null }));
+  const results = await burst(session, BURST_SIZE, (pool, i) =>
+    claimSlot(pool, { slot: fixture.slots[slotOf(i)], customer: fixture.customers[i]! }, PROBE_ACTOR),
+  );
+  const claims = results.map((r, i) => ({
+    slot: slotOf(i),
+    outcome: r.status === 'fulfilled' ? 'OK' : codeOf(r.reason),
+    booking: r.status === 'fulfilled' ? r.value.booking.id : null,
+  }));
   return { claims, activeBefore: [...fixture.activeSlots] };
 }
 
@@ -80,7 +86,9 @@ export async function retryKeyBurst(fixture: GuardProbeFixture, session: ClientS
   fixture.keyBursts += 1;
   const key = `${fixture.keys[intent]}-b${fixture.keyBursts}`;
   const variantOf = (i: number): 'same' | 'other' => (i % 2 === 0 ? 'same' : 'other');
-  const results = await burst(session, KEY_BURST_SIZE, (pool, i) => claimSlot(pool, { slot: slots[variantOf(i)].id, customer, idempotencyKey: key }, PROBE_ACTOR));
+  const results = await burst(session, KEY_BURST_SIZE, (pool, i) =>
+    claimSlot(pool, { slot: slots[variantOf(i)].id, customer, idempotencyKey: key }, PROBE_ACTOR),
+  );
   const requests = results.map((r, i) => ({
     slot: variantOf(i),
     slotId: slots[variantOf(i)].id,
@@ -150,7 +158,10 @@ export async function tamperAudit(fixture: GuardProbeFixture, session: ClientSes
   const client = await session.pool.connect();
   try {
     await client.query('BEGIN');
-    const bypass = await client.query(`SET LOCAL session_replication_role = replica`).then(() => true, () => false);
+    const bypass = await client.query(`SET LOCAL session_replication_role = replica`).then(
+      () => true,
+      () => false,
+    );
     if (!bypass) return { how, outcome: 'not attempted: the role cannot bypass triggers' };
     const forged = await client.query(
       `UPDATE audit_log SET before = coalesce(before, '{}'::jsonb) || '{"forged": true}'::jsonb
@@ -170,17 +181,33 @@ export async function tamperAudit(fixture: GuardProbeFixture, session: ClientSes
 export async function forbiddenTransition(fixture: GuardProbeFixture, session: ClientSession, how: string): Promise<Record<string, unknown>> {
   const pool = session.pool;
   const slot = await probeSlot(pool, fixture, 1);
-  const { booking } = await claimSlot(pool, { slot: slot.id, customer: fixture.customers[4]!, idempotencyKey: `sc10-${randomBytes(6).toString('hex')}` }, PROBE_ACTOR);
+  const { booking } = await claimSlot(
+    pool,
+    { slot: slot.id, customer: fixture.customers[4]!, idempotencyKey: `sc10-${randomBytes(6).toString('hex')}` },
+    PROBE_ACTOR,
+  );
   if (how !== 'direct_unconfirm') await cancelBooking(pool, { booking: booking.id, reason: 'SC-10 probe' }, PROBE_ACTOR);
   let outcome: string;
   if (how === 'engine_confirm_cancelled') {
-    outcome = await confirmBooking(pool, { booking: booking.id }, PROBE_ACTOR).then(() => 'ACCEPTED', (error: unknown) => `refused (${codeOf(error)})`);
+    outcome = await confirmBooking(pool, { booking: booking.id }, PROBE_ACTOR).then(
+      () => 'ACCEPTED',
+      (error: unknown) => `refused (${codeOf(error)})`,
+    );
   } else if (how === 'direct_revive') {
-    outcome = await attemptRolledBack(pool, [{ sql: `UPDATE bookings SET state = 'confirmed' WHERE vendor_id = $1 AND id = $2`, params: [fixture.vendorId, booking.id] }]);
+    outcome = await attemptRolledBack(pool, [
+      { sql: `UPDATE bookings SET state = 'confirmed' WHERE vendor_id = $1 AND id = $2`, params: [fixture.vendorId, booking.id] },
+    ]);
   } else if (how === 'direct_unconfirm') {
-    outcome = await attemptRolledBack(pool, [{ sql: `UPDATE bookings SET state = 'held', hold_expires_at = bookiji_now() + interval '1 hour' WHERE vendor_id = $1 AND id = $2`, params: [fixture.vendorId, booking.id] }]);
+    outcome = await attemptRolledBack(pool, [
+      {
+        sql: `UPDATE bookings SET state = 'held', hold_expires_at = bookiji_now() + interval '1 hour' WHERE vendor_id = $1 AND id = $2`,
+        params: [fixture.vendorId, booking.id],
+      },
+    ]);
   } else {
-    outcome = await attemptRolledBack(pool, [{ sql: 'DELETE FROM booking_transitions WHERE vendor_id = $1 AND booking_id = $2', params: [fixture.vendorId, booking.id] }]);
+    outcome = await attemptRolledBack(pool, [
+      { sql: 'DELETE FROM booking_transitions WHERE vendor_id = $1 AND booking_id = $2', params: [fixture.vendorId, booking.id] },
+    ]);
   }
   return { how, booking: booking.id, outcome };
 }

@@ -34,7 +34,9 @@ function overlapFindings(truth: ProbeTruth, fixture: GuardProbeFixture): Finding
   const active = truth.bookings.filter((b) => isActive(b.state));
   const onS1 = active.filter((b) => b.slotId === fixture.slots.S1).length;
   const onS2 = active.filter((b) => b.slotId === fixture.slots.S2).length;
-  return onS1 > 0 && onS2 > 0 ? [{ oracle: 'vendor-exclusivity', message: `the vendor has ${onS1} active booking(s) on S1 and ${onS2} on S2, which overlap`, evidence: active }] : [];
+  return onS1 > 0 && onS2 > 0
+    ? [{ oracle: 'vendor-exclusivity', message: `the vendor has ${onS1} active booking(s) on S1 and ${onS2} on S2, which overlap`, evidence: active }]
+    : [];
 }
 
 function idempotencyFindings(truth: ProbeTruth, events: HistoryEvent[]): Finding[] {
@@ -45,9 +47,14 @@ function idempotencyFindings(truth: ProbeTruth, events: HistoryEvent[]): Finding
     if (withKey.length > 1) findings.push({ oracle: 'idempotency', message: `key ${key} (${intent}) has ${withKey.length} bookings`, evidence: withKey });
     const replies = (event.value!.requests as Value[]).filter((r) => r.outcome === 'OK');
     const ids = new Set(replies.map((r) => r.booking));
-    if (ids.size > 1) findings.push({ oracle: 'idempotency', message: `key ${key} (${intent}) answered with ${ids.size} different bookings`, evidence: replies });
+    if (ids.size > 1)
+      findings.push({ oracle: 'idempotency', message: `key ${key} (${intent}) answered with ${ids.size} different bookings`, evidence: replies });
     for (const reply of replies.filter((r) => r.bookingSlot !== r.slotId)) {
-      findings.push({ oracle: 'idempotency', message: `key ${key} sent for ${String(reply.slot)} was answered with a booking on another slot instead of IDEMPOTENCY_MISMATCH`, evidence: reply });
+      findings.push({
+        oracle: 'idempotency',
+        message: `key ${key} sent for ${String(reply.slot)} was answered with a booking on another slot instead of IDEMPOTENCY_MISMATCH`,
+        evidence: reply,
+      });
     }
   }
   return findings;
@@ -60,11 +67,19 @@ function preservationFindings(truth: ProbeTruth, events: HistoryEvent[]): Findin
   for (const event of okEvents(events, 'refresh_drop')) {
     const v = event.value!;
     const slot = String(v.slot);
-    if (!slots.has(slot)) findings.push({ oracle: 'preservation', message: `a refresh deleted slot ${slot}, which had a booking (${String(v.variant)})`, evidence: v });
-    else if (!legacy.has(slot)) findings.push({ oracle: 'preservation', message: `slot ${slot} was dropped from the schedule with a booking but is not legacy`, evidence: v });
-    if (v.newcomer !== 'BOOKING_CONFLICT') findings.push({ oracle: 'preservation', message: `a new claim on dropped slot ${slot} answered ${String(v.newcomer)}, not BOOKING_CONFLICT`, evidence: v });
+    if (!slots.has(slot))
+      findings.push({ oracle: 'preservation', message: `a refresh deleted slot ${slot}, which had a booking (${String(v.variant)})`, evidence: v });
+    else if (!legacy.has(slot))
+      findings.push({ oracle: 'preservation', message: `slot ${slot} was dropped from the schedule with a booking but is not legacy`, evidence: v });
+    if (v.newcomer !== 'BOOKING_CONFLICT')
+      findings.push({
+        oracle: 'preservation',
+        message: `a new claim on dropped slot ${slot} answered ${String(v.newcomer)}, not BOOKING_CONFLICT`,
+        evidence: v,
+      });
     const booking = truth.bookings.find((b) => b.id === v.booking);
-    if (!booking || !isActive(booking.state)) findings.push({ oracle: 'preservation', message: `booking ${String(v.booking)} lost by a schedule refresh`, evidence: booking ?? null });
+    if (!booking || !isActive(booking.state))
+      findings.push({ oracle: 'preservation', message: `booking ${String(v.booking)} lost by a schedule refresh`, evidence: booking ?? null });
   }
   return findings;
 }
@@ -74,14 +89,19 @@ function probeFindings(events: HistoryEvent[], truth: ProbeTruth): Finding[] {
   for (const event of okEvents(events, 'tamper_audit')) {
     const { how, outcome } = event.value as { how: string; outcome: string };
     if (how === 'forge' ? outcome === 'UNDETECTED' : outcome === 'ACCEPTED') {
-      findings.push({ oracle: how === 'forge' ? 'audit-tamper-detected' : 'audit-append-only', message: `audit ${how} as the application's role: ${outcome}`, evidence: event.value });
+      findings.push({
+        oracle: how === 'forge' ? 'audit-tamper-detected' : 'audit-append-only',
+        message: `audit ${how} as the application's role: ${outcome}`,
+        evidence: event.value,
+      });
     }
   }
   for (const event of okEvents(events, 'forbidden_transition')) {
     const { how, outcome } = event.value as { how: string; outcome: string };
     if (outcome === 'ACCEPTED') findings.push({ oracle: 'transitions-guarded', message: `forbidden move ${how}: ACCEPTED`, evidence: event.value });
   }
-  if (truth.auditProblems > 0) findings.push({ oracle: 'audit-tamper-detected', message: `audit verify finds ${truth.auditProblems} problem(s) in the vendor's chain` });
+  if (truth.auditProblems > 0)
+    findings.push({ oracle: 'audit-tamper-detected', message: `audit verify finds ${truth.auditProblems} problem(s) in the vendor's chain` });
   return findings;
 }
 
@@ -102,7 +122,17 @@ function plannedAction(kind: string, random: Random): PlannedAction {
 }
 
 export const guardProbes: Driver<GuardProbeFixture> = {
-  oracles: ['vendor-exclusivity', 'idempotency', 'preservation', 'audit-append-only', 'audit-tamper-detected', 'transitions-guarded', 'capacity', 'slot-coherence', 'booking-coherence'],
+  oracles: [
+    'vendor-exclusivity',
+    'idempotency',
+    'preservation',
+    'audit-append-only',
+    'audit-tamper-detected',
+    'transitions-guarded',
+    'capacity',
+    'slot-coherence',
+    'booking-coherence',
+  ],
   oracleInvariants: {
     'vendor-exclusivity': ['I2'],
     idempotency: ['I6'],
@@ -114,7 +144,12 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     'slot-coherence': ['I3'],
     'booking-coherence': ['I10'],
   },
-  fixtureParameters: () => ({ vendors: 1, slots: { S1: '+48h, 1 h', S2: '+48h30, 1 h (overlaps S1)', probes: 'fresh slots from +74h, two hours apart' }, customers: CUSTOMERS, keys: ['K1', 'K2'] }),
+  fixtureParameters: () => ({
+    vendors: 1,
+    slots: { S1: '+48h, 1 h', S2: '+48h30, 1 h (overlaps S1)', probes: 'fresh slots from +74h, two hours apart' },
+    customers: CUSTOMERS,
+    keys: ['K1', 'K2'],
+  }),
 
   plan(random, parameters, iteration): IterationPlan {
     // Every iteration opens with every probe once, so no seed leaves a guard unprobed (and a broken
@@ -147,17 +182,32 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     for (let i = 1; i <= CUSTOMERS; i++) customers.push(await insertCustomer(db, `C${i}`, runId));
     const keys = { K1: `sc10-${runId}-${plan.iteration}-K1`, K2: `sc10-${runId}-${plan.iteration}-K2` };
     const slots = { S1: ids[0]!, S2: ids[1]! };
-    return { vendorId, slots, customers, keys, nextHour: PROBE_HOURS_FROM, keyBursts: 0, activeSlots: new Set<string>(), names: { V: vendorId, ...slots, ...Object.fromEntries(customers.map((c, i) => [`C${i + 1}`, c])), ...keys } };
+    return {
+      vendorId,
+      slots,
+      customers,
+      keys,
+      nextHour: PROBE_HOURS_FROM,
+      keyBursts: 0,
+      activeSlots: new Set<string>(),
+      names: { V: vendorId, ...slots, ...Object.fromEntries(customers.map((c, i) => [`C${i + 1}`, c])), ...keys },
+    };
   },
 
   async perform(action, fixture, session) {
     switch (action.kind) {
-      case 'claim_overlap_burst': return claimOverlapBurst(fixture, session);
-      case 'retry_key_burst': return retryKeyBurst(fixture, session, action.args.intent as 'K1' | 'K2');
-      case 'refresh_drop': return refreshDrop(fixture, session, action.args.variant as 'booked' | 'moved');
-      case 'tamper_audit': return tamperAudit(fixture, session, String(action.args.how));
-      case 'forbidden_transition': return forbiddenTransition(fixture, session, String(action.args.how));
-      default: throw new Error(`SC-10 has no action ${action.kind}`);
+      case 'claim_overlap_burst':
+        return claimOverlapBurst(fixture, session);
+      case 'retry_key_burst':
+        return retryKeyBurst(fixture, session, action.args.intent as 'K1' | 'K2');
+      case 'refresh_drop':
+        return refreshDrop(fixture, session, action.args.variant as 'booked' | 'moved');
+      case 'tamper_audit':
+        return tamperAudit(fixture, session, String(action.args.how));
+      case 'forbidden_transition':
+        return forbiddenTransition(fixture, session, String(action.args.how));
+      default:
+        throw new Error(`SC-10 has no action ${action.kind}`);
     }
   },
 
@@ -188,7 +238,13 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     const findings = guardProbes.observe(truth, fixture, events);
     const unresolved = events.filter((e) => e.type === 'unknown' || (e.type === 'fail' && e.process !== 'nemesis'));
     if (findings.length === 0 && unresolved.length > 0) {
-      return { findings, undecided: `${unresolved.length} probe(s) could not run to an answer (${unresolved.map((e) => `${e.action}: ${e.error ?? e.type}`).slice(0, 3).join('; ')})` };
+      return {
+        findings,
+        undecided: `${unresolved.length} probe(s) could not run to an answer (${unresolved
+          .map((e) => `${e.action}: ${e.error ?? e.type}`)
+          .slice(0, 3)
+          .join('; ')})`,
+      };
     }
     return { findings, state: 'every guard probed' };
   },

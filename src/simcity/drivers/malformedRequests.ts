@@ -58,27 +58,83 @@ export function malformedRequest(layer: MalformedLayer, seed: number, t: Targets
   const claim = { slotId: t.slotId, customerId: t.customerId, idempotencyKey: `${t.key}-${seed}`, hold: true };
   switch (layer) {
     case 'path': {
-      const segment = one(fc.oneof(fc.string({ minLength: 1, maxLength: 40 }).map(encodeURIComponent), fc.constant('..%2F..%2Fetc%2Fpasswd'), fc.constant('%00'), fc.constant('a'.repeat(3000))), seed);
+      const segment = one(
+        fc.oneof(
+          fc.string({ minLength: 1, maxLength: 40 }).map(encodeURIComponent),
+          fc.constant('..%2F..%2Fetc%2Fpasswd'),
+          fc.constant('%00'),
+          fc.constant('a'.repeat(3000)),
+        ),
+        seed,
+      );
       return { method: 'GET', path: `/v1/bookings/${segment}`, headers: json(t.apiKey) };
     }
     case 'percent': {
       const percentEscape = one(fc.constantFrom('%', '%Z', '%ZZ', '%C0%AF', '%E0%80%80', '%ED%A0%80', '%FF%FE', '%25%', '%u0041', '%0a%0d'), seed);
-      return { method: 'POST', path: `/v1/bookings/${t.bookingId.slice(0, 8)}${percentEscape}/cancel`, headers: json(t.apiKey), body: JSON.stringify({ reason: 'probe' }) };
+      return {
+        method: 'POST',
+        path: `/v1/bookings/${t.bookingId.slice(0, 8)}${percentEscape}/cancel`,
+        headers: json(t.apiKey),
+        body: JSON.stringify({ reason: 'probe' }),
+      };
     }
     case 'query': {
-      const value = one(fc.oneof(fc.string({ maxLength: 40 }).map(encodeURIComponent), fc.constant('2030-02-30T09:00:00Z'), fc.constant('%ZZ'), fc.constant('9'.repeat(400)), fc.constant('2030-01-01T00:00:00Z&startTime=x')), seed);
+      const value = one(
+        fc.oneof(
+          fc.string({ maxLength: 40 }).map(encodeURIComponent),
+          fc.constant('2030-02-30T09:00:00Z'),
+          fc.constant('%ZZ'),
+          fc.constant('9'.repeat(400)),
+          fc.constant('2030-01-01T00:00:00Z&startTime=x'),
+        ),
+        seed,
+      );
       return { method: 'GET', path: `/v1/vendors/${t.vendorId}/availability?startTime=${value}&endTime=2030-01-08T00:00:00Z`, headers: json(t.apiKey) };
     }
     case 'headers': {
-      const authorization = one(fc.oneof(fc.constant(''), fc.constant('Bearer'), fc.constant('Basic dXNlcjpwYXNz'), fc.constant(`Bearer ${t.apiKey}x`), fc.constant(`bearer ${t.apiKey.toUpperCase()}`), fc.string({ maxLength: 40 }).map((s) => `Bearer ${s.replace(/[^\x21-\x7e]/g, '')}`), fc.constant(`Bearer ${'k'.repeat(4000)}`)), seed);
+      const authorization = one(
+        fc.oneof(
+          fc.constant(''),
+          fc.constant('Bearer'),
+          fc.constant('Basic dXNlcjpwYXNz'),
+          fc.constant(`Bearer ${t.apiKey}x`),
+          fc.constant(`bearer ${t.apiKey.toUpperCase()}`),
+          fc.string({ maxLength: 40 }).map((s) => `Bearer ${s.replace(/[^\x21-\x7e]/g, '')}`),
+          fc.constant(`Bearer ${'k'.repeat(4000)}`),
+        ),
+        seed,
+      );
       return { method: 'POST', path: '/v1/bookings', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(claim) };
     }
     case 'content_type': {
-      const type = one(fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', '', 'application/jsonx', 'json'), seed);
+      const type = one(
+        fc.constantFrom(
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/xml',
+          '',
+          'application/jsonx',
+          'json',
+        ),
+        seed,
+      );
       return { method: 'POST', path: '/v1/bookings', headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': type }, body: JSON.stringify(claim) };
     }
     case 'body': {
-      const body = one(fc.oneof(fc.constant(''), fc.constant('{'), fc.constant('[]'), fc.constant('null'), fc.constant('"text"'), fc.constant('{"slotId":'), fc.string({ maxLength: 80 }), fc.constant('{"slotId":"a","slotId":"b"}')), seed);
+      const body = one(
+        fc.oneof(
+          fc.constant(''),
+          fc.constant('{'),
+          fc.constant('[]'),
+          fc.constant('null'),
+          fc.constant('"text"'),
+          fc.constant('{"slotId":'),
+          fc.string({ maxLength: 80 }),
+          fc.constant('{"slotId":"a","slotId":"b"}'),
+        ),
+        seed,
+      );
       return { method: 'POST', path: '/v1/bookings', headers: json(t.apiKey), body };
     }
     case 'size': {
@@ -88,21 +144,68 @@ export function malformedRequest(layer: MalformedLayer, seed: number, t: Targets
     case 'nesting': {
       // Deeper than any metadata may be (4 KiB of JSON), up to past the body limit: refused either way, never parsed into a crash.
       const levels = one(fc.integer({ min: 1_000, max: 20_000 }), seed);
-      return { method: 'POST', path: '/v1/bookings', headers: json(t.apiKey), body: `{"slotId":"${t.slotId}","customerId":"${t.customerId}","idempotencyKey":"${t.key}-${seed}","hold":true,"metadata":${deep(levels, '1')}}` };
+      return {
+        method: 'POST',
+        path: '/v1/bookings',
+        headers: json(t.apiKey),
+        body: `{"slotId":"${t.slotId}","customerId":"${t.customerId}","idempotencyKey":"${t.key}-${seed}","hold":true,"metadata":${deep(levels, '1')}}`,
+      };
     }
     case 'nul': {
       const field = one(fc.constantFrom('slotId', 'customerId', 'idempotencyKey', 'paymentMethod'), seed);
-      return { method: 'POST', path: '/v1/bookings', headers: json(t.apiKey), body: JSON.stringify({ ...claim, [field]: `${String((claim as Record<string, unknown>)[field] ?? 'card')}\u0000` }) };
+      return {
+        method: 'POST',
+        path: '/v1/bookings',
+        headers: json(t.apiKey),
+        body: JSON.stringify({ ...claim, [field]: `${String((claim as Record<string, unknown>)[field] ?? 'card')}\u0000` }),
+      };
     }
     case 'unicode': {
       // Lone surrogates in JSON escapes, and raw bytes that are not UTF-8.
       const variant = one(fc.integer({ min: 0, max: 2 }), seed);
-      if (variant === 0) return { method: 'POST', path: '/v1/bookings', headers: json(t.apiKey), body: `{"slotId":"${t.slotId}","customerId":"${t.customerId}","idempotencyKey":"k\\ud800${seed}","hold":true}` };
-      if (variant === 1) return { method: 'POST', path: '/v1/bookings', headers: json(t.apiKey), body: Buffer.concat([Buffer.from(`{"slotId":"${t.slotId}","customerId":"${t.customerId}","idempotencyKey":"k`), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('","hold":true}')]) };
+      if (variant === 0)
+        return {
+          method: 'POST',
+          path: '/v1/bookings',
+          headers: json(t.apiKey),
+          body: `{"slotId":"${t.slotId}","customerId":"${t.customerId}","idempotencyKey":"k\\ud800${seed}","hold":true}`,
+        };
+      if (variant === 1)
+        return {
+          method: 'POST',
+          path: '/v1/bookings',
+          headers: json(t.apiKey),
+          body: Buffer.concat([
+            Buffer.from(`{"slotId":"${t.slotId}","customerId":"${t.customerId}","idempotencyKey":"k`),
+            Buffer.from([0xc3, 0x28, 0xff, 0xfe]),
+            Buffer.from('","hold":true}'),
+          ]),
+        };
       return { method: 'POST', path: '/v1/bookings', headers: json(t.apiKey), body: JSON.stringify({ ...claim, paymentMethod: 'card\u202e\ufeff' }) };
     }
     case 'fields': {
-      const broken = one(fc.oneof(fc.record({ slotId: notAnId() }), fc.record({ customerId: notAnId() }), fc.record({ holdTtlSeconds: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 86_401 }), fc.double({ noInteger: true }), fc.string({ maxLength: 8 })) }), fc.record({ hold: fc.oneof(fc.string({ maxLength: 5 }), fc.integer()) }), fc.record({ paymentMethod: fc.oneof(fc.constant('FREE'), fc.constant('free '), fc.integer(), fc.string({ maxLength: 10 }).filter((s) => !['free', 'pay_on_arrival', 'card'].includes(s))) }), fc.record({ idempotencyKey: fc.oneof(fc.constant(''), fc.constant('a b'), fc.constant('k'.repeat(300)), fc.integer()) }), fc.record({ unexpected: fc.string({ maxLength: 5 }) }), fc.record({ metadata: fc.oneof(fc.constant([]), fc.string({ maxLength: 5 }), fc.integer()) })), seed);
+      const broken = one(
+        fc.oneof(
+          fc.record({ slotId: notAnId() }),
+          fc.record({ customerId: notAnId() }),
+          fc.record({
+            holdTtlSeconds: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 86_401 }), fc.double({ noInteger: true }), fc.string({ maxLength: 8 })),
+          }),
+          fc.record({ hold: fc.oneof(fc.string({ maxLength: 5 }), fc.integer()) }),
+          fc.record({
+            paymentMethod: fc.oneof(
+              fc.constant('FREE'),
+              fc.constant('free '),
+              fc.integer(),
+              fc.string({ maxLength: 10 }).filter((s) => !['free', 'pay_on_arrival', 'card'].includes(s)),
+            ),
+          }),
+          fc.record({ idempotencyKey: fc.oneof(fc.constant(''), fc.constant('a b'), fc.constant('k'.repeat(300)), fc.integer()) }),
+          fc.record({ unexpected: fc.string({ maxLength: 5 }) }),
+          fc.record({ metadata: fc.oneof(fc.constant([]), fc.string({ maxLength: 5 }), fc.integer()) }),
+        ),
+        seed,
+      );
       return { method: 'POST', path: '/v1/bookings', headers: json(t.apiKey), body: JSON.stringify({ ...claim, ...(broken as Record<string, unknown>) }) };
     }
   }

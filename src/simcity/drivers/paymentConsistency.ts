@@ -73,7 +73,16 @@ interface PaymentFixture extends Fixture {
 }
 
 export interface PaymentTruth {
-  payments: Array<{ id: string; bookingId: string; intentId: string | null; status: string; capturedCents: number; refundedCents: number; ledgerCaptured: number; ledgerRefunded: number }>;
+  payments: Array<{
+    id: string;
+    bookingId: string;
+    intentId: string | null;
+    status: string;
+    capturedCents: number;
+    refundedCents: number;
+    ledgerCaptured: number;
+    ledgerRefunded: number;
+  }>;
   releases: Array<{ bookingId: string; releases: number }>;
   /** Confirmed bookings that were later cancelled, with the cause logged. */
   confirmedThenCancelled: Array<{ bookingId: string; cause: string }>;
@@ -124,7 +133,10 @@ async function bookingOfIntent(pool: Pool, fixture: PaymentFixture, intent: stri
 }
 
 async function intentOfBooking(pool: Pool, fixture: PaymentFixture, bookingId: string): Promise<string> {
-  const found = await pool.query('SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND booking_id = $2 AND provider_intent_id IS NOT NULL ORDER BY created_at DESC LIMIT 1', [fixture.vendorId, bookingId]);
+  const found = await pool.query(
+    'SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND booking_id = $2 AND provider_intent_id IS NOT NULL ORDER BY created_at DESC LIMIT 1',
+    [fixture.vendorId, bookingId],
+  );
   const id = (found.rows[0] as { provider_intent_id: string } | undefined)?.provider_intent_id;
   if (!id) throw new BookijiError('PAYMENT_REQUIRED', `booking ${bookingId} has no payment intent yet (checkout not started)`);
   return id;
@@ -144,7 +156,11 @@ export function instantChecks(truth: VendorTruth, payments: PaymentTruth, servic
       return (p.status === 'authorized' || p.status === 'captured') && (intent?.status === 'requires_capture' || intent?.status === 'succeeded');
     });
     if (!backed) {
-      const provider = own.map((p) => ({ payment: p.id, intent: p.intentId, providerStatus: p.intentId ? (intents.get(p.intentId)?.status ?? 'unknown to the provider') : 'no intent' }));
+      const provider = own.map((p) => ({
+        payment: p.id,
+        intent: p.intentId,
+        providerStatus: p.intentId ? (intents.get(p.intentId)?.status ?? 'unknown to the provider') : 'no intent',
+      }));
       findings.push({
         oracle: 'confirmed-needs-verified-payment',
         message: `booking ${booking.id} is confirmed but no payment the provider holds backs it (provider: ${provider.map((p) => `${p.intent ?? '-'} ${p.providerStatus}`).join(', ') || 'no payment'})`,
@@ -152,7 +168,11 @@ export function instantChecks(truth: VendorTruth, payments: PaymentTruth, servic
       });
     }
     if (own.length > 0 && own.every((p) => p.status === 'failed' || p.status === 'canceled' || p.status === 'refunded')) {
-      findings.push({ oracle: 'no-zombie-booking', message: `booking ${booking.id} is confirmed while its payment is ${own.map((p) => p.status).join(', ')}`, evidence: own });
+      findings.push({
+        oracle: 'no-zombie-booking',
+        message: `booking ${booking.id} is confirmed while its payment is ${own.map((p) => p.status).join(', ')}`,
+        evidence: own,
+      });
     }
   }
   // Nobody cancels in SC-2: a confirmed booking whose money the provider
@@ -168,13 +188,22 @@ export function instantChecks(truth: VendorTruth, payments: PaymentTruth, servic
       ...own.flatMap((p) => (p.intentId && intents.has(p.intentId) ? [intents.get(p.intentId)!] : [])),
       ...[...intents.values()].filter((intent) => intent.metadata?.bookiji_booking_id === reversal.bookingId),
     ];
-    const stillPaid = backing.some((intent) => (intent.status === 'succeeded' || intent.status === 'requires_capture') && refundedAtProvider(services, intent.id) < Math.max(intent.amount_received, 1));
+    const stillPaid = backing.some(
+      (intent) =>
+        (intent.status === 'succeeded' || intent.status === 'requires_capture') &&
+        refundedAtProvider(services, intent.id) < Math.max(intent.amount_received, 1),
+    );
     if (stillPaid) {
-      findings.push({ oracle: 'no-zombie-booking', message: `confirmed booking ${reversal.bookingId} was cancelled (${reversal.cause}) while the provider still holds its money`, evidence: { reversal, payments: own, provider: backing.map((intent) => ({ intent: intent.id, status: intent.status })) } });
+      findings.push({
+        oracle: 'no-zombie-booking',
+        message: `confirmed booking ${reversal.bookingId} was cancelled (${reversal.cause}) while the provider still holds its money`,
+        evidence: { reversal, payments: own, provider: backing.map((intent) => ({ intent: intent.id, status: intent.status })) },
+      });
     }
   }
   for (const release of payments.releases) {
-    if (release.releases > 1) findings.push({ oracle: 'released-exactly-once', message: `booking ${release.bookingId} released its hold ${release.releases} times` });
+    if (release.releases > 1)
+      findings.push({ oracle: 'released-exactly-once', message: `booking ${release.bookingId} released its hold ${release.releases} times` });
   }
   return findings;
 }
@@ -183,7 +212,14 @@ export function instantChecks(truth: VendorTruth, payments: PaymentTruth, servic
 async function holdAndCheckout(fixture: PaymentFixture, pool: Pool, intent: string, customer: Actor): Promise<{ booking: string; intentId: string }> {
   const held = await claimSlot(
     pool,
-    { slot: fixture.slotIds[intent], customer: fixture.customerIds[`C${intent}`], hold: true, holdTtlSeconds: 60, paymentMethod: 'card', idempotencyKey: `${fixture.keyPrefix}${intent}` },
+    {
+      slot: fixture.slotIds[intent],
+      customer: fixture.customerIds[`C${intent}`],
+      hold: true,
+      holdTtlSeconds: 60,
+      paymentMethod: 'card',
+      idempotencyKey: `${fixture.keyPrefix}${intent}`,
+    },
     customer,
   );
   const started = await startCardCheckout(pool, fixture.services.gateway, held.booking.id, customer);
@@ -233,8 +269,20 @@ async function staleFailureAfterSuccess(fixture: PaymentFixture, pool: Pool, int
     // Confirmed before the stale event arrives, or the attack proves nothing: verify refuses anything else.
     const verified = await verifyBookingPayment(pool, services.gateway, booking, customer);
     const late = await sandbox.triggerWebhook(failure.id);
-    const after = (await pool.query('SELECT state FROM bookings WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, booking])).rows[0] as { state: string } | undefined;
-    return { booking, intent: intentId, declined: declined.status, paid: paid.status, before: verified.booking.state, payment: verified.payment.status, lateFailure: failure.id, lateDeliveryStatus: late.status, after: after?.state ?? 'missing' };
+    const after = (await pool.query('SELECT state FROM bookings WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, booking])).rows[0] as
+      | { state: string }
+      | undefined;
+    return {
+      booking,
+      intent: intentId,
+      declined: declined.status,
+      paid: paid.status,
+      before: verified.booking.state,
+      payment: verified.payment.status,
+      lateFailure: failure.id,
+      lateDeliveryStatus: late.status,
+      after: after?.state ?? 'missing',
+    };
   });
 }
 
@@ -248,7 +296,8 @@ async function staleFailureAfterSuccess(fixture: PaymentFixture, pool: Pool, int
  * slot (I1, I3).
  */
 function paymentExercised(event: HistoryEvent): readonly string[] {
-  const refusedConfirm = (event.action === 'client_confirm' || event.action === 'confirm_on_clients_word') && event.type === 'fail' && event.error === 'PAYMENT_REQUIRED';
+  const refusedConfirm =
+    (event.action === 'client_confirm' || event.action === 'confirm_on_clients_word') && event.type === 'fail' && event.error === 'PAYMENT_REQUIRED';
   if (refusedConfirm) return ['I4', 'P1'];
   // Money captured: the ledger must follow it to the cent.
   const captured = event.type === 'ok' && event.value?.payment === 'captured' ? ['P4'] : [];
@@ -264,7 +313,16 @@ function paymentExercised(event: HistoryEvent): readonly string[] {
 }
 
 export const paymentConsistency: Driver<PaymentFixture> = {
-  oracles: ['capacity', 'slot-coherence', 'booking-coherence', 'confirmed-needs-verified-payment', 'no-zombie-booking', 'released-exactly-once', 'no-orphan-payment', 'ledger-reconciles'],
+  oracles: [
+    'capacity',
+    'slot-coherence',
+    'booking-coherence',
+    'confirmed-needs-verified-payment',
+    'no-zombie-booking',
+    'released-exactly-once',
+    'no-orphan-payment',
+    'ledger-reconciles',
+  ],
   oracleInvariants: {
     capacity: ['I1'],
     'slot-coherence': ['I3'],
@@ -282,12 +340,27 @@ export const paymentConsistency: Driver<PaymentFixture> = {
   faultKinds: ['advance_clock', ...OPENING_ATTACKS],
 
   fixtureParameters(definition, random) {
-    const fixtures = definition.fixtures as { slots: number; priceCents: number; customers: number; holdTtlSeconds: number; openingAttacks?: string[]; faults: Record<string, { min: number; max: number }> };
+    const fixtures = definition.fixtures as {
+      slots: number;
+      priceCents: number;
+      customers: number;
+      holdTtlSeconds: number;
+      openingAttacks?: string[];
+      faults: Record<string, { min: number; max: number }>;
+    };
     const faults = Object.fromEntries(Object.entries(fixtures.faults).map(([name, range]) => [name, Math.round(random.between(range) * 1000) / 1000]));
     const openingAttacks = fixtures.openingAttacks ?? [];
     const unknown = openingAttacks.filter((kind) => !OPENING_ATTACKS.includes(kind));
-    if (unknown.length > 0) throw new BookijiError('USAGE_ERROR', `SC-2 openingAttacks: unknown attack ${unknown.join(', ')} (known: ${OPENING_ATTACKS.join(', ')})`);
-    return { slots: fixtures.slots, priceCents: fixtures.priceCents, customers: CUSTOMERS, holdTtlSeconds: fixtures.holdTtlSeconds, openingAttacks, providerFaults: faults };
+    if (unknown.length > 0)
+      throw new BookijiError('USAGE_ERROR', `SC-2 openingAttacks: unknown attack ${unknown.join(', ')} (known: ${OPENING_ATTACKS.join(', ')})`);
+    return {
+      slots: fixtures.slots,
+      priceCents: fixtures.priceCents,
+      customers: CUSTOMERS,
+      holdTtlSeconds: fixtures.holdTtlSeconds,
+      openingAttacks,
+      providerFaults: faults,
+    };
   },
 
   async openServices(_observer: Pool, parameters: ScenarioParameters, seed: string): Promise<PaymentServices> {
@@ -302,7 +375,15 @@ export const paymentConsistency: Driver<PaymentFixture> = {
       deliveryBackoffMs: 10,
       deliveryBackoffMaxMs: 50,
     });
-    const gateway = new PaymentGateway({ secretKey: API_KEY, apiBase: sandbox.url, webhookSecrets: [WEBHOOK_SECRET], timeoutMs: GATEWAY_TIMEOUT_MS, maxNetworkRetries: 0, attemptMax: 3, backoffBaseMs: 5 });
+    const gateway = new PaymentGateway({
+      secretKey: API_KEY,
+      apiBase: sandbox.url,
+      webhookSecrets: [WEBHOOK_SECRET],
+      timeoutMs: GATEWAY_TIMEOUT_MS,
+      maxNetworkRetries: 0,
+      attemptMax: 3,
+      backoffBaseMs: 5,
+    });
     const connectionString = _observer.options.connectionString as string;
     const receiverPool = createPool({ connectionString, max: 4, applicationName: 'simcity-webhooks' });
     quietClients(receiverPool);
@@ -342,7 +423,10 @@ export const paymentConsistency: Driver<PaymentFixture> = {
   plan(random, parameters, iteration): IterationPlan {
     const slots = Array.from({ length: parameters.fixtures.slots as number }, (_, i) => `S${i + 1}`);
     // Seed-independent: each attack gets its own slot (A1, A2, …), held by its own customer.
-    const actions: PlannedAction[] = ((parameters.fixtures.openingAttacks as string[] | undefined) ?? []).map((kind, index) => ({ kind, args: { intent: `A${index + 1}` } }));
+    const actions: PlannedAction[] = ((parameters.fixtures.openingAttacks as string[] | undefined) ?? []).map((kind, index) => ({
+      kind,
+      args: { intent: `A${index + 1}` },
+    }));
     const holds: string[] = [];
     for (let n = 0; n < parameters.actionsPerIteration; n++) {
       let kind = random.weighted(parameters.actionMix);
@@ -400,7 +484,14 @@ export const paymentConsistency: Driver<PaymentFixture> = {
       case 'hold': {
         const result = await claimSlot(
           pool,
-          { slot: fixture.slotIds[action.args.slot!], customer: fixture.customerIds[action.args.customer!], hold: true, holdTtlSeconds: 60, paymentMethod: 'card', idempotencyKey: `${fixture.keyPrefix}${intent}` },
+          {
+            slot: fixture.slotIds[action.args.slot!],
+            customer: fixture.customerIds[action.args.customer!],
+            hold: true,
+            holdTtlSeconds: 60,
+            paymentMethod: 'card',
+            idempotencyKey: `${fixture.keyPrefix}${intent}`,
+          },
           customer,
         );
         return { booking: result.booking.id, replayed: result.replayed };
@@ -507,10 +598,18 @@ export function settledPaymentChecks(truth: VendorTruth, payments: PaymentTruth,
     const booking = bookings.get(payment.bookingId);
     const refunded = refundedAtProvider(services, intent.id);
     if (intent.status === 'succeeded' && booking?.state !== 'confirmed' && refunded < intent.amount_received) {
-      findings.push({ oracle: 'no-orphan-payment', message: `the provider captured ${intent.amount_received} cents for booking ${payment.bookingId}, which is ${booking?.state ?? 'missing'}, and refunded only ${refunded}`, evidence: payment });
+      findings.push({
+        oracle: 'no-orphan-payment',
+        message: `the provider captured ${intent.amount_received} cents for booking ${payment.bookingId}, which is ${booking?.state ?? 'missing'}, and refunded only ${refunded}`,
+        evidence: payment,
+      });
     }
     if (intent.status === 'requires_capture' && booking?.state !== 'confirmed' && booking?.state !== 'held') {
-      findings.push({ oracle: 'no-orphan-payment', message: `an authorization of ${intent.amount} cents is left on booking ${payment.bookingId}, which is ${booking?.state ?? 'missing'}`, evidence: payment });
+      findings.push({
+        oracle: 'no-orphan-payment',
+        message: `an authorization of ${intent.amount} cents is left on booking ${payment.bookingId}, which is ${booking?.state ?? 'missing'}`,
+        evidence: payment,
+      });
     }
     if (payment.ledgerCaptured !== intent.amount_received || payment.ledgerRefunded !== refunded) {
       findings.push({

@@ -98,7 +98,14 @@ export const rescheduleAtomicity: Driver<RescheduleFixture> = {
     }
     const customerIds: Record<string, string> = {};
     for (const name of CUSTOMERS) customerIds[name] = await insertCustomer(db, name, runId);
-    return { vendorId, slotIds, customerIds, keyPrefix: `sc4-${runId}-${plan.iteration}-`, seen: new Set<string>(), names: { V: vendorId, ...slotIds, ...customerIds } };
+    return {
+      vendorId,
+      slotIds,
+      customerIds,
+      keyPrefix: `sc4-${runId}-${plan.iteration}-`,
+      seen: new Set<string>(),
+      names: { V: vendorId, ...slotIds, ...customerIds },
+    };
   },
 
   async perform(action, fixture, session) {
@@ -106,7 +113,11 @@ export const rescheduleAtomicity: Driver<RescheduleFixture> = {
     const actor = { kind: 'simcity' as const, id: String(action.args.intent), source: 'simcity' as const, requestId: `${action.kind}:${action.args.intent}` };
     const key = `${fixture.keyPrefix}${action.args.intent}`;
     if (action.kind === 'claim') {
-      const result = await claimSlot(client, { slot: fixture.slotIds[action.args.slot!], customer: fixture.customerIds[action.args.customer!], idempotencyKey: key }, actor);
+      const result = await claimSlot(
+        client,
+        { slot: fixture.slotIds[action.args.slot!], customer: fixture.customerIds[action.args.customer!], idempotencyKey: key },
+        actor,
+      );
       return { booking: result.booking.id, replayed: result.replayed };
     }
     const found = await client.query('SELECT id FROM bookings WHERE vendor_id = $1 AND idempotency_key = $2', [fixture.vendorId, key]);
@@ -126,21 +137,34 @@ export const rescheduleAtomicity: Driver<RescheduleFixture> = {
     for (const booking of truth.bookings) {
       const intent = booking.idempotencyKey?.startsWith(fixture.keyPrefix) ? booking.idempotencyKey.slice(fixture.keyPrefix.length) : undefined;
       if (!intent || invoked(events, 'claim', intent) === 0) {
-        findings.push({ oracle: 'no-booking-duplicated', message: `booking ${booking.id} has no intent of this run (key ${booking.idempotencyKey ?? 'none'})`, evidence: booking });
+        findings.push({
+          oracle: 'no-booking-duplicated',
+          message: `booking ${booking.id} has no intent of this run (key ${booking.idempotencyKey ?? 'none'})`,
+          evidence: booking,
+        });
         continue;
       }
       byKey.set(intent, [...(byKey.get(intent) ?? []), booking.id]);
       if (booking.slotMoves > invoked(events, 'reschedule', intent)) {
-        findings.push({ oracle: 'moves-only-by-reschedule', message: `booking ${booking.id} (${intent}) changed slot ${booking.slotMoves} time(s) with ${invoked(events, 'reschedule', intent)} reschedule(s) asked`, evidence: booking });
+        findings.push({
+          oracle: 'moves-only-by-reschedule',
+          message: `booking ${booking.id} (${intent}) changed slot ${booking.slotMoves} time(s) with ${invoked(events, 'reschedule', intent)} reschedule(s) asked`,
+          evidence: booking,
+        });
       }
       if ((booking.state === 'cancelled' || booking.state === 'expired') && invoked(events, 'cancel', intent) === 0) {
-        findings.push({ oracle: 'no-booking-lost', message: `booking ${booking.id} (${intent}) is ${booking.state} though nobody cancelled it`, evidence: booking });
+        findings.push({
+          oracle: 'no-booking-lost',
+          message: `booking ${booking.id} (${intent}) is ${booking.state} though nobody cancelled it`,
+          evidence: booking,
+        });
       }
     }
     for (const [intent, ids] of byKey) {
       if (ids.length > 1) findings.push({ oracle: 'no-booking-duplicated', message: `intent ${intent} has ${ids.length} bookings`, evidence: ids });
     }
-    for (const event of events) if (event.type === 'ok' && event.action === 'claim' && typeof event.value?.booking === 'string') fixture.seen.add(event.value.booking);
+    for (const event of events)
+      if (event.type === 'ok' && event.action === 'claim' && typeof event.value?.booking === 'string') fixture.seen.add(event.value.booking);
     for (const booking of truth.bookings) fixture.seen.add(booking.id);
     const present = new Set(truth.bookings.map((b) => b.id));
     for (const id of fixture.seen) {

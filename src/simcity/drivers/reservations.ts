@@ -43,7 +43,14 @@ import {
   type ProviderServices,
   type ReservationFixture,
 } from './reservationsAttacks.js';
-import { instantReservationChecks, RESERVATION_ORACLE_INVARIANTS, RESERVATION_ORACLES, readReservationTruth, terminalReservationChecks, type ReservationTruth } from './reservationsOracles.js';
+import {
+  instantReservationChecks,
+  RESERVATION_ORACLE_INVARIANTS,
+  RESERVATION_ORACLES,
+  readReservationTruth,
+  terminalReservationChecks,
+  type ReservationTruth,
+} from './reservationsOracles.js';
 import { exercisedBy } from './reservationsExercised.js';
 
 const REQUESTERS = ['C1', 'C2', 'C3'];
@@ -68,14 +75,19 @@ function reservationId(fixture: Sc9Fixture, name: string): string {
 }
 
 async function intentOf(pool: Pool, fixture: Sc9Fixture, name: string, purpose: string): Promise<string> {
-  const found = await pool.query('SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND purpose = $3', [fixture.vendorId, reservationId(fixture, name), purpose]);
+  const found = await pool.query('SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND purpose = $3', [
+    fixture.vendorId,
+    reservationId(fixture, name),
+    purpose,
+  ]);
   const intent = (found.rows[0] as { provider_intent_id: string | null } | undefined)?.provider_intent_id;
   if (!intent) throw new BookijiError('PAYMENT_REQUIRED', `reservation ${name} has no ${purpose} intent yet`);
   return intent;
 }
 
 async function bookingOf(pool: Pool, fixture: Sc9Fixture, name: string): Promise<string> {
-  return (await pool.query('SELECT booking_id FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, reservationId(fixture, name)])).rows[0].booking_id as string;
+  return (await pool.query('SELECT booking_id FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, reservationId(fixture, name)])).rows[0]
+    .booking_id as string;
 }
 
 async function performReservationStep(action: PlannedAction, fixture: Sc9Fixture, pool: Pool): Promise<Record<string, unknown>> {
@@ -86,7 +98,13 @@ async function performReservationStep(action: PlannedAction, fixture: Sc9Fixture
     case 'vendor_confirm':
       return { state: (await vendorConfirmReservation(pool, reservationId(fixture, name), vendorActor(fixture))).state };
     case 'authorize_vendor': {
-      const after = await authorizeVendorDeposit(pool, gateway, reservationId(fixture, name), { paymentMethod: String(action.args.card) }, vendorActor(fixture));
+      const after = await authorizeVendorDeposit(
+        pool,
+        gateway,
+        reservationId(fixture, name),
+        { paymentMethod: String(action.args.card) },
+        vendorActor(fixture),
+      );
       return { state: after.state, intentStatus: await intentStatusOf(pool, fixture, after.id, 'reservation_vendor_deposit') };
     }
     case 'authorize_requester': {
@@ -134,10 +152,19 @@ function planReservationStep(random: Parameters<Driver['plan']>[0], drawn: strin
   const reservation = random.pick([...progress.keys()]);
   const done = progress.get(reservation)!;
   const kind = PIPELINE.includes(drawn) && done < PIPELINE.length ? PIPELINE[done]! : drawn;
-  if (PIPELINE.includes(kind) || kind === 'commit_provider_down') progress.set(reservation, Math.max(done + 1, kind === 'commit_provider_down' ? PIPELINE.length : 0));
+  if (PIPELINE.includes(kind) || kind === 'commit_provider_down')
+    progress.set(reservation, Math.max(done + 1, kind === 'commit_provider_down' ? PIPELINE.length : 0));
   if (kind === 'authorize_vendor' || kind === 'authorize_requester') return { kind, args: { reservation, card: random.pick(CARDS) } };
   if (kind === 'retry_requester') return { kind, args: { reservation, card: random.pick(['pm_card_visa', 'pm_card_threeDSecureRequired']) } };
-  if (kind === 'complete_3ds') return { kind, args: { reservation, purpose: random.pick(['reservation_vendor_deposit', 'reservation_requester']), outcome: random.pick(['succeed', 'succeed', 'fail']) } };
+  if (kind === 'complete_3ds')
+    return {
+      kind,
+      args: {
+        reservation,
+        purpose: random.pick(['reservation_vendor_deposit', 'reservation_requester']),
+        outcome: random.pick(['succeed', 'succeed', 'fail']),
+      },
+    };
   return { kind, args: { reservation } };
 }
 
@@ -149,9 +176,15 @@ export const reservations: Driver<Sc9Fixture> = {
   faultKinds: ['advance_clock', 'commit_provider_down', ...OPENING_ATTACKS],
 
   fixtureParameters(definition, random) {
-    const fixtures = definition.fixtures as { slots: number; priceCents: number; openingAttacks?: string[]; faults: Record<string, { min: number; max: number }> };
+    const fixtures = definition.fixtures as {
+      slots: number;
+      priceCents: number;
+      openingAttacks?: string[];
+      faults: Record<string, { min: number; max: number }>;
+    };
     const unknown = (fixtures.openingAttacks ?? []).filter((kind) => !(OPENING_ATTACKS as readonly string[]).includes(kind));
-    if (unknown.length > 0) throw new BookijiError('USAGE_ERROR', `SC-9 openingAttacks: unknown attack ${unknown.join(', ')} (known: ${OPENING_ATTACKS.join(', ')})`);
+    if (unknown.length > 0)
+      throw new BookijiError('USAGE_ERROR', `SC-9 openingAttacks: unknown attack ${unknown.join(', ')} (known: ${OPENING_ATTACKS.join(', ')})`);
     const providerFaults = Object.fromEntries(Object.entries(fixtures.faults).map(([name, range]) => [name, Math.round(random.between(range) * 1000) / 1000]));
     return { slots: fixtures.slots, priceCents: fixtures.priceCents, requesters: REQUESTERS, openingAttacks: fixtures.openingAttacks ?? [], providerFaults };
   },
@@ -161,7 +194,10 @@ export const reservations: Driver<Sc9Fixture> = {
 
   plan(random, parameters, iteration): IterationPlan {
     const slots = Array.from({ length: parameters.fixtures.slots as number }, (_, i) => `S${i + 1}`);
-    const actions: PlannedAction[] = ((parameters.fixtures.openingAttacks as string[]) ?? []).map((kind, index) => ({ kind, args: { reservation: `A${index + 1}` } }));
+    const actions: PlannedAction[] = ((parameters.fixtures.openingAttacks as string[]) ?? []).map((kind, index) => ({
+      kind,
+      args: { reservation: `A${index + 1}` },
+    }));
     const progress = new Map<string, number>();
     for (let n = 0; n < parameters.actionsPerIteration; n++) {
       let kind = random.weighted(parameters.actionMix);
@@ -206,7 +242,8 @@ export const reservations: Driver<Sc9Fixture> = {
       slotIds[name] = (result.rows[0] as { id: string }).id;
     }
     const customerIds: Record<string, string> = {};
-    for (const name of [...REQUESTERS, ...COMPETITORS, ...attacks.flatMap((_, i) => [`CA${i + 1}`, `KA${i + 1}`])]) customerIds[name] = await insertCustomer(db, name, runId);
+    for (const name of [...REQUESTERS, ...COMPETITORS, ...attacks.flatMap((_, i) => [`CA${i + 1}`, `KA${i + 1}`])])
+      customerIds[name] = await insertCustomer(db, name, runId);
     return {
       vendorId,
       slotIds,

@@ -98,10 +98,19 @@ export const vendorActor = (fixture: ReservationFixture): Actor => ({ kind: 'ven
 
 /** Creates the reservation `name` on `slot` for `requester` (a retry with the same name replays it). */
 export async function reserve(fixture: ReservationFixture, pool: Pool, name: string, slot: string, requester: string): Promise<string> {
-  const slotRow = (await pool.query('SELECT starts_at, ends_at FROM slots WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, fixture.slotIds[slot]])).rows[0] as { starts_at: Date; ends_at: Date };
+  const slotRow = (await pool.query('SELECT starts_at, ends_at FROM slots WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, fixture.slotIds[slot]]))
+    .rows[0] as { starts_at: Date; ends_at: Date };
   const { reservation } = await createReservation(
     pool,
-    { vendorId: fixture.vendorId, slotStartTime: slotRow.starts_at, slotEndTime: slotRow.ends_at, requesterId: fixture.customerIds[requester]!, partnerId: PARTNER_ID, idempotencyKey: `${fixture.keyPrefix}${name}`, metadata: { name } },
+    {
+      vendorId: fixture.vendorId,
+      slotStartTime: slotRow.starts_at,
+      slotEndTime: slotRow.ends_at,
+      requesterId: fixture.customerIds[requester]!,
+      partnerId: PARTNER_ID,
+      idempotencyKey: `${fixture.keyPrefix}${name}`,
+      metadata: { name },
+    },
     partnerActor(name),
   );
   fixture.reservationIds[name] = reservation.id;
@@ -136,7 +145,8 @@ async function cancelAfterCommit(fixture: ReservationFixture, pool: Pool, name: 
 
 async function payOutsideReservation(fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {
   const id = await reserve(fixture, pool, name, name, `C${name}`);
-  const bookingId = (await pool.query('SELECT booking_id FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, id])).rows[0].booking_id as string;
+  const bookingId = (await pool.query('SELECT booking_id FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, id])).rows[0]
+    .booking_id as string;
   const customer: Actor = { kind: 'customer', id: `C${name}`, source: 'simcity' };
   try {
     const started = await startCardCheckout(pool, fixture.services.gateway, bookingId, customer);
@@ -175,7 +185,12 @@ async function lateAuthorization(fixture: ReservationFixture, pool: Pool, name: 
   );
   sandbox.setFaults({});
   // Meanwhile the customer's browser confirms the same intent and starts 3-D Secure.
-  const intent = (await pool.query(`SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND purpose = 'reservation_requester'`, [fixture.vendorId, id])).rows[0].provider_intent_id as string;
+  const intent = (
+    await pool.query(`SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND purpose = 'reservation_requester'`, [
+      fixture.vendorId,
+      id,
+    ])
+  ).rows[0].provider_intent_id as string;
   await payAsCustomer(gateway, intent, 'pm_card_threeDSecureRequired');
   await sandbox.flushWebhooks();
   const before = (await pool.query('SELECT state FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, id])).rows[0].state as string;
@@ -189,7 +204,11 @@ async function lateAuthorization(fixture: ReservationFixture, pool: Pool, name: 
 
 /** The provider's status of the reservation's intent for `purpose`, or null before it exists. */
 export async function intentStatusOf(pool: Pool, fixture: ReservationFixture, reservationId: string, purpose: string): Promise<string | null> {
-  const found = await pool.query('SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND purpose = $3', [fixture.vendorId, reservationId, purpose]);
+  const found = await pool.query('SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND purpose = $3', [
+    fixture.vendorId,
+    reservationId,
+    purpose,
+  ]);
   const intentId = (found.rows[0] as { provider_intent_id: string | null } | undefined)?.provider_intent_id;
   return intentId ? (fixture.services.sandbox.paymentIntents().find((pi) => pi.id === intentId)?.status ?? null) : null;
 }
@@ -205,9 +224,14 @@ async function threeDsOffSession(fixture: ReservationFixture, pool: Pool, name: 
 
 async function rescheduleOutsideReservation(fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {
   const id = await reserve(fixture, pool, name, name, `C${name}`);
-  const bookingId = (await pool.query('SELECT booking_id FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, id])).rows[0].booking_id as string;
+  const bookingId = (await pool.query('SELECT booking_id FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, id])).rows[0]
+    .booking_id as string;
   try {
-    const moved = await rescheduleBooking(pool, { booking: bookingId, slot: fixture.slotIds[secondSlotOf('reschedule_outside_reservation', name)!] }, { kind: 'customer', id: `C${name}`, source: 'simcity' });
+    const moved = await rescheduleBooking(
+      pool,
+      { booking: bookingId, slot: fixture.slotIds[secondSlotOf('reschedule_outside_reservation', name)!] },
+      { kind: 'customer', id: `C${name}`, source: 'simcity' },
+    );
     return { reservation: id, refused: false, bookingSlot: moved.slotId };
   } catch (error) {
     if (error instanceof BookijiError) return { reservation: id, refused: true, code: error.code };
@@ -222,7 +246,13 @@ async function rescheduleOutsideReservation(fixture: ReservationFixture, pool: P
  * reported as blockedByExpiredHold, since an expired hold must never block
  * anyone (I9), reconcile or not.
  */
-export async function competingClaim(fixture: ReservationFixture, pool: Pool, slot: string, customer: string, options: { judgeExpiredHold: boolean }): Promise<Record<string, unknown>> {
+export async function competingClaim(
+  fixture: ReservationFixture,
+  pool: Pool,
+  slot: string,
+  customer: string,
+  options: { judgeExpiredHold: boolean },
+): Promise<Record<string, unknown>> {
   const holds = await pool.query(
     `SELECT count(*) FILTER (WHERE state = 'held' AND hold_expires_at <= bookiji_now())::int AS expired,
             count(*) FILTER (WHERE (state = 'held' AND hold_expires_at > bookiji_now()) OR state = 'confirmed')::int AS live
@@ -231,7 +261,11 @@ export async function competingClaim(fixture: ReservationFixture, pool: Pool, sl
   );
   const { expired, live } = holds.rows[0] as { expired: number; live: number };
   try {
-    const claimed = await claimSlot(pool, { slot: fixture.slotIds[slot], customer: fixture.customerIds[customer], hold: true, holdTtlSeconds: 60, paymentMethod: 'pay_on_arrival' }, { kind: 'customer', id: customer, source: 'simcity' });
+    const claimed = await claimSlot(
+      pool,
+      { slot: fixture.slotIds[slot], customer: fixture.customerIds[customer], hold: true, holdTtlSeconds: 60, paymentMethod: 'pay_on_arrival' },
+      { kind: 'customer', id: customer, source: 'simcity' },
+    );
     return { booking: claimed.booking.id, expiredHoldsBefore: expired, blockedByExpiredHold: false };
   } catch (error) {
     if (!(error instanceof BookijiError) || error.code !== 'BOOKING_CONFLICT') throw error;
@@ -242,7 +276,10 @@ export async function competingClaim(fixture: ReservationFixture, pool: Pool, sl
 /** Waits (bounded) until a session of this database waits on a lock `holder` holds; pg_locks is read live, not from a stats snapshot. */
 async function waitUntilBlockedBy(holder: { query: Pool['query'] }, holderPid: number): Promise<boolean> {
   for (let attempt = 0; attempt < RACE_WAIT_ATTEMPTS; attempt++) {
-    const waiting = await holder.query(`SELECT count(*)::int AS n FROM (SELECT DISTINCT pid FROM pg_locks WHERE NOT granted) w WHERE $1 = ANY (pg_blocking_pids(w.pid))`, [holderPid]);
+    const waiting = await holder.query(
+      `SELECT count(*)::int AS n FROM (SELECT DISTINCT pid FROM pg_locks WHERE NOT granted) w WHERE $1 = ANY (pg_blocking_pids(w.pid))`,
+      [holderPid],
+    );
     if ((waiting.rows[0] as { n: number }).n > 0) return true;
     await new Promise((resolve) => setTimeout(resolve, RACE_POLL_MS));
   }
@@ -260,20 +297,38 @@ const RACE_POLL_MS = 10;
  * returned the first reservation as if it were the second's.
  */
 async function sameKeyRace(fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {
-  const slot = (await pool.query('SELECT starts_at, ends_at FROM slots WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, fixture.slotIds[name]])).rows[0] as { starts_at: Date; ends_at: Date };
+  const slot = (await pool.query('SELECT starts_at, ends_at FROM slots WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, fixture.slotIds[name]]))
+    .rows[0] as { starts_at: Date; ends_at: Date };
   const key = `${fixture.keyPrefix}${name}`;
   const requester = fixture.customerIds[`C${name}`]!;
   const first = await pool.connect();
   try {
     await first.query('BEGIN');
     const created = await first.query('SELECT reservation FROM create_reservation($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
-      fixture.vendorId, slot.starts_at, slot.ends_at, requester, PARTNER_ID, JSON.stringify({ name, request: 'first' }), key, 'partner', PARTNER_ID, 'simcity',
+      fixture.vendorId,
+      slot.starts_at,
+      slot.ends_at,
+      requester,
+      PARTNER_ID,
+      JSON.stringify({ name, request: 'first' }),
+      key,
+      'partner',
+      PARTNER_ID,
+      'simcity',
     ]);
     fixture.reservationIds[name] = String((created.rows[0] as { reservation: { id: string } }).reservation.id);
     const holderPid = Number((await first.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
     const second = createReservation(
       pool,
-      { vendorId: fixture.vendorId, slotStartTime: slot.starts_at, slotEndTime: slot.ends_at, requesterId: requester, partnerId: PARTNER_ID, idempotencyKey: key, metadata: { name, request: 'second' } },
+      {
+        vendorId: fixture.vendorId,
+        slotStartTime: slot.starts_at,
+        slotEndTime: slot.ends_at,
+        requesterId: requester,
+        partnerId: PARTNER_ID,
+        idempotencyKey: key,
+        metadata: { name, request: 'second' },
+      },
       partnerActor(name),
     ).then(
       (result) => ({ outcome: 'ok', replayedOtherRequest: result.reservation.metadata.request !== 'second' }),
@@ -301,7 +356,11 @@ async function authorizeBoth(fixture: ReservationFixture, pool: Pool, gateway: P
 }
 
 async function commitResumeOneFails(fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {
-  const elsewhere = await startStripeSandbox({ apiKey: OTHER_ACCOUNT_KEY, webhookSecret: 'whsec_sc9_other_account', seed: `${fixture.keyPrefix}${name}-elsewhere` });
+  const elsewhere = await startStripeSandbox({
+    apiKey: OTHER_ACCOUNT_KEY,
+    webhookSecret: 'whsec_sc9_other_account',
+    seed: `${fixture.keyPrefix}${name}-elsewhere`,
+  });
   try {
     const otherAccount = new PaymentGateway({ secretKey: OTHER_ACCOUNT_KEY, apiBase: elsewhere.url, webhookSecrets: [], maxNetworkRetries: 0, attemptMax: 1 });
     const lost = await reserve(fixture, pool, name, name, `C${name}`);

@@ -127,33 +127,59 @@ function machineChecks(vendor: VendorTruth, truth: ReservationTruth): Finding[] 
     const booking = bookings.get(reservation.bookingId);
     const own = paymentsOf(truth, reservation.id);
     if ((reservation.state === 'COMMITTED') !== (booking?.state === 'confirmed')) {
-      findings.push({ oracle: 'reservation-booking-agree', message: `reservation ${reservation.id} is ${reservation.state} while its booking is ${booking?.state ?? 'missing'}`, evidence: { reservation, booking } });
+      findings.push({
+        oracle: 'reservation-booking-agree',
+        message: `reservation ${reservation.id} is ${reservation.state} while its booking is ${booking?.state ?? 'missing'}`,
+        evidence: { reservation, booking },
+      });
     }
     // The booking holds the reservation's slot, never another (a reschedule outside the reservation).
     if (booking && booking.slotId !== reservation.slotId) {
-      findings.push({ oracle: 'reservation-booking-agree', message: `reservation ${reservation.id} reserved slot ${reservation.slotId} but its booking holds slot ${booking.slotId}`, evidence: { reservation, booking } });
+      findings.push({
+        oracle: 'reservation-booking-agree',
+        message: `reservation ${reservation.id} reserved slot ${reservation.slotId} but its booking holds slot ${booking.slotId}`,
+        evidence: { reservation, booking },
+      });
     }
     if (reservation.state === 'COMMITTED' && own.filter((p) => p.status === 'captured').length !== 2) {
-      findings.push({ oracle: 'committed-has-both-captures', message: `reservation ${reservation.id} is COMMITTED with payments ${own.map((p) => p.status).join(', ')}`, evidence: own });
+      findings.push({
+        oracle: 'committed-has-both-captures',
+        message: `reservation ${reservation.id} is COMMITTED with payments ${own.map((p) => p.status).join(', ')}`,
+        evidence: own,
+      });
     }
     if (reservation.terminal && reservation.state !== 'COMMITTED') {
       for (const payment of own.filter((p) => HOLDING_MONEY.includes(p.status) && p.pendingAction !== (p.status === 'captured' ? 'refund' : 'cancel'))) {
-        findings.push({ oracle: 'failed-owes-money-back', message: `reservation ${reservation.id} is ${reservation.state} but its ${payment.purpose} payment is ${payment.status} with ${payment.pendingAction} owed`, evidence: payment });
+        findings.push({
+          oracle: 'failed-owes-money-back',
+          message: `reservation ${reservation.id} is ${reservation.state} but its ${payment.purpose} payment is ${payment.status} with ${payment.pendingAction} owed`,
+          evidence: payment,
+        });
       }
     }
     const keepsCapture = !['COMMITTED', 'COMMIT_IN_PROGRESS'].includes(reservation.state);
     for (const payment of own.filter((p) => keepsCapture && p.capturedCents > p.refundedCents && p.pendingAction !== 'refund')) {
-      findings.push({ oracle: 'no-money-without-committed-booking', message: `reservation ${reservation.id} (${reservation.state}) keeps ${payment.capturedCents - payment.refundedCents} captured cents with no refund owed`, evidence: payment });
+      findings.push({
+        oracle: 'no-money-without-committed-booking',
+        message: `reservation ${reservation.id} (${reservation.state}) keeps ${payment.capturedCents - payment.refundedCents} captured cents with no refund owed`,
+        evidence: payment,
+      });
     }
   }
   for (const bad of truth.badTransitions) {
-    findings.push({ oracle: 'reservation-transitions-logged', message: `reservation ${bad.reservationId}: move ${bad.fromState ?? '∅'} → ${bad.toState} ${bad.problem}`, evidence: bad });
+    findings.push({
+      oracle: 'reservation-transitions-logged',
+      message: `reservation ${bad.reservationId}: move ${bad.fromState ?? '∅'} → ${bad.toState} ${bad.problem}`,
+      evidence: bad,
+    });
   }
   return findings;
 }
 
 function backedAtProvider(payments: ReservationPaymentRow[], intents: Map<string, Stripe.PaymentIntent>): boolean {
-  return payments.some((p) => HOLDING_MONEY.includes(p.status) && p.intentId !== null && ['requires_capture', 'succeeded'].includes(intents.get(p.intentId)?.status ?? ''));
+  return payments.some(
+    (p) => HOLDING_MONEY.includes(p.status) && p.intentId !== null && ['requires_capture', 'succeeded'].includes(intents.get(p.intentId)?.status ?? ''),
+  );
 }
 
 /** The checks that hold at every instant (the provider moves first, the database follows). */
@@ -161,8 +187,17 @@ export function instantReservationChecks(vendor: VendorTruth, truth: Reservation
   const findings: Finding[] = [...slotAndBookingChecks(vendor), ...machineChecks(vendor, truth)];
   const intents = new Map(sandbox.paymentIntents().map((intent) => [intent.id, intent]));
   for (const booking of vendor.bookings.filter((b) => b.state === 'confirmed')) {
-    if (!backedAtProvider(truth.payments.filter((p) => p.bookingId === booking.id), intents)) {
-      findings.push({ oracle: 'confirmed-needs-verified-payment', message: `booking ${booking.id} is confirmed but no payment the provider holds backs it`, evidence: booking });
+    if (
+      !backedAtProvider(
+        truth.payments.filter((p) => p.bookingId === booking.id),
+        intents,
+      )
+    ) {
+      findings.push({
+        oracle: 'confirmed-needs-verified-payment',
+        message: `booking ${booking.id} is confirmed but no payment the provider holds backs it`,
+        evidence: booking,
+      });
     }
   }
   for (const late of truth.lateCommits) findings.push({ oracle: 'no-commit-past-deadline', message: `${late.id}: ${late.problem}`, evidence: late });
@@ -170,7 +205,11 @@ export function instantReservationChecks(vendor: VendorTruth, truth: Reservation
     findings.push({ oracle: 'released-exactly-once', message: `booking ${release.bookingId} released its hold ${release.releases} times` });
   }
   for (const event of events.filter((e) => e.type === 'ok' && e.value?.replayedOtherRequest === true)) {
-    findings.push({ oracle: 'replay-matches-request', message: `${event.action} step ${event.step}: a request with a reused key and other metadata was answered with the first request's reservation`, evidence: event.value });
+    findings.push({
+      oracle: 'replay-matches-request',
+      message: `${event.action} step ${event.step}: a request with a reused key and other metadata was answered with the first request's reservation`,
+      evidence: event.value,
+    });
   }
   for (const event of events.filter(leftAwaitingCustomer)) {
     findings.push({
@@ -187,7 +226,11 @@ export function instantReservationChecks(vendor: VendorTruth, truth: Reservation
     });
   }
   for (const event of events.filter((e) => e.type === 'ok' && e.value?.blockedByExpiredHold === true)) {
-    findings.push({ oracle: 'expired-hold-never-blocks', message: `${event.action} step ${event.step}: a claim was refused by a hold whose TTL had passed`, evidence: event.value });
+    findings.push({
+      oracle: 'expired-hold-never-blocks',
+      message: `${event.action} step ${event.step}: a claim was refused by a hold whose TTL had passed`,
+      evidence: event.value,
+    });
   }
   return findings;
 }
@@ -207,7 +250,10 @@ function leftAwaitingCustomer(event: HistoryEvent): boolean {
 }
 
 function refundedAtProvider(sandbox: StripeSandbox, intentId: string): number {
-  return sandbox.refunds().filter((r) => r.payment_intent === intentId && r.status === 'succeeded').reduce((sum, r) => sum + r.amount, 0);
+  return sandbox
+    .refunds()
+    .filter((r) => r.payment_intent === intentId && r.status === 'succeeded')
+    .reduce((sum, r) => sum + r.amount, 0);
 }
 
 /** After the chaos settled and reconcile ran: the provider's money agrees with the reservations. */
@@ -224,10 +270,18 @@ export function terminalReservationChecks(vendor: VendorTruth, truth: Reservatio
     const committed = reservation ? reservation.state === 'COMMITTED' && booking?.state === 'confirmed' : booking?.state === 'confirmed';
     const kept = intent.amount_received - refundedAtProvider(sandbox, intent.id);
     if (kept > 0 && !committed) {
-      findings.push({ oracle: 'no-money-without-committed-booking', message: `the provider keeps ${kept} cents of ${payment.purpose} payment ${payment.id}: reservation ${reservation?.state ?? '-'}, booking ${booking?.state ?? 'missing'}`, evidence: payment });
+      findings.push({
+        oracle: 'no-money-without-committed-booking',
+        message: `the provider keeps ${kept} cents of ${payment.purpose} payment ${payment.id}: reservation ${reservation?.state ?? '-'}, booking ${booking?.state ?? 'missing'}`,
+        evidence: payment,
+      });
     }
     if (intent.status === 'requires_capture' && (reservation ? reservation.terminal : booking?.state !== 'held' && booking?.state !== 'confirmed')) {
-      findings.push({ oracle: 'no-money-owed-back-left-unowed', message: `an authorization of ${intent.amount} cents is left at the provider for ${payment.purpose} payment ${payment.id} (reservation ${reservation?.state ?? '-'})`, evidence: payment });
+      findings.push({
+        oracle: 'no-money-owed-back-left-unowed',
+        message: `an authorization of ${intent.amount} cents is left at the provider for ${payment.purpose} payment ${payment.id} (reservation ${reservation?.state ?? '-'})`,
+        evidence: payment,
+      });
     }
   }
   return findings;

@@ -72,7 +72,11 @@ export async function openSkewServices(observer: Pool, offsets: Record<SkewSide,
 }
 
 /** A hold placed over HTTP through the skewed host: what the client is shown. */
-export async function holdThroughHost(host: SkewedHost, apiKey: string, body: Record<string, unknown>): Promise<{ bookingId: string; holdExpiresAt: string; createdAt: string }> {
+export async function holdThroughHost(
+  host: SkewedHost,
+  apiKey: string,
+  body: Record<string, unknown>,
+): Promise<{ bookingId: string; holdExpiresAt: string; createdAt: string }> {
   const response = await fetch(`${host.serve.url}/v1/bookings`, {
     method: 'POST',
     headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
@@ -85,8 +89,13 @@ export async function holdThroughHost(host: SkewedHost, apiKey: string, body: Re
 
 /** `bookiji reconcile --yes --json` on the skewed host's clock; the expired holds it released. */
 export async function reconcileOnHost(services: SkewServices, side: SkewSide): Promise<string[]> {
-  const result = await runBookijiCommand(['reconcile', '--yes', '--json'], { connectionString: services.connectionString, clockOffsetSeconds: services.hosts[side].offsetSeconds, env: services.reconcileEnv });
-  if (result.code !== 0) throw new BookijiError('INTERNAL_ERROR', `reconcile on the host running ${side} exited ${result.code}: ${result.stderr.slice(0, 500)}`);
+  const result = await runBookijiCommand(['reconcile', '--yes', '--json'], {
+    connectionString: services.connectionString,
+    clockOffsetSeconds: services.hosts[side].offsetSeconds,
+    env: services.reconcileEnv,
+  });
+  if (result.code !== 0)
+    throw new BookijiError('INTERNAL_ERROR', `reconcile on the host running ${side} exited ${result.code}: ${result.stderr.slice(0, 500)}`);
   const report = JSON.parse(result.stdout) as { expiredHolds: Array<{ bookingId: string }> };
   return report.expiredHolds.map((hold) => hold.bookingId);
 }

@@ -34,7 +34,13 @@ const HOUR_MS = 3_600_000;
 const SLOTS_PER_DAY = 6;
 const DAYS_AHEAD = 3;
 const CUSTOMERS = ['C1', 'C2', 'C3', 'C4', 'C5', 'C6'];
-const PROBE_ANSWERS = ['past slot: PAST_SLOT', 'taken slot: BOOKING_CONFLICT', 'confirm hold: OK', 'confirm unpaid card: PAYMENT_REQUIRED', 'unknown booking: BOOKING_NOT_FOUND'];
+const PROBE_ANSWERS = [
+  'past slot: PAST_SLOT',
+  'taken slot: BOOKING_CONFLICT',
+  'confirm hold: OK',
+  'confirm unpaid card: PAYMENT_REQUIRED',
+  'unknown booking: BOOKING_NOT_FOUND',
+];
 /** The day's median may be this many times the first day's, plus a floor for noise on shared machines. */
 const LATENCY_FACTOR_MAX = 5;
 const LATENCY_FLOOR_MS = 100;
@@ -75,7 +81,8 @@ async function addDay(pool: Pool, run: SoakRun): Promise<void> {
 async function openRun(db: Pool, runId: string): Promise<SoakRun> {
   const found = runs.get(runId);
   if (found) return found;
-  const vendorId = (await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'Europe/Paris') RETURNING id`, [`SimCity SC-8 ${runId}`])).rows[0].id as string;
+  const vendorId = (await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'Europe/Paris') RETURNING id`, [`SimCity SC-8 ${runId}`])).rows[0]
+    .id as string;
   const customerIds: Record<string, string> = {};
   for (const name of CUSTOMERS) customerIds[name] = await insertCustomer(db, name, runId);
   const origin = (await db.query('SELECT bookiji_now() AS now')).rows[0].now as Date;
@@ -93,7 +100,11 @@ const codeOf = (attempt: () => Promise<unknown>): Promise<string> =>
 
 /** The day's probes, on a vendor of their own: the answers must be the documented ones, every day. */
 async function probe(pool: Pool, day: number): Promise<Record<string, string>> {
-  const vendor = (await pool.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [`SimCity SC-8 probe day ${day} ${Math.random().toString(36).slice(2)}`])).rows[0].id as string;
+  const vendor = (
+    await pool.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [
+      `SimCity SC-8 probe day ${day} ${Math.random().toString(36).slice(2)}`,
+    ])
+  ).rows[0].id as string;
   const [a, b, flooder] = [await insertCustomer(pool, 'PA', vendor), await insertCustomer(pool, 'PB', vendor), await insertCustomer(pool, 'PF', vendor)];
   const slot = async (offsetMinutes: number, priceCents = 0): Promise<string> => {
     const now = (await pool.query('SELECT bookiji_now() AS now')).rows[0].now as Date;
@@ -111,7 +122,8 @@ async function probe(pool: Pool, day: number): Promise<Record<string, string>> {
   answers.push(`unknown booking: ${await codeOf(() => getBooking(pool, '00000000-0000-4000-8000-000000000000'))}`);
   const limit = Number((await pool.query(`SELECT value FROM engine_limits WHERE name = 'holds_per_customer_max'`)).rows[0].value);
   const flood: string[] = [];
-  for (let i = 0; i <= limit; i++) flood.push(await codeOf(async () => claimSlot(pool, { slot: await slot(10 * 60 + i * 60), customer: flooder, hold: true }, actorFor('PF'))));
+  for (let i = 0; i <= limit; i++)
+    flood.push(await codeOf(async () => claimSlot(pool, { slot: await slot(10 * 60 + i * 60), customer: flooder, hold: true }, actorFor('PF'))));
   return { answers: answers.join('; '), flood: flood.join(','), limit: String(limit) };
 }
 
@@ -135,7 +147,13 @@ async function liveSlot(pool: Pool, fixture: SoakFixture, index: number): Promis
 }
 
 async function ownBooking(pool: Pool, fixture: SoakFixture, customer: string, index: number, state: string): Promise<string | null> {
-  const rows = (await pool.query(`SELECT id FROM bookings WHERE vendor_id = $1 AND customer_id = $2 AND state = $3 ORDER BY created_at, id`, [fixture.run.vendorId, fixture.run.customerIds[customer], state])).rows as Array<{ id: string }>;
+  const rows = (
+    await pool.query(`SELECT id FROM bookings WHERE vendor_id = $1 AND customer_id = $2 AND state = $3 ORDER BY created_at, id`, [
+      fixture.run.vendorId,
+      fixture.run.customerIds[customer],
+      state,
+    ])
+  ).rows as Array<{ id: string }>;
   return rows.length ? rows[index % rows.length]!.id : null;
 }
 
@@ -148,7 +166,7 @@ async function operation(pool: Pool, fixture: SoakFixture, kind: string, custome
     const result = await claimSlot(pool, { slot, customer: customerId, ...(kind === 'hold' ? { hold: true, holdTtlSeconds: ttl } : {}) }, actor);
     return { booking: result.booking.id, state: result.booking.state };
   }
-  if (kind === 'read') return { slots: (await liveSlotCount(pool, fixture)) };
+  if (kind === 'read') return { slots: await liveSlotCount(pool, fixture) };
   const state = kind === 'confirm' ? 'held' : 'confirmed';
   const booking = await ownBooking(pool, fixture, customer, index, kind === 'cancel' ? (index % 2 ? 'held' : 'confirmed') : state);
   if (!booking) return { skipped: `no ${state} booking` };
@@ -165,33 +183,80 @@ async function liveSlotCount(pool: Pool, fixture: SoakFixture): Promise<number> 
 }
 
 function soakChecks(truth: Parameters<typeof slotAndBookingChecks>[0], fixture: SoakFixture, events: Parameters<Driver['observe']>[2]): Finding[] {
-  const findings: Finding[] = [...slotAndBookingChecks(truth), ...nothingIntoThePast(truth, fixture.time), ...holdExpiryChecks(fixture.time, fixture.reconciledAt)];
+  const findings: Finding[] = [
+    ...slotAndBookingChecks(truth),
+    ...nothingIntoThePast(truth, fixture.time),
+    ...holdExpiryChecks(fixture.time, fixture.reconciledAt),
+  ];
   for (const event of events) {
-    if (event.type === 'unknown' || event.error === 'UNEXPECTED') findings.push({ oracle: 'no-unexplained-failure', message: `${event.action} failed without a clear code: ${event.error}: ${event.message ?? ''}`, evidence: event });
-    if ((event.action === 'probe' || event.action === 'nightly' || event.action === 'advance_day') && event.type === 'fail') findings.push({ oracle: 'no-unexplained-failure', message: `${event.action} could not run: ${event.error}: ${event.message ?? ''}`, evidence: event });
+    if (event.type === 'unknown' || event.error === 'UNEXPECTED')
+      findings.push({
+        oracle: 'no-unexplained-failure',
+        message: `${event.action} failed without a clear code: ${event.error}: ${event.message ?? ''}`,
+        evidence: event,
+      });
+    if ((event.action === 'probe' || event.action === 'nightly' || event.action === 'advance_day') && event.type === 'fail')
+      findings.push({ oracle: 'no-unexplained-failure', message: `${event.action} could not run: ${event.error}: ${event.message ?? ''}`, evidence: event });
     if (event.action === 'probe' && event.type === 'ok') {
       const limit = Number(event.value?.limit);
       const flood = [...Array.from({ length: limit }, () => 'OK'), 'HOLD_LIMIT_REACHED'].join(',');
-      if (event.value?.answers !== PROBE_ANSWERS.join('; ') || event.value?.flood !== flood) findings.push({ oracle: 'same-answers', message: `day ${fixture.day + 1}'s probes answered ${String(event.value?.answers)}; holds up to the limit and one more: ${String(event.value?.flood)} (day 1 and every day must answer ${PROBE_ANSWERS.join('; ')}; ${flood})`, evidence: event.value });
+      if (event.value?.answers !== PROBE_ANSWERS.join('; ') || event.value?.flood !== flood)
+        findings.push({
+          oracle: 'same-answers',
+          message: `day ${fixture.day + 1}'s probes answered ${String(event.value?.answers)}; holds up to the limit and one more: ${String(event.value?.flood)} (day 1 and every day must answer ${PROBE_ANSWERS.join('; ')}; ${flood})`,
+          evidence: event.value,
+        });
     }
     if (event.action === 'nightly' && event.type === 'ok') {
       const median = Number(event.value?.medianMs);
       const first = Number(event.value?.firstMedianMs);
-      if (median > Math.max(first * LATENCY_FACTOR_MAX, first + LATENCY_FLOOR_MS)) findings.push({ oracle: 'no-slowdown', message: `day ${fixture.day + 1}'s median operation took ${median} ms, day 1's ${first} ms`, evidence: event.value });
-      if (Number(event.value?.invariantViolations) > 0) findings.push({ oracle: 'invariants-clean', message: `verify_invariants() reports ${String(event.value?.invariantViolations)} violation(s) at midnight of day ${fixture.day + 1}` });
+      if (median > Math.max(first * LATENCY_FACTOR_MAX, first + LATENCY_FLOOR_MS))
+        findings.push({
+          oracle: 'no-slowdown',
+          message: `day ${fixture.day + 1}'s median operation took ${median} ms, day 1's ${first} ms`,
+          evidence: event.value,
+        });
+      if (Number(event.value?.invariantViolations) > 0)
+        findings.push({
+          oracle: 'invariants-clean',
+          message: `verify_invariants() reports ${String(event.value?.invariantViolations)} violation(s) at midnight of day ${fixture.day + 1}`,
+        });
     }
   }
   const night = fixture.night;
   if (night) {
-    if (night.leftoverHolds > 0) findings.push({ oracle: 'no-build-up', message: `${night.leftoverHolds} expired hold(s) still held after the nightly reconcile of day ${fixture.day + 1}` });
-    if (night.pendingWebhooks > 0) findings.push({ oracle: 'no-build-up', message: `${night.pendingWebhooks} partner webhook(s) due and undelivered at midnight` });
-    if (night.futureSlots !== DAYS_AHEAD * SLOTS_PER_DAY) findings.push({ oracle: 'schedule-steady', message: `the live future schedule has ${night.futureSlots} slots at midnight of day ${fixture.day + 1}; it started with ${DAYS_AHEAD * SLOTS_PER_DAY}` });
+    if (night.leftoverHolds > 0)
+      findings.push({
+        oracle: 'no-build-up',
+        message: `${night.leftoverHolds} expired hold(s) still held after the nightly reconcile of day ${fixture.day + 1}`,
+      });
+    if (night.pendingWebhooks > 0)
+      findings.push({ oracle: 'no-build-up', message: `${night.pendingWebhooks} partner webhook(s) due and undelivered at midnight` });
+    if (night.futureSlots !== DAYS_AHEAD * SLOTS_PER_DAY)
+      findings.push({
+        oracle: 'schedule-steady',
+        message: `the live future schedule has ${night.futureSlots} slots at midnight of day ${fixture.day + 1}; it started with ${DAYS_AHEAD * SLOTS_PER_DAY}`,
+      });
   }
   return findings;
 }
 
 export const soakDecay: Driver<SoakFixture> = {
-  oracles: ['capacity', 'slot-coherence', 'booking-coherence', 'nothing-into-the-past', 'expired-only-after-ttl', 'released-exactly-once', 'reconcile-releases-expired', 'no-build-up', 'invariants-clean', 'schedule-steady', 'same-answers', 'no-slowdown', 'no-unexplained-failure'],
+  oracles: [
+    'capacity',
+    'slot-coherence',
+    'booking-coherence',
+    'nothing-into-the-past',
+    'expired-only-after-ttl',
+    'released-exactly-once',
+    'reconcile-releases-expired',
+    'no-build-up',
+    'invariants-clean',
+    'schedule-steady',
+    'same-answers',
+    'no-slowdown',
+    'no-unexplained-failure',
+  ],
   oracleInvariants: {
     capacity: ['I1'],
     'slot-coherence': ['I3'],
@@ -215,7 +280,9 @@ export const soakDecay: Driver<SoakFixture> = {
     const actions: PlannedAction[] = [{ kind: 'probe', args: {} }];
     for (let n = 0; n < parameters.actionsPerIteration; n++) {
       const kind = random.weighted(parameters.actionMix);
-      actions.push(kind === 'no_op' ? { kind, args: {} } : { kind, args: { customer: random.pick(CUSTOMERS), index: random.int(0, 999), ttl: random.int(300, 3_300) } });
+      actions.push(
+        kind === 'no_op' ? { kind, args: {} } : { kind, args: { customer: random.pick(CUSTOMERS), index: random.int(0, 999), ttl: random.int(300, 3_300) } },
+      );
     }
     actions.push({ kind: 'advance_day', args: {} }, { kind: 'nightly', args: {} });
     return { iteration, fixtures: parameters.fixtures, actions, settle: [] };
@@ -223,7 +290,16 @@ export const soakDecay: Driver<SoakFixture> = {
 
   async setup(db, plan, runId) {
     const run = await openRun(db, runId);
-    return { vendorId: run.vendorId, run, day: plan.iteration, latenciesMs: [], time: { now: new Date(0).toISOString(), transitions: [], holds: [] }, reconciledAt: null, night: null, names: { V: run.vendorId, ...run.customerIds } };
+    return {
+      vendorId: run.vendorId,
+      run,
+      day: plan.iteration,
+      latenciesMs: [],
+      time: { now: new Date(0).toISOString(), transitions: [], holds: [] },
+      reconciledAt: null,
+      night: null,
+      names: { V: run.vendorId, ...run.customerIds },
+    };
   },
 
   async perform(action, fixture, session) {
@@ -249,12 +325,14 @@ export const soakDecay: Driver<SoakFixture> = {
       fixture.time = await readTimeTruth(client, fixture.vendorId);
       if (fixture.night) {
         // Whole-database figures: a build-up anywhere is a build-up.
-        const row = (await client.query(
-          `SELECT (SELECT count(*)::int FROM bookings WHERE state = 'held' AND hold_expires_at <= $1) AS "leftoverHolds",
+        const row = (
+          await client.query(
+            `SELECT (SELECT count(*)::int FROM bookings WHERE state = 'held' AND hold_expires_at <= $1) AS "leftoverHolds",
                   (SELECT count(*)::int FROM webhook_outbox WHERE delivered_at IS NULL AND next_attempt_at <= bookiji_now() - interval '1 hour') AS "pendingWebhooks",
                   (SELECT count(*)::int FROM slots WHERE vendor_id = $2 AND starts_at > bookiji_now() AND NOT legacy) AS "futureSlots"`,
-          [fixture.reconciledAt, fixture.vendorId],
-        )).rows[0] as { leftoverHolds: number; pendingWebhooks: number; futureSlots: number };
+            [fixture.reconciledAt, fixture.vendorId],
+          )
+        ).rows[0] as { leftoverHolds: number; pendingWebhooks: number; futureSlots: number };
         fixture.night = { ...row, invariantViolations: 0 };
       }
       return truth;

@@ -86,7 +86,11 @@ async function zonedClaim(pool: Pool, zone: string, args: unknown[]): Promise<{ 
     pool,
     async (client) => {
       await client.query(`SELECT set_config('TimeZone', $1, true)`, [zone]);
-      return ((await client.query('SELECT booking FROM claim_slot($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', args)).rows[0] as { booking: { id: string; state: string } }).booking;
+      return (
+        (await client.query('SELECT booking FROM claim_slot($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', args)).rows[0] as {
+          booking: { id: string; state: string };
+        }
+      ).booking;
     },
     { attemptMax: 1 },
   );
@@ -95,7 +99,7 @@ async function zonedClaim(pool: Pool, zone: string, args: unknown[]): Promise<{ 
 const codeOf = async (attempt: () => Promise<unknown>): Promise<string> =>
   attempt().then(
     () => 'OK',
-    (error: unknown) => (error instanceof BookijiError ? error.code : (error as { code?: string }).code ?? 'UNEXPECTED'),
+    (error: unknown) => (error instanceof BookijiError ? error.code : ((error as { code?: string }).code ?? 'UNEXPECTED')),
   );
 
 /** The engine functions a client reaches: none may take a time from the client; every rule reads bookiji_now(). */
@@ -111,7 +115,10 @@ async function noClientTime(pool: Pool): Promise<Record<string, string>> {
   const rows = result.rows as Array<{ proname: string; args: string; takes_time: boolean }>;
   const found = new Set(rows.map((r) => r.proname));
   return {
-    takingTime: rows.filter((r) => r.takes_time).map((r) => `${r.proname}(${r.args})`).join('; '),
+    takingTime: rows
+      .filter((r) => r.takes_time)
+      .map((r) => `${r.proname}(${r.args})`)
+      .join('; '),
     missing: ENGINE_FUNCTIONS.filter((name) => !found.has(name)).join(', '),
   };
 }
@@ -139,14 +146,26 @@ async function nowBoundary(fixture: TimeFixture, pool: Pool): Promise<Record<str
   try {
     await client.query('BEGIN');
     await client.query(`SELECT set_actor('simcity', 'SC-3', 'simcity', 'NOW boundary slots', NULL)`);
-    for (const [name, offset] of [['N0', '0'], ['N1', '1 microsecond']] as const) {
-      const slot = (await client.query(`INSERT INTO slots (vendor_id, starts_at, ends_at) VALUES ($1, bookiji_now() + $2::interval, bookiji_now() + $2::interval + interval '20 minutes') RETURNING id, starts_at`, [fixture.vendorId, offset])).rows[0] as { id: string; starts_at: Date };
+    for (const [name, offset] of [
+      ['N0', '0'],
+      ['N1', '1 microsecond'],
+    ] as const) {
+      const slot = (
+        await client.query(
+          `INSERT INTO slots (vendor_id, starts_at, ends_at) VALUES ($1, bookiji_now() + $2::interval, bookiji_now() + $2::interval + interval '20 minutes') RETURNING id, starts_at`,
+          [fixture.vendorId, offset],
+        )
+      ).rows[0] as { id: string; starts_at: Date };
       fixture.slotIds[name] = slot.id;
       fixture.names[name] = slot.id;
       fixture.startedBeforeClaim.set(slot.id, name);
       await client.query('SAVEPOINT claim');
       codes[name] = await client
-        .query('SELECT claim_slot($1, $2, false, NULL, NULL, NULL, $3, $4, $5, $6)', [slot.id, fixture.customerIds.C3, ...actorArgs(actorFor('C3', 'boundary'))])
+        .query('SELECT claim_slot($1, $2, false, NULL, NULL, NULL, $3, $4, $5, $6)', [
+          slot.id,
+          fixture.customerIds.C3,
+          ...actorArgs(actorFor('C3', 'boundary')),
+        ])
         .then(
           () => 'OK',
           async (error: { code?: string }) => {
@@ -181,7 +200,11 @@ async function boundaryRace(fixture: TimeFixture, pool: Pool): Promise<Record<st
 
 /** A 30 s hold on H, the clock moved past it, then another customer's claim on H: it must win. */
 async function expiredHoldClaim(fixture: TimeFixture, pool: Pool): Promise<Record<string, string>> {
-  const hold = await claimSlot(pool, { slot: fixture.slotIds.H, customer: fixture.customerIds.C1, hold: true, holdTtlSeconds: 30 }, actorFor('C1', 'expiring-hold'));
+  const hold = await claimSlot(
+    pool,
+    { slot: fixture.slotIds.H, customer: fixture.customerIds.C1, hold: true, holdTtlSeconds: 30 },
+    actorFor('C1', 'expiring-hold'),
+  );
   await advanceClock(pool, 31_000);
   const claim = await claimSlot(pool, { slot: fixture.slotIds.H, customer: fixture.customerIds.C2 }, actorFor('C2', 'after-expiry'));
   return { hold: hold.booking.id, claim: claim.booking.id, state: claim.booking.state };
@@ -190,7 +213,9 @@ async function expiredHoldClaim(fixture: TimeFixture, pool: Pool): Promise<Recor
 /** A client 3 h behind books a slot that started 2 h ago; one 3 h ahead books a slot it believes has passed. */
 async function skewedClients(fixture: TimeFixture, pool: Pool): Promise<Record<string, string>> {
   const claim = (slot: string, name: string, zone: string): Promise<string> =>
-    codeOf(() => zonedClaim(pool, zone, [fixture.slotIds[slot], fixture.customerIds[name], false, null, null, null, ...actorArgs(actorFor(name, 'skewed-client'))]));
+    codeOf(() =>
+      zonedClaim(pool, zone, [fixture.slotIds[slot], fixture.customerIds[name], false, null, null, null, ...actorArgs(actorFor(name, 'skewed-client'))]),
+    );
   return { behind: await claim('P', 'C3', 'Pacific/Kiritimati'), ahead: await claim('K', 'C3', 'America/Adak') };
 }
 
@@ -214,8 +239,16 @@ async function dstWeeks(fixture: TimeFixture, pool: Pool): Promise<Record<string
 async function appSkew(fixture: TimeFixture, pool: Pool): Promise<Record<string, unknown>> {
   const services = fixture.services;
   const holds: Record<string, string> = {};
-  for (const [side, slot, customer] of [['ahead', 'A1', 'C1'], ['behind', 'A2', 'C2']] as const) {
-    const shown = await holdThroughHost(services.hosts[side], services.apiKey, { slotId: fixture.slotIds[slot], customerId: fixture.customerIds[customer], holdTtlSeconds: APP_HOLD_TTL_SECONDS, idempotencyKey: `${fixture.keyPrefix}app-${side}` });
+  for (const [side, slot, customer] of [
+    ['ahead', 'A1', 'C1'],
+    ['behind', 'A2', 'C2'],
+  ] as const) {
+    const shown = await holdThroughHost(services.hosts[side], services.apiKey, {
+      slotId: fixture.slotIds[slot],
+      customerId: fixture.customerIds[customer],
+      holdTtlSeconds: APP_HOLD_TTL_SECONDS,
+      idempotencyKey: `${fixture.keyPrefix}app-${side}`,
+    });
     fixture.appHolds.push({ bookingId: shown.bookingId, shownExpiresAt: shown.holdExpiresAt, side });
     holds[side] = shown.bookingId;
   }
@@ -243,17 +276,29 @@ function appSkewChecks(fixture: TimeFixture): Finding[] {
     if (!stored?.holdExpiresAt) continue;
     const ttlMs = Date.parse(stored.holdExpiresAt) - Date.parse(stored.createdAt);
     if (ttlMs !== APP_HOLD_TTL_SECONDS * 1000 || Date.parse(shown.shownExpiresAt) !== Date.parse(stored.holdExpiresAt)) {
-      findings.push({ oracle: 'hold-ttl-on-database-clock', message: `the host running ${shown.side} showed hold ${shown.bookingId} expiring at ${shown.shownExpiresAt}; the database has ${stored.holdExpiresAt}, ${ttlMs / 1000} s after its creation (asked: ${APP_HOLD_TTL_SECONDS} s)`, evidence: { shown, stored } });
+      findings.push({
+        oracle: 'hold-ttl-on-database-clock',
+        message: `the host running ${shown.side} showed hold ${shown.bookingId} expiring at ${shown.shownExpiresAt}; the database has ${stored.holdExpiresAt}, ${ttlMs / 1000} s after its creation (asked: ${APP_HOLD_TTL_SECONDS} s)`,
+        evidence: { shown, stored },
+      });
     }
   }
   for (const id of fixture.mustBeReleased) {
-    if (holds.get(id)?.state === 'held') findings.push({ oracle: 'reconcile-releases-expired', message: `hold ${id} ran out on the database's clock and reconcile on a host running behind left it held` });
+    if (holds.get(id)?.state === 'held')
+      findings.push({
+        oracle: 'reconcile-releases-expired',
+        message: `hold ${id} ran out on the database's clock and reconcile on a host running behind left it held`,
+      });
   }
   for (const webhook of fixture.webhooks) {
     const admitted = webhookWithinTolerance(webhook.offsetSeconds);
     const stored = fixture.storedEvents.has(webhook.eventId);
     if (stored !== admitted || (admitted ? webhook.status >= 400 : webhook.status !== 401)) {
-      findings.push({ oracle: 'webhook-tolerance', message: `a fresh webhook to a host ${webhook.offsetSeconds} s off answered ${webhook.status} and was ${stored ? '' : 'not '}stored; the documented tolerance ${admitted ? 'admits' : 'refuses'} it`, evidence: webhook });
+      findings.push({
+        oracle: 'webhook-tolerance',
+        message: `a fresh webhook to a host ${webhook.offsetSeconds} s off answered ${webhook.status} and was ${stored ? '' : 'not '}stored; the documented tolerance ${admitted ? 'admits' : 'refuses'} it`,
+        evidence: webhook,
+      });
     }
   }
   return findings;
@@ -266,16 +311,34 @@ function pastRefusalChecks(truth: VendorTruth, fixture: TimeFixture, events: His
     if (event.action !== 'claim' || event.type !== 'fail' || event.error !== 'PAST_SLOT') continue;
     const start = starts.get(fixture.slotIds[String(event.args.slot)] ?? '');
     // The clock only moves forward: a slot still in the future now was in the future then.
-    if (start !== undefined && start > Date.parse(fixture.time.now)) findings.push({ oracle: 'past-slot-only-when-past', message: `claim on ${String(event.args.slot)} was refused PAST_SLOT, but the slot starts at ${new Date(start).toISOString()}, after the database's now ${fixture.time.now}`, evidence: event });
+    if (start !== undefined && start > Date.parse(fixture.time.now))
+      findings.push({
+        oracle: 'past-slot-only-when-past',
+        message: `claim on ${String(event.args.slot)} was refused PAST_SLOT, but the slot starts at ${new Date(start).toISOString()}, after the database's now ${fixture.time.now}`,
+        evidence: event,
+      });
   }
   for (const event of events) {
     if (event.action === 'no_client_time' && event.type === 'ok' && (event.value?.takingTime || event.value?.missing)) {
-      findings.push({ oracle: 'nothing-into-the-past', message: `engine functions taking a time from the client: ${String(event.value.takingTime) || 'none'}; missing: ${String(event.value.missing) || 'none'}`, evidence: event.value });
+      findings.push({
+        oracle: 'nothing-into-the-past',
+        message: `engine functions taking a time from the client: ${String(event.value.takingTime) || 'none'}; missing: ${String(event.value.missing) || 'none'}`,
+        evidence: event.value,
+      });
     }
-    if (event.action === 'expired_hold_claim' && event.type === 'fail') findings.push({ oracle: 'expired-hold-never-blocks', message: `a claim on a slot held only by an expired hold was refused: ${event.error}: ${event.message ?? ''}`, evidence: event });
+    if (event.action === 'expired_hold_claim' && event.type === 'fail')
+      findings.push({
+        oracle: 'expired-hold-never-blocks',
+        message: `a claim on a slot held only by an expired hold was refused: ${event.error}: ${event.message ?? ''}`,
+        evidence: event,
+      });
     // An opening that did not run through did not reach its dangerous state: the run proves nothing about it.
     else if ((OPENINGS as readonly string[]).includes(event.action) && (event.type === 'fail' || event.type === 'unknown')) {
-      findings.push({ oracle: 'scripted-opening', message: `the scripted opening ${event.action} did not complete: ${event.error}: ${event.message ?? ''}`, evidence: event });
+      findings.push({
+        oracle: 'scripted-opening',
+        message: `the scripted opening ${event.action} did not complete: ${event.error}: ${event.message ?? ''}`,
+        evidence: event,
+      });
     }
   }
   return findings;
@@ -285,13 +348,38 @@ function allChecks(truth: VendorTruth, fixture: TimeFixture, events: HistoryEven
   const findings: Finding[] = [...slotAndBookingChecks(truth), ...nothingIntoThePast(truth, fixture.time)];
   for (const booking of truth.bookings) {
     const name = fixture.startedBeforeClaim.get(booking.slotId);
-    if (name) findings.push({ oracle: 'nothing-into-the-past', message: `booking ${booking.id} (${booking.state}) exists on slot ${name}, which had started before any claim on it ran`, evidence: booking });
+    if (name)
+      findings.push({
+        oracle: 'nothing-into-the-past',
+        message: `booking ${booking.id} (${booking.state}) exists on slot ${name}, which had started before any claim on it ran`,
+        evidence: booking,
+      });
   }
-  return [...findings, ...pastRefusalChecks(truth, fixture, events), ...holdExpiryChecks(fixture.time, fixture.reconciledAt), ...appSkewChecks(fixture), ...dstWeekChecks(truth.slots, fixture.dstWeeks)];
+  return [
+    ...findings,
+    ...pastRefusalChecks(truth, fixture, events),
+    ...holdExpiryChecks(fixture.time, fixture.reconciledAt),
+    ...appSkewChecks(fixture),
+    ...dstWeekChecks(truth.slots, fixture.dstWeeks),
+  ];
 }
 
 export const timeHostility: Driver<TimeFixture> = {
-  oracles: ['scripted-opening', 'capacity', 'slot-coherence', 'booking-coherence', 'nothing-into-the-past', 'past-slot-only-when-past', 'expired-hold-never-blocks', 'expired-only-after-ttl', 'released-exactly-once', 'reconcile-releases-expired', 'hold-ttl-on-database-clock', 'webhook-tolerance', 'dst-wall-time'],
+  oracles: [
+    'scripted-opening',
+    'capacity',
+    'slot-coherence',
+    'booking-coherence',
+    'nothing-into-the-past',
+    'past-slot-only-when-past',
+    'expired-hold-never-blocks',
+    'expired-only-after-ttl',
+    'released-exactly-once',
+    'reconcile-releases-expired',
+    'hold-ttl-on-database-clock',
+    'webhook-tolerance',
+    'dst-wall-time',
+  ],
   oracleInvariants: {
     'scripted-opening': ['I5', 'I9'],
     capacity: ['I1'],
@@ -330,7 +418,17 @@ export const timeHostility: Driver<TimeFixture> = {
       const kind = random.weighted(parameters.actionMix);
       if (kind === 'claim') {
         const hold = random.next() < 0.5 ? 1 : 0;
-        actions.push({ kind, args: { slot: random.pick([...NEAR_SLOTS, 'P']), customer: random.pick(CUSTOMERS), hold, ttl: hold ? random.int(30, 240) : 0, zone: random.pick(CLIENT_ZONES), path: 'engine' } });
+        actions.push({
+          kind,
+          args: {
+            slot: random.pick([...NEAR_SLOTS, 'P']),
+            customer: random.pick(CUSTOMERS),
+            hold,
+            ttl: hold ? random.int(30, 240) : 0,
+            zone: random.pick(CLIENT_ZONES),
+            path: 'engine',
+          },
+        });
       } else if (kind === 'advance_clock') {
         actions.push({ kind, args: { seconds: random.int(60, 15 * 60) } });
       } else {
@@ -397,7 +495,15 @@ export const timeHostility: Driver<TimeFixture> = {
       case 'claim': {
         const name = String(action.args.customer);
         const hold = action.args.hold === 1;
-        const args = [fixture.slotIds[String(action.args.slot)], fixture.customerIds[name], hold, hold ? Number(action.args.ttl) : null, null, null, ...actorArgs(actorFor(name, 'claim'))];
+        const args = [
+          fixture.slotIds[String(action.args.slot)],
+          fixture.customerIds[name],
+          hold,
+          hold ? Number(action.args.ttl) : null,
+          null,
+          null,
+          ...actorArgs(actorFor(name, 'claim')),
+        ];
         const booking = await zonedClaim(pool, String(action.args.zone), args);
         return { booking: booking.id, state: booking.state };
       }
@@ -439,7 +545,8 @@ export const timeHostility: Driver<TimeFixture> = {
     if (event.action === 'claim' && event.type === 'ok') {
       // A claim that won a slot on which a hold had already run out (as of the last read): a broken engine would have refused it.
       const slot = fixture.slotIds[String(event.args.slot)];
-      if (fixture.time.holds.some((h) => h.slotId === slot && h.holdExpiresAt && Date.parse(h.holdExpiresAt) <= Date.parse(fixture.time.now))) reached.push('I9');
+      if (fixture.time.holds.some((h) => h.slotId === slot && h.holdExpiresAt && Date.parse(h.holdExpiresAt) <= Date.parse(fixture.time.now)))
+        reached.push('I9');
     }
     if (event.action === 'expired_hold_claim' || event.action === 'app_skew') reached.push('I9');
     return reached;

@@ -71,7 +71,11 @@ export function nothingIntoThePast(truth: VendorTruth, time: TimeTruth, oracle =
     if (!entered || (t.toState !== 'held' && t.toState !== 'confirmed')) continue;
     const start = starts.get(t.toSlotId);
     if (start !== undefined && ms(t.at) >= start) {
-      findings.push({ oracle, message: `booking ${t.bookingId} entered slot ${t.toSlotId} (${t.fromState ?? 'new'} → ${t.toState}) at ${t.at}, when the slot had already started (${new Date(start).toISOString()})`, evidence: t });
+      findings.push({
+        oracle,
+        message: `booking ${t.bookingId} entered slot ${t.toSlotId} (${t.fromState ?? 'new'} → ${t.toState}) at ${t.at}, when the slot had already started (${new Date(start).toISOString()})`,
+        evidence: t,
+      });
     }
   }
   return findings;
@@ -92,7 +96,11 @@ export function holdExpiryChecks(time: TimeTruth, reconciledAt: string | null): 
     releases.set(t.bookingId, (releases.get(t.bookingId) ?? 0) + 1);
     const hold = holds.get(t.bookingId);
     if (t.toState === 'expired' && hold?.holdExpiresAt && ms(t.at) < ms(hold.holdExpiresAt)) {
-      findings.push({ oracle: 'expired-only-after-ttl', message: `booking ${t.bookingId} was expired at ${t.at}, before its hold ran out at ${hold.holdExpiresAt} on the database's clock`, evidence: { transition: t, hold } });
+      findings.push({
+        oracle: 'expired-only-after-ttl',
+        message: `booking ${t.bookingId} was expired at ${t.at}, before its hold ran out at ${hold.holdExpiresAt} on the database's clock`,
+        evidence: { transition: t, hold },
+      });
     }
   }
   for (const [bookingId, count] of releases) {
@@ -101,7 +109,11 @@ export function holdExpiryChecks(time: TimeTruth, reconciledAt: string | null): 
   if (reconciledAt) {
     for (const hold of time.holds) {
       if (hold.state === 'held' && hold.holdExpiresAt && ms(hold.holdExpiresAt) <= ms(reconciledAt)) {
-        findings.push({ oracle: 'reconcile-releases-expired', message: `hold ${hold.bookingId} ran out at ${hold.holdExpiresAt}, before the reconcile that started at ${reconciledAt}, and is still held`, evidence: hold });
+        findings.push({
+          oracle: 'reconcile-releases-expired',
+          message: `hold ${hold.bookingId} ran out at ${hold.holdExpiresAt}, before the reconcile that started at ${reconciledAt}, and is still held`,
+          evidence: hold,
+        });
       }
     }
   }

@@ -111,11 +111,23 @@ async function finishedOrBlocked(monitor: Pool, session: Session, promise: Promi
 function send(session: Session, label: string, text: string, values: unknown[]): Promise<StepOutcome> {
   return session.client.query(text, values).then(
     (): StepOutcome => ({ label, status: 'ok', blocked: false }),
-    (error: { code?: string; message?: string }): StepOutcome => ({ label, status: 'error', sqlState: error.code ?? '', message: error.message ?? String(error), blocked: false }),
+    (error: { code?: string; message?: string }): StepOutcome => ({
+      label,
+      status: 'error',
+      sqlState: error.code ?? '',
+      message: error.message ?? String(error),
+      blocked: false,
+    }),
   );
 }
 
-async function runPermutation(monitor: Pool, sessions: Session[], race: Race, fixture: RaceFixture, schedule: StepRef[]): Promise<{ outcomes: StepOutcome[]; infeasible?: string; ambiguous: boolean }> {
+async function runPermutation(
+  monitor: Pool,
+  sessions: Session[],
+  race: Race,
+  fixture: RaceFixture,
+  schedule: StepRef[],
+): Promise<{ outcomes: StepOutcome[]; infeasible?: string; ambiguous: boolean }> {
   const outcomes: StepOutcome[] = [];
   // Set when a step runs while two or more sessions wait: if it releases
   // them together, the server decides which resumes first, so this schedule's
@@ -173,21 +185,31 @@ async function resetSessions(sessions: Session[]): Promise<void> {
 export function parseSchedule(race: Race, text: string): StepRef[] {
   const wanted = text.trim().split(/[\s,]+/);
   const candidates = interleavings(race.sessions.map((s) => s.steps.length + 1));
-  const match = candidates.find((candidate) => candidate.length === wanted.length && candidate.every((ref, i) => {
-    const { label, short } = stepLabel(race, ref);
-    return wanted[i] === label || wanted[i] === short;
-  }));
-  if (!match) throw new BookijiError('USAGE_ERROR', `permutation "${text}" is not a schedule of race ${race.id}`, { hint: 'Copy the schedule a failing permutation printed, e.g. "s1.claim s2.claim s1.commit s2.commit".' });
+  const match = candidates.find(
+    (candidate) =>
+      candidate.length === wanted.length &&
+      candidate.every((ref, i) => {
+        const { label, short } = stepLabel(race, ref);
+        return wanted[i] === label || wanted[i] === short;
+      }),
+  );
+  if (!match)
+    throw new BookijiError('USAGE_ERROR', `permutation "${text}" is not a schedule of race ${race.id}`, {
+      hint: 'Copy the schedule a failing permutation printed, e.g. "s1.claim s2.claim s1.commit s2.commit".',
+    });
   return match;
 }
 
 export async function explore(options: ExploreOptions = {}): Promise<ExploreResult> {
   const startedAt = Date.now();
-  const selected = options.races && options.races.length > 0 ? options.races.map((id) => {
-    const race = races.find((r) => r.id === id);
-    if (!race) throw new BookijiError('USAGE_ERROR', `unknown race ${id} (known: ${races.map((r) => r.id).join(', ')})`);
-    return race;
-  }) : races;
+  const selected =
+    options.races && options.races.length > 0
+      ? options.races.map((id) => {
+          const race = races.find((r) => r.id === id);
+          if (!race) throw new BookijiError('USAGE_ERROR', `unknown race ${id} (known: ${races.map((r) => r.id).join(', ')})`);
+          return race;
+        })
+      : races;
   if (options.permutation && selected.length !== 1) throw new BookijiError('USAGE_ERROR', '--permutation replays one race: name it with --race');
   const ownPool = !options.pool;
   const connectionString = options.connectionString ?? (options.pool?.options.connectionString as string | undefined);
@@ -206,7 +228,16 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreResu
     for (const race of selected) {
       const schedules = options.permutation ? [parseSchedule(race, options.permutation)] : interleavings(race.sessions.map((s) => s.steps.length + 1));
       const sessions: Session[] = [];
-      const result: RaceResult = { raceId: race.id, title: race.title, permutations: schedules.length, feasible: 0, infeasible: 0, ambiguous: 0, failing: [], passed: true };
+      const result: RaceResult = {
+        raceId: race.id,
+        title: race.title,
+        permutations: schedules.length,
+        feasible: 0,
+        infeasible: 0,
+        ambiguous: 0,
+        failing: [],
+        passed: true,
+      };
       try {
         for (const definition of race.sessions) {
           const client = new pg.Client({ ...sessionConfig, application_name: `simcity-explorer-${definition.name}` });

@@ -49,7 +49,10 @@ function claimStep(slot: string, customer: string, key: string): RaceStep {
 function rescheduleStep(booking: string, slot: string): RaceStep {
   return {
     name: `reschedule(${booking}→${slot})`,
-    sql: (f) => ({ text: `SELECT reschedule_booking($1, $2, NULL, 'simcity', 'explorer', 'simcity')->>'id' AS booking`, values: [f.ids[booking], f.ids[slot]] }),
+    sql: (f) => ({
+      text: `SELECT reschedule_booking($1, $2, NULL, 'simcity', 'explorer', 'simcity')->>'id' AS booking`,
+      values: [f.ids[booking], f.ids[slot]],
+    }),
   };
 }
 
@@ -75,20 +78,25 @@ async function baseFixture(db: Queryable, runId: string, slotCount: number, cust
   const ids: Record<string, string> = { run: runId };
   const slotIds: string[] = [];
   for (let index = 0; index < slotCount; index++) {
-    slotIds.push(await insertOne(
-      db,
-      `WITH who AS (SELECT set_actor('simcity', 'explorer', 'simcity', 'explorer fixture'))
+    slotIds.push(
+      await insertOne(
+        db,
+        `WITH who AS (SELECT set_actor('simcity', 'explorer', 'simcity', 'explorer fixture'))
        INSERT INTO slots (vendor_id, starts_at, ends_at, capacity)
        SELECT $1, date_trunc('hour', bookiji_now()) + interval '2 days' + make_interval(hours => $2 * 2),
               date_trunc('hour', bookiji_now()) + interval '2 days 1 hour' + make_interval(hours => $2 * 2), 1 FROM who RETURNING id`,
-      [vendorId, index],
-    ));
+        [vendorId, index],
+      ),
+    );
   }
   // The engine locks slots in id order; naming them in that order makes every
   // permutation block (or not) the same way on every run, whatever the uuids.
   for (const [index, id] of slotIds.sort().entries()) ids[`S${index}`] = id;
   for (const customer of customers) {
-    ids[customer] = await insertOne(db, 'INSERT INTO customers (name, email) VALUES ($1, $2) RETURNING id', [`Explorer ${customer}`, `${customer.toLowerCase()}-${runId}@explorer.simcity.test`]);
+    ids[customer] = await insertOne(db, 'INSERT INTO customers (name, email) VALUES ($1, $2) RETURNING id', [
+      `Explorer ${customer}`,
+      `${customer.toLowerCase()}-${runId}@explorer.simcity.test`,
+    ]);
   }
   const names = Object.fromEntries(Object.entries(ids).filter(([name]) => name !== 'run'));
   return { vendorId, names, ids };
@@ -119,7 +127,9 @@ export const races: Race[] = [
     ],
     setup: (db, runId) => baseFixture(db, runId, 1, ['C1', 'C2']),
     check: (_truth, _fixture, outcomes) =>
-      succeeded(outcomes, 'claim') === 1 ? [] : [{ oracle: 'exactly-one-winner', message: `${succeeded(outcomes, 'claim')} of 2 claims on a free slot of capacity 1 succeeded` }],
+      succeeded(outcomes, 'claim') === 1
+        ? []
+        : [{ oracle: 'exactly-one-winner', message: `${succeeded(outcomes, 'claim')} of 2 claims on a free slot of capacity 1 succeeded` }],
   },
   {
     id: 'claim-reschedule',
@@ -178,7 +188,8 @@ export const races: Race[] = [
     },
     check: (truth, fixture, outcomes) => {
       const findings: Finding[] = [];
-      if (succeeded(outcomes, 'claim') !== 1) findings.push({ oracle: 'expired-hold-blocks-nobody', message: 'the claim on a slot whose only hold had expired did not succeed' });
+      if (succeeded(outcomes, 'claim') !== 1)
+        findings.push({ oracle: 'expired-hold-blocks-nobody', message: 'the claim on a slot whose only hold had expired did not succeed' });
       const hold = truth.bookings.find((b) => b.id === fixture.ids.H);
       if (hold?.state !== 'expired') findings.push({ oracle: 'hold-released-once', message: `the stale hold is ${hold?.state ?? 'gone'}, not expired` });
       return findings;

@@ -38,11 +38,19 @@ export const BOOKING_GUARD_MUTANTS: Mutant[] = [
     phase: 1,
     expectedCatcher: 'phase 1 contention rounds (exactly one winner, every loser BOOKING_CONFLICT)',
     source: { file: 'migrations/0006_engine_hardening.sql', original: RECHECK, replacement: 'IF false THEN' },
-    apply: (pool) => rewriteClaim(pool, [[FAST_FAIL, 'IF false AND NOT EXISTS ('], [RECHECK, 'IF false THEN']]),
+    apply: (pool) =>
+      rewriteClaim(pool, [
+        [FAST_FAIL, 'IF false AND NOT EXISTS ('],
+        [RECHECK, 'IF false THEN'],
+      ]),
     async witness({ normal }) {
       const v = await witnessVendor(normal, [{ startInMinutes: 120 }]);
       await claim(normal, { slot: v.slots[0], customer: v.customers[0] });
-      return expectOutcome('BOOKING_CONFLICT', await claim(normal, { slot: v.slots[0], customer: v.customers[1] }), 'a second claim on a full slot of capacity 1');
+      return expectOutcome(
+        'BOOKING_CONFLICT',
+        await claim(normal, { slot: v.slots[0], customer: v.customers[1] }),
+        'a second claim on a full slot of capacity 1',
+      );
     },
   },
   {
@@ -58,23 +66,29 @@ export const BOOKING_GUARD_MUTANTS: Mutant[] = [
       // A KEY SHARE lock lets the booking's foreign key and the counter's update through, but not FOR UPDATE.
       const v = await witnessVendor(normal, [{ startInMinutes: 120 }]);
       const got = await whileLocked(normal, 'SELECT 1 FROM slots WHERE id = $1 FOR KEY SHARE', [v.slots[0]], (client) =>
-        client.query('SELECT claim_slot($1, $2, false, NULL, NULL, NULL, $3, $4, $5)', [v.slots[0], v.customers[0], 'operator', 'witness', 'test']));
+        client.query('SELECT claim_slot($1, $2, false, NULL, NULL, NULL, $3, $4, $5)', [v.slots[0], v.customers[0], 'operator', 'witness', 'test']),
+      );
       return expectOutcome('blocked', got, 'a claim while another transaction holds the slot row');
     },
   },
   {
     id: 'vendor-overlap-allowed',
-    title: 'the exclusion constraint on a vendor\'s overlapping bookings dropped',
+    title: "the exclusion constraint on a vendor's overlapping bookings dropped",
     language: 'sql',
     invariants: ['I2'],
     phase: 1,
     expectedCatcher: 'SimCity SC-10 guard probes (concurrent claims on overlapping slots of one vendor)',
     source: { file: 'migrations/0002_slots_bookings.sql', original: 'CONSTRAINT bookings_vendor_no_overlap EXCLUDE USING gist (', replacement: '(dropped)' },
-    apply: (pool) => alterGuard(pool, constraintExists('bookings', 'bookings_vendor_no_overlap'), 'ALTER TABLE bookings DROP CONSTRAINT bookings_vendor_no_overlap'),
+    apply: (pool) =>
+      alterGuard(pool, constraintExists('bookings', 'bookings_vendor_no_overlap'), 'ALTER TABLE bookings DROP CONSTRAINT bookings_vendor_no_overlap'),
     async witness({ normal }) {
       const v = await witnessVendor(normal, [{ startInMinutes: 120 }, { startInMinutes: 150 }]);
       await claim(normal, { slot: v.slots[0], customer: v.customers[0] });
-      return expectOutcome('BOOKING_CONFLICT', await claim(normal, { slot: v.slots[1], customer: v.customers[1] }), 'a claim on a slot overlapping a booked one of the same vendor');
+      return expectOutcome(
+        'BOOKING_CONFLICT',
+        await claim(normal, { slot: v.slots[1], customer: v.customers[1] }),
+        'a claim on a slot overlapping a booked one of the same vendor',
+      );
     },
   },
   {
@@ -83,7 +97,7 @@ export const BOOKING_GUARD_MUTANTS: Mutant[] = [
     language: 'sql',
     invariants: ['I3'],
     phase: 4,
-    expectedCatcher: 'the invariant check ending phase 4 (rapid repeated cancels), or phase 7\'s nightly checks',
+    expectedCatcher: "the invariant check ending phase 4 (rapid repeated cancels), or phase 7's nightly checks",
     source: { file: 'migrations/0004_booking_functions.sql', original: CANCEL_COUNTER, replacement: 'PERFORM 1;' },
     apply: (pool) => rewriteFunction(pool, CANCEL_BOOKING, CANCEL_COUNTER, 'PERFORM 1;'),
     async witness({ normal }) {
@@ -128,7 +142,7 @@ export const BOOKING_GUARD_MUTANTS: Mutant[] = [
     language: 'sql',
     invariants: ['I9'],
     phase: 3,
-    expectedCatcher: 'phase 3: a hold\'s TTL runs on the database clock (moved past it, the slot is free again)',
+    expectedCatcher: "phase 3: a hold's TTL runs on the database clock (moved past it, the slot is free again)",
     source: { file: 'migrations/0006_engine_hardening.sql', original: FREE_EXPIRED_ON_SLOT, replacement: 'PERFORM 1;' },
     apply: (pool) => rewriteClaim(pool, [[FREE_EXPIRED_ON_SLOT, 'PERFORM 1;']]),
     witness: ({ simulation }) => expiredHoldWitness(simulation),
@@ -141,11 +155,19 @@ export const BOOKING_GUARD_MUTANTS: Mutant[] = [
     phase: 3,
     expectedCatcher: 'phase 3: past slots and the NOW boundary',
     source: { file: 'migrations/0006_engine_hardening.sql', original: PAST_BEFORE_LOCK, replacement: 'IF false THEN' },
-    apply: (pool) => rewriteClaim(pool, [[PAST_BEFORE_LOCK, 'IF false THEN'], [PAST_AFTER_LOCK, 'IF false THEN']]),
+    apply: (pool) =>
+      rewriteClaim(pool, [
+        [PAST_BEFORE_LOCK, 'IF false THEN'],
+        [PAST_AFTER_LOCK, 'IF false THEN'],
+      ]),
     async witness({ simulation }) {
       const v = await witnessVendor(simulation, [{ startInMinutes: 5 }], 1);
       await advanceClock(simulation, 10 * 60_000);
-      return expectOutcome('PAST_SLOT', await claim(simulation, { slot: v.slots[0], customer: v.customers[0] }), 'a claim on a slot that started 5 minutes ago');
+      return expectOutcome(
+        'PAST_SLOT',
+        await claim(simulation, { slot: v.slots[0], customer: v.customers[0] }),
+        'a claim on a slot that started 5 minutes ago',
+      );
     },
   },
   {
@@ -172,7 +194,11 @@ export const BOOKING_GUARD_MUTANTS: Mutant[] = [
     invariants: ['I6'],
     phase: 1,
     expectedCatcher: 'SimCity SC-10 guard probes (one key retried concurrently on different slots)',
-    source: { file: 'migrations/0006_engine_hardening.sql', original: 'CREATE UNIQUE INDEX bookings_idempotency_key_unique ON bookings (idempotency_key) WHERE idempotency_key IS NOT NULL;', replacement: '(dropped)' },
+    source: {
+      file: 'migrations/0006_engine_hardening.sql',
+      original: 'CREATE UNIQUE INDEX bookings_idempotency_key_unique ON bookings (idempotency_key) WHERE idempotency_key IS NOT NULL;',
+      replacement: '(dropped)',
+    },
     apply: (pool) => alterGuard(pool, indexExists('bookings_idempotency_key_unique'), 'DROP INDEX bookings_idempotency_key_unique'),
     async witness({ normal }) {
       // The first request is still in flight (uncommitted) when the second, with the same key, arrives
@@ -182,7 +208,8 @@ export const BOOKING_GUARD_MUTANTS: Mutant[] = [
       const key = `witness-${first.vendorId}`;
       const call = 'SELECT claim_slot($1, $2, false, NULL, NULL, $3, $4, $5, $6)';
       const got = await whileLocked(normal, call, [first.slots[0], first.customers[0], key, 'operator', 'witness', 'test'], (client) =>
-        client.query(call, [second.slots[0], first.customers[0], key, 'operator', 'witness', 'test']));
+        client.query(call, [second.slots[0], first.customers[0], key, 'operator', 'witness', 'test']),
+      );
       return expectOutcome('blocked', got, 'a second request with the key of an uncommitted one');
     },
   },
@@ -199,7 +226,11 @@ export const BOOKING_GUARD_MUTANTS: Mutant[] = [
       const v = await witnessVendor(normal, [{ startInMinutes: 120 }, { startInMinutes: 240 }], 1);
       const key = `witness-${v.vendorId}`;
       await claim(normal, { slot: v.slots[0], customer: v.customers[0], idempotencyKey: key });
-      return expectOutcome('IDEMPOTENCY_MISMATCH', await claim(normal, { slot: v.slots[1], customer: v.customers[0], idempotencyKey: key }), 'the same key for another slot');
+      return expectOutcome(
+        'IDEMPOTENCY_MISMATCH',
+        await claim(normal, { slot: v.slots[1], customer: v.customers[0], idempotencyKey: key }),
+        'the same key for another slot',
+      );
     },
   },
 ];

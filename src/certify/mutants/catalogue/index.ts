@@ -8,7 +8,13 @@ import { RECORD_GUARD_MUTANTS } from './recordGuards.js';
 import { RESERVATION_GUARD_MUTANTS } from './reservationGuards.js';
 import { TYPESCRIPT_GUARD_MUTANTS } from './typescriptGuards.js';
 
-export const MUTANTS: readonly Mutant[] = [...BOOKING_GUARD_MUTANTS, ...RECORD_GUARD_MUTANTS, ...PAYMENT_GUARD_MUTANTS, ...RESERVATION_GUARD_MUTANTS, ...TYPESCRIPT_GUARD_MUTANTS];
+export const MUTANTS: readonly Mutant[] = [
+  ...BOOKING_GUARD_MUTANTS,
+  ...RECORD_GUARD_MUTANTS,
+  ...PAYMENT_GUARD_MUTANTS,
+  ...RESERVATION_GUARD_MUTANTS,
+  ...TYPESCRIPT_GUARD_MUTANTS,
+];
 
 export function mutantNamed(id: string): Mutant | undefined {
   return MUTANTS.find((m) => m.id === id);

@@ -29,9 +29,19 @@ async function cardHold(pool: Pool): Promise<CardHold> {
 }
 
 /** The provider's answer for a payment, applied as the webhook or reconcile would (no provider needed). */
-async function applyProviderState(pool: Pool, hold: CardHold & { paymentId: string; intentId: string }, status: string, amounts: { capturable: number; received: number }): Promise<void> {
+async function applyProviderState(
+  pool: Pool,
+  hold: CardHold & { paymentId: string; intentId: string },
+  status: string,
+  amounts: { capturable: number; received: number },
+): Promise<void> {
   await pool.query(`SELECT apply_payment_state($1, $2, $3, $4, $5, 0, NULL, NULL, $6, NULL, 'operator', 'witness', 'test')`, [
-    hold.vendorId, hold.paymentId, status, amounts.capturable, amounts.received, hold.intentId,
+    hold.vendorId,
+    hold.paymentId,
+    status,
+    amounts.capturable,
+    amounts.received,
+    hold.intentId,
   ]);
 }
 
@@ -55,10 +65,16 @@ export const PAYMENT_GUARD_MUTANTS: Mutant[] = [
     phase: 4,
     expectedCatcher: 'phase 4: confirm without paying, by the engine or by a direct write',
     source: { file: 'migrations/0002_slots_bookings.sql', original: 'CONSTRAINT bookings_confirmed_is_paid CHECK (', replacement: '(dropped)' },
-    apply: (pool) => alterGuard(pool, constraintExists('bookings', 'bookings_confirmed_is_paid'), 'ALTER TABLE bookings DROP CONSTRAINT bookings_confirmed_is_paid'),
+    apply: (pool) =>
+      alterGuard(pool, constraintExists('bookings', 'bookings_confirmed_is_paid'), 'ALTER TABLE bookings DROP CONSTRAINT bookings_confirmed_is_paid'),
     async witness({ normal }) {
       const hold = await cardHold(normal);
-      return refusedWrite(normal, `UPDATE bookings SET state = 'confirmed', hold_expires_at = NULL WHERE id = $1`, [hold.bookingId], 'a direct UPDATE of an unpaid card hold to confirmed');
+      return refusedWrite(
+        normal,
+        `UPDATE bookings SET state = 'confirmed', hold_expires_at = NULL WHERE id = $1`,
+        [hold.bookingId],
+        'a direct UPDATE of an unpaid card hold to confirmed',
+      );
     },
   },
   {
@@ -82,8 +98,13 @@ export const PAYMENT_GUARD_MUTANTS: Mutant[] = [
     language: 'sql',
     invariants: ['P2', 'P3'],
     phase: 6,
-    expectedCatcher: 'phase 6: a card booking through payment and cancellation, then the P3 check of verify (SC-2 in phase 2 did not catch it in the first full run)',
-    source: { file: 'migrations/0010_payments.sql', original: 'CREATE TRIGGER bookings_release_payment AFTER UPDATE OF state ON bookings', replacement: 'ALTER TABLE bookings DISABLE TRIGGER bookings_release_payment' },
+    expectedCatcher:
+      'phase 6: a card booking through payment and cancellation, then the P3 check of verify (SC-2 in phase 2 did not catch it in the first full run)',
+    source: {
+      file: 'migrations/0010_payments.sql',
+      original: 'CREATE TRIGGER bookings_release_payment AFTER UPDATE OF state ON bookings',
+      replacement: 'ALTER TABLE bookings DISABLE TRIGGER bookings_release_payment',
+    },
     apply: (pool) => alterGuard(pool, triggerExists('bookings', 'bookings_release_payment'), 'ALTER TABLE bookings DISABLE TRIGGER bookings_release_payment'),
     async witness({ normal }) {
       const paid = await authorizedCardBooking(normal);
@@ -104,7 +125,9 @@ export const PAYMENT_GUARD_MUTANTS: Mutant[] = [
     async witness({ normal }) {
       const paid = await authorizedCardBooking(normal);
       await applyProviderState(normal, paid, 'succeeded', { capturable: 0, received: PRICE_CENTS });
-      const n = Number((await one<{ n: number }>(normal, `SELECT count(*)::int AS n FROM ledger_entries WHERE payment_id = $1 AND kind = 'capture'`, [paid.paymentId])).n);
+      const n = Number(
+        (await one<{ n: number }>(normal, `SELECT count(*)::int AS n FROM ledger_entries WHERE payment_id = $1 AND kind = 'capture'`, [paid.paymentId])).n,
+      );
       return { held: n === 1, observed: `capture rows in the ledger after a capture: ${n} (the real engine: 1)` };
     },
   },
@@ -135,10 +158,17 @@ export const PAYMENT_GUARD_MUTANTS: Mutant[] = [
     apply: (pool) => rewriteFunction(pool, RESERVATION_STATE_MACHINE, RESERVATION_MACHINE_CHECK, `AND false ${RESERVATION_MACHINE_CHECK}`),
     async witness({ normal }) {
       const v = await witnessVendor(normal, [{ startInMinutes: 600, priceCents: PRICE_CENTS }], 1);
-      const created = await one<{ r: { id: string } }>(normal,
+      const created = await one<{ r: { id: string } }>(
+        normal,
         `SELECT reservation AS r FROM create_reservation($1, (SELECT starts_at FROM slots WHERE id = $2), (SELECT ends_at FROM slots WHERE id = $2), $3, 'witness-partner', '{}'::jsonb, $4, 'operator', 'witness', 'test')`,
-        [v.vendorId, v.slots[0], v.customers[0], `witness-${v.vendorId}`]);
-      return refusedWrite(normal, `UPDATE reservations SET state = 'COMMITTED' WHERE id = $1`, [created.r.id], 'a direct UPDATE of a fresh reservation to COMMITTED');
+        [v.vendorId, v.slots[0], v.customers[0], `witness-${v.vendorId}`],
+      );
+      return refusedWrite(
+        normal,
+        `UPDATE reservations SET state = 'COMMITTED' WHERE id = $1`,
+        [created.r.id],
+        'a direct UPDATE of a fresh reservation to COMMITTED',
+      );
     },
   },
 ];

@@ -9,7 +9,8 @@ import type { Mutant, WitnessResult } from '../types.js';
 import { AUDIT_DIGEST, BOOKING_STATE_MACHINE, REFRESH_SLOTS } from './signatures.js';
 
 const MAKE_LEGACY = 'UPDATE slots SET legacy = true WHERE vendor_id = p_vendor_id AND id = v_slot.id;';
-const MOVED_AWAY_HISTORY = 'OR EXISTS (SELECT 1 FROM booking_transitions t WHERE t.vendor_id = p_vendor_id AND (t.from_slot_id = v_slot.id OR t.to_slot_id = v_slot.id))';
+const MOVED_AWAY_HISTORY =
+  'OR EXISTS (SELECT 1 FROM booking_transitions t WHERE t.vendor_id = p_vendor_id AND (t.from_slot_id = v_slot.id OR t.to_slot_id = v_slot.id))';
 const DIGEST_BEFORE = "'action', p_action, 'before', p_before, 'after', p_after";
 const MACHINE_CHECK = "IF NOT EXISTS (SELECT 1 FROM machine_transitions WHERE machine = 'booking' AND from_state = OLD.state AND to_state = NEW.state) THEN";
 
@@ -31,10 +32,16 @@ async function forgedBeforeIsDetected(pool: Pool, vendorId: string): Promise<Wit
   try {
     await client.query('BEGIN');
     await client.query(`SET LOCAL session_replication_role = replica`);
-    const edited = await client.query(`UPDATE audit_log SET before = jsonb_set(before, '{state}', '"forged"') WHERE vendor_id = $1 AND action = 'update' AND before IS NOT NULL AND seq = (SELECT max(seq) FROM audit_log WHERE vendor_id = $1 AND action = 'update')`, [vendorId]);
+    const edited = await client.query(
+      `UPDATE audit_log SET before = jsonb_set(before, '{state}', '"forged"') WHERE vendor_id = $1 AND action = 'update' AND before IS NOT NULL AND seq = (SELECT max(seq) FROM audit_log WHERE vendor_id = $1 AND action = 'update')`,
+      [vendorId],
+    );
     const found = await client.query('SELECT count(*)::int AS n FROM audit_verify($1)', [vendorId]);
     const problems = Number(found.rows[0].n);
-    return { held: edited.rowCount === 1 && problems > 0, observed: `audit_verify after forging the before image of one row: ${problems} problem(s) (the real engine: at least 1)` };
+    return {
+      held: edited.rowCount === 1 && problems > 0,
+      observed: `audit_verify after forging the before image of one row: ${problems} problem(s) (the real engine: at least 1)`,
+    };
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();
@@ -83,9 +90,15 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
       const v = await witnessVendor(normal, [{ startInMinutes: 120 }, { startInMinutes: 24 * 60 }], 1);
       const booking = await bookOne(normal, v);
       await rescheduleBooking(normal, { booking, slot: v.slots[1] }, WITNESS_ACTOR);
-      await normal.query(`SELECT * FROM refresh_vendor_slots($1, (SELECT starts_at FROM slots WHERE id = $2), (SELECT ends_at FROM slots WHERE id = $2), '[]'::jsonb, 'operator', 'witness', 'test')`, [v.vendorId, v.slots[0]]);
+      await normal.query(
+        `SELECT * FROM refresh_vendor_slots($1, (SELECT starts_at FROM slots WHERE id = $2), (SELECT ends_at FROM slots WHERE id = $2), '[]'::jsonb, 'operator', 'witness', 'test')`,
+        [v.vendorId, v.slots[0]],
+      );
       const kept = Number((await one<{ n: number }>(normal, 'SELECT count(*)::int AS n FROM slots WHERE id = $1', [v.slots[0]])).n);
-      return { held: kept === 1, observed: `the slot a booking moved away from, after a refresh dropped it: ${kept === 1 ? 'kept as legacy' : 'DELETED'} (the real engine keeps it)` };
+      return {
+        held: kept === 1,
+        observed: `the slot a booking moved away from, after a refresh dropped it: ${kept === 1 ? 'kept as legacy' : 'DELETED'} (the real engine keeps it)`,
+      };
     },
   },
   {
@@ -95,12 +108,18 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
     invariants: ['I8'],
     phase: 1,
     expectedCatcher: 'the invariant check ending phase 1 (I8: every booking audited)',
-    source: { file: 'migrations/0003_audit.sql', original: 'CREATE TRIGGER bookings_audit AFTER INSERT OR UPDATE ON bookings', replacement: 'ALTER TABLE bookings DISABLE TRIGGER bookings_audit' },
+    source: {
+      file: 'migrations/0003_audit.sql',
+      original: 'CREATE TRIGGER bookings_audit AFTER INSERT OR UPDATE ON bookings',
+      replacement: 'ALTER TABLE bookings DISABLE TRIGGER bookings_audit',
+    },
     apply: (pool) => alterGuard(pool, triggerExists('bookings', 'bookings_audit'), 'ALTER TABLE bookings DISABLE TRIGGER bookings_audit'),
     async witness({ normal }) {
       const v = await witnessVendor(normal, [{ startInMinutes: 120 }], 1);
       const booking = await bookOne(normal, v);
-      const n = Number((await one<{ n: number }>(normal, `SELECT count(*)::int AS n FROM audit_log WHERE entity = 'bookings' AND entity_id = $1`, [booking])).n);
+      const n = Number(
+        (await one<{ n: number }>(normal, `SELECT count(*)::int AS n FROM audit_log WHERE entity = 'bookings' AND entity_id = $1`, [booking])).n,
+      );
       return { held: n > 0, observed: `audit rows for a new booking: ${n} (the real engine: at least 1)` };
     },
   },
@@ -111,8 +130,16 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
     invariants: ['I8'],
     phase: 1,
     expectedCatcher: 'SimCity SC-10 guard probes (UPDATE of audit rows as the app role)',
-    source: { file: 'migrations/0003_audit.sql', original: 'CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log', replacement: 'CREATE TRIGGER audit_log_append_only BEFORE DELETE ON audit_log' },
-    apply: dropTrigger('audit_log', 'audit_log_append_only', 'CREATE TRIGGER audit_log_append_only BEFORE DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_change()'),
+    source: {
+      file: 'migrations/0003_audit.sql',
+      original: 'CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log',
+      replacement: 'CREATE TRIGGER audit_log_append_only BEFORE DELETE ON audit_log',
+    },
+    apply: dropTrigger(
+      'audit_log',
+      'audit_log_append_only',
+      'CREATE TRIGGER audit_log_append_only BEFORE DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_change()',
+    ),
     async witness({ normal }) {
       const { v } = await vendorWithHistory(normal);
       return refusedWrite(normal, `UPDATE audit_log SET reason = 'rewritten' WHERE vendor_id = $1`, [v.vendorId], 'UPDATE of audit rows');
@@ -125,8 +152,16 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
     invariants: ['I8'],
     phase: 1,
     expectedCatcher: 'SimCity SC-10 guard probes (DELETE of audit rows as the app role)',
-    source: { file: 'migrations/0003_audit.sql', original: 'CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log', replacement: 'CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log' },
-    apply: dropTrigger('audit_log', 'audit_log_append_only', 'CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_change()'),
+    source: {
+      file: 'migrations/0003_audit.sql',
+      original: 'CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log',
+      replacement: 'CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log',
+    },
+    apply: dropTrigger(
+      'audit_log',
+      'audit_log_append_only',
+      'CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_change()',
+    ),
     async witness({ normal }) {
       const { v } = await vendorWithHistory(normal);
       return refusedWrite(normal, 'DELETE FROM audit_log WHERE vendor_id = $1', [v.vendorId], 'DELETE of audit rows');
@@ -153,7 +188,11 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
     invariants: ['I8'],
     phase: 1,
     expectedCatcher: 'SimCity SC-10 guard probes (a forged chain head as the app role)',
-    source: { file: 'migrations/0006_engine_hardening.sql', original: 'CREATE TRIGGER audit_chain_heads_guard BEFORE UPDATE OR DELETE ON audit_chain_heads', replacement: '(dropped)' },
+    source: {
+      file: 'migrations/0006_engine_hardening.sql',
+      original: 'CREATE TRIGGER audit_chain_heads_guard BEFORE UPDATE OR DELETE ON audit_chain_heads',
+      replacement: '(dropped)',
+    },
     apply: dropTrigger('audit_chain_heads', 'audit_chain_heads_guard'),
     async witness({ normal }) {
       const { v } = await vendorWithHistory(normal);
@@ -181,9 +220,15 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
     invariants: ['I10'],
     phase: 1,
     expectedCatcher: 'SimCity SC-10 guard probes (forbidden transitions by a direct UPDATE)',
-    source: { file: 'migrations/0002_slots_bookings.sql', original: "('booking', 'confirmed', 'cancelled', 'Cancel a confirmed booking.');", replacement: "('booking', 'cancelled', 'confirmed', …)" },
+    source: {
+      file: 'migrations/0002_slots_bookings.sql',
+      original: "('booking', 'confirmed', 'cancelled', 'Cancel a confirmed booking.');",
+      replacement: "('booking', 'cancelled', 'confirmed', …)",
+    },
     async apply(pool) {
-      await pool.query(`INSERT INTO machine_transitions (machine, from_state, to_state, description) VALUES ('booking', 'cancelled', 'confirmed', 'mutant: a cancelled booking comes back')`);
+      await pool.query(
+        `INSERT INTO machine_transitions (machine, from_state, to_state, description) VALUES ('booking', 'cancelled', 'confirmed', 'mutant: a cancelled booking comes back')`,
+      );
     },
     async witness({ normal }) {
       const { booking } = await vendorWithHistory(normal);
@@ -201,7 +246,12 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
     apply: (pool) => rewriteFunction(pool, BOOKING_STATE_MACHINE, MACHINE_CHECK, 'IF false THEN'),
     async witness({ normal }) {
       const { booking } = await vendorWithHistory(normal);
-      return refusedWrite(normal, `UPDATE bookings SET state = 'held', hold_expires_at = now() + interval '1 hour' WHERE id = $1`, [booking], 'a direct UPDATE of a cancelled booking back to held');
+      return refusedWrite(
+        normal,
+        `UPDATE bookings SET state = 'held', hold_expires_at = now() + interval '1 hour' WHERE id = $1`,
+        [booking],
+        'a direct UPDATE of a cancelled booking back to held',
+      );
     },
   },
   {
@@ -211,7 +261,11 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
     invariants: ['I10'],
     phase: 1,
     expectedCatcher: 'the invariant check ending phase 1 (I10: the log agrees with every state)',
-    source: { file: 'migrations/0002_slots_bookings.sql', original: 'CREATE TRIGGER bookings_log_transition AFTER INSERT OR UPDATE ON bookings', replacement: 'ALTER TABLE bookings DISABLE TRIGGER bookings_log_transition' },
+    source: {
+      file: 'migrations/0002_slots_bookings.sql',
+      original: 'CREATE TRIGGER bookings_log_transition AFTER INSERT OR UPDATE ON bookings',
+      replacement: 'ALTER TABLE bookings DISABLE TRIGGER bookings_log_transition',
+    },
     apply: (pool) => alterGuard(pool, triggerExists('bookings', 'bookings_log_transition'), 'ALTER TABLE bookings DISABLE TRIGGER bookings_log_transition'),
     async witness({ normal }) {
       const v = await witnessVendor(normal, [{ startInMinutes: 120 }], 1);
@@ -227,11 +281,15 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
     invariants: ['I10'],
     phase: 1,
     expectedCatcher: 'SimCity SC-10 guard probes (DELETE of transition rows as the app role)',
-    source: { file: 'migrations/0002_slots_bookings.sql', original: 'CREATE TRIGGER booking_transitions_append_only BEFORE UPDATE OR DELETE ON booking_transitions', replacement: '(dropped)' },
+    source: {
+      file: 'migrations/0002_slots_bookings.sql',
+      original: 'CREATE TRIGGER booking_transitions_append_only BEFORE UPDATE OR DELETE ON booking_transitions',
+      replacement: '(dropped)',
+    },
     apply: dropTrigger('booking_transitions', 'booking_transitions_append_only'),
     async witness({ normal }) {
       const { booking } = await vendorWithHistory(normal);
-      return refusedWrite(normal, 'DELETE FROM booking_transitions WHERE booking_id = $1', [booking], 'DELETE of a booking\'s transitions');
+      return refusedWrite(normal, 'DELETE FROM booking_transitions WHERE booking_id = $1', [booking], "DELETE of a booking's transitions");
     },
   },
 ];

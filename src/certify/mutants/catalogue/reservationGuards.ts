@@ -27,7 +27,11 @@ interface Reservation {
 
 async function providerSays(pool: Pool, vendorId: string, paymentId: string, status: string, cents: number): Promise<void> {
   await pool.query(`SELECT apply_payment_state($1, $2, $3, $4, $5, 0, NULL, NULL, NULL, NULL, ${ACTOR})`, [
-    vendorId, paymentId, status, status === 'requires_capture' ? cents : 0, status === 'succeeded' ? cents : 0,
+    vendorId,
+    paymentId,
+    status,
+    status === 'requires_capture' ? cents : 0,
+    status === 'succeeded' ? cents : 0,
   ]);
 }
 
@@ -42,9 +46,11 @@ async function authorize(pool: Pool, r: Omit<Reservation, 'payments'>, role: 've
 /** A reservation taken as far as `stage`: vendor-authorized (deposit only) or commit in progress (both authorized). */
 async function reservationAt(pool: Pool, stage: 'deposit-authorized' | 'committing'): Promise<Reservation> {
   const v = await witnessVendor(pool, [{ startInMinutes: 24 * 60, priceCents: PRICE_CENTS }], 1);
-  const created = await one<{ r: { id: string; booking_id: string } }>(pool,
+  const created = await one<{ r: { id: string; booking_id: string } }>(
+    pool,
     `SELECT reservation AS r FROM create_reservation($1, (SELECT starts_at FROM slots WHERE id = $2), (SELECT ends_at FROM slots WHERE id = $2), $3, 'witness-partner', '{}'::jsonb, $4, ${ACTOR})`,
-    [v.vendorId, v.slots[0], v.customers[0], `witness-${v.vendorId}`]);
+    [v.vendorId, v.slots[0], v.customers[0], `witness-${v.vendorId}`],
+  );
   const base = { vendorId: v.vendorId, id: created.r.id, bookingId: created.r.booking_id };
   await pool.query(`SELECT vendor_confirm_reservation($1, ${ACTOR})`, [base.id]);
   const deposit = await authorize(pool, base, 'vendor_deposit');
@@ -79,7 +85,10 @@ export const RESERVATION_GUARD_MUTANTS: Mutant[] = [
       await capture(normal, r, 'requester');
       await normal.query(`SELECT reservation_finish_commit($1, ${ACTOR})`, [r.id]);
       const s = await states(normal, r);
-      return { held: s.booking === 'confirmed', observed: `after both captures: reservation ${s.reservation}, booking ${s.booking} (the real engine: COMMITTED, confirmed)` };
+      return {
+        held: s.booking === 'confirmed',
+        observed: `after both captures: reservation ${s.reservation}, booking ${s.booking} (the real engine: COMMITTED, confirmed)`,
+      };
     },
   },
   {
@@ -96,7 +105,10 @@ export const RESERVATION_GUARD_MUTANTS: Mutant[] = [
       await capture(normal, r, 'requester');
       await normal.query(`SELECT reservation_finish_commit($1, ${ACTOR})`, [r.id]);
       const s = await states(normal, r);
-      return { held: s.reservation === 'COMMIT_IN_PROGRESS', observed: `after one of two captures: reservation ${s.reservation} (the real engine: COMMIT_IN_PROGRESS)` };
+      return {
+        held: s.reservation === 'COMMIT_IN_PROGRESS',
+        observed: `after one of two captures: reservation ${s.reservation} (the real engine: COMMIT_IN_PROGRESS)`,
+      };
     },
   },
   {

@@ -14,7 +14,8 @@ import { expectOutcome, one, outcomeOf, WITNESS_ACTOR, witnessVendor } from '../
 import type { Mutant } from '../types.js';
 
 const PARTNER_SCOPE = 'WHERE pb.booking_id = $1 AND pb.partner_id = $2';
-const LIMITER_REFUSAL = "throw new BookijiError('DEPENDENCY_UNAVAILABLE', 'the rate limiter\\'s store is unreachable, so the request is refused', { cause: error });";
+const LIMITER_REFUSAL =
+  "throw new BookijiError('DEPENDENCY_UNAVAILABLE', 'the rate limiter\\'s store is unreachable, so the request is refused', { cause: error });";
 const LIMITER_OPEN = 'return { allowed: true, limit: settings.requestsPerWindowMax, remaining: settings.requestsPerWindowMax, retryAfterSeconds: 0 };';
 const TOLERANCE = 'const tolerance = config.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS_DEFAULT;';
 const DELIVERED_ONLY_ON_SUCCESS = 'if (failure === null) {';
@@ -50,7 +51,7 @@ export const TYPESCRIPT_GUARD_MUTANTS: Mutant[] = [
     language: 'typescript',
     invariants: [],
     phase: 5,
-    expectedCatcher: 'phase 5 (degraded reality: the limiter\'s store unreachable must refuse with 503); phase 4 probes only a burst past the limit',
+    expectedCatcher: "phase 5 (degraded reality: the limiter's store unreachable must refuse with 503); phase 4 probes only a burst past the limit",
     source: { file: 'src/api/rateLimit.ts', original: LIMITER_REFUSAL, replacement: LIMITER_OPEN },
     patch: { file: 'api/rateLimit.js', from: LIMITER_REFUSAL, to: LIMITER_OPEN },
     async witness({ normalConnectionString }) {
@@ -60,7 +61,7 @@ export const TYPESCRIPT_GUARD_MUTANTS: Mutant[] = [
       unreachable.on('error', () => undefined);
       try {
         const got = await outcomeOf(() => postgresRateLimiter(unreachable).take('00000000-0000-4000-8000-000000000000'));
-        return expectOutcome('DEPENDENCY_UNAVAILABLE', got, 'a request counted while the limiter\'s database is unreachable');
+        return expectOutcome('DEPENDENCY_UNAVAILABLE', got, "a request counted while the limiter's database is unreachable");
       } finally {
         await unreachable.end().catch(() => undefined);
       }
@@ -73,11 +74,22 @@ export const TYPESCRIPT_GUARD_MUTANTS: Mutant[] = [
     invariants: [],
     phase: 4,
     expectedCatcher: 'phase 4 (abuse: a replayed webhook an hour old); phase 2 only sends fresh ones',
-    source: { file: 'src/api/stripeWebhook.ts', original: TOLERANCE, replacement: 'const tolerance = (config.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS_DEFAULT) * 1000;' },
+    source: {
+      file: 'src/api/stripeWebhook.ts',
+      original: TOLERANCE,
+      replacement: 'const tolerance = (config.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS_DEFAULT) * 1000;',
+    },
     patch: { file: 'api/stripeWebhook.js', from: TOLERANCE, to: 'const tolerance = (config.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS_DEFAULT) * 1000;' },
     async witness({ normal }) {
       const secret = `whsec_witness_${randomBytes(8).toString('hex')}`;
-      const body = JSON.stringify({ id: `evt_witness_${randomBytes(6).toString('hex')}`, object: 'event', type: 'payment_intent.created', created: 1, livemode: false, data: { object: { id: 'pi_witness_unknown', object: 'payment_intent', metadata: {} } } });
+      const body = JSON.stringify({
+        id: `evt_witness_${randomBytes(6).toString('hex')}`,
+        object: 'event',
+        type: 'payment_intent.created',
+        created: 1,
+        livemode: false,
+        data: { object: { id: 'pi_witness_unknown', object: 'payment_intent', metadata: {} } },
+      });
       const old = Math.floor(Date.now() / 1000) - STALE_SIGNATURE_AGE_SECONDS;
       const response = await handleStripeWebhook(normal, Buffer.from(body), { 'stripe-signature': signatureHeader(body, secret, old) }, { secrets: [secret] });
       return { held: response.status === 401, observed: `a correctly signed event an hour old: HTTP ${response.status} (the real engine: 401)` };
@@ -89,13 +101,17 @@ export const TYPESCRIPT_GUARD_MUTANTS: Mutant[] = [
     language: 'typescript',
     invariants: [],
     phase: 5,
-    expectedCatcher: 'phase 5 (degraded reality: a partner\'s receiver down must leave the event due); no phase of this build delivers webhooks to partners',
+    expectedCatcher: "phase 5 (degraded reality: a partner's receiver down must leave the event due); no phase of this build delivers webhooks to partners",
     source: { file: 'src/api/webhookOutbox.ts', original: DELIVERED_ONLY_ON_SUCCESS, replacement: 'if (true) {' },
     patch: { file: 'api/webhookOutbox.js', from: DELIVERED_ONLY_ON_SUCCESS, to: 'if (true) {' },
     async witness({ normal }) {
       // Port 9 (discard) on loopback: nothing listens, the delivery fails.
       const receiverDown = await partner(normal, 'witness receiver down', 'http://127.0.0.1:9/hooks');
-      const row = await one<{ id: number }>(normal, `INSERT INTO webhook_outbox (partner_id, event_type, payload) VALUES ($1, 'witness.event', '{}') RETURNING id`, [receiverDown.partnerId]);
+      const row = await one<{ id: number }>(
+        normal,
+        `INSERT INTO webhook_outbox (partner_id, event_type, payload) VALUES ($1, 'witness.event', '{}') RETURNING id`,
+        [receiverDown.partnerId],
+      );
       const dispatcher = startOutboxDispatcher(normal, { pollIntervalMs: 3_600_000, requestTimeoutMs: 1_000, leaseMs: 5_000 });
       try {
         await dispatcher.runOnce();
@@ -103,7 +119,10 @@ export const TYPESCRIPT_GUARD_MUTANTS: Mutant[] = [
         await dispatcher.stop();
       }
       const delivered = (await one<{ d: Date | null }>(normal, 'SELECT delivered_at AS d FROM webhook_outbox WHERE id = $1', [row.id])).d;
-      return { held: delivered === null, observed: `an event whose partner's receiver is down: ${delivered === null ? 'still due' : 'marked DELIVERED'} (the real engine keeps it due)` };
+      return {
+        held: delivered === null,
+        observed: `an event whose partner's receiver is down: ${delivered === null ? 'still due' : 'marked DELIVERED'} (the real engine keeps it due)`,
+      };
     },
   },
 ];
