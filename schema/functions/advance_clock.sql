@@ -11,6 +11,7 @@ BEGIN
     RAISE EXCEPTION 'advance_clock: the clock only moves forward' USING ERRCODE = 'BK006';
   END IF;
   UPDATE public.clock SET "offset" = "offset" + p_by;
-  RETURN now() + (SELECT "offset" FROM public.clock);
+  PERFORM set_config('bookiji.transaction_clock_offset', '', true);
+  RETURN bookiji_now();
 END $function$;
 

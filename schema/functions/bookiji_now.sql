@@ -3,10 +3,17 @@
 
 CREATE OR REPLACE FUNCTION public.bookiji_now()
  RETURNS timestamp with time zone
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE
  SET search_path TO 'public', 'pg_temp'
 AS $function$
-  SELECT now() + "offset" FROM public.clock
-$function$;
+DECLARE
+  v_offset text := current_setting('bookiji.transaction_clock_offset', true);
+BEGIN
+  IF v_offset IS NULL OR v_offset = '' THEN
+    SELECT "offset"::text INTO v_offset FROM public.clock;
+    PERFORM set_config('bookiji.transaction_clock_offset', v_offset, true);
+  END IF;
+  RETURN now() + v_offset::interval;
+END $function$;
 
