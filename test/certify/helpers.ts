@@ -29,8 +29,9 @@ export interface CertifyTestDatabases {
 }
 
 export async function createCertifyDatabases(): Promise<CertifyTestDatabases> {
-  const normal = await createTestDatabase();
-  const simulation = await createTestDatabase({ simulation: true });
+  // Named as certify names its pools: SC-6 kills the connections of `bookiji serve` (application "bookiji"), never the certifier's.
+  const normal = await createTestDatabase({ applicationName: 'bookiji-certify' });
+  const simulation = await createTestDatabase({ simulation: true, applicationName: 'bookiji-certify' });
   return {
     normal,
     simulation,

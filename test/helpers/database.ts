@@ -22,13 +22,13 @@ export function withDatabase(connectionString: string, database: string): string
   return url.toString();
 }
 
-export async function createTestDatabase(options: { simulation?: boolean; poolMax?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(options: { simulation?: boolean; poolMax?: number; applicationName?: string } = {}): Promise<TestDatabase> {
   const adminConnectionString = inject('adminConnectionString');
   const template = options.simulation ? inject('templateSimulation') : inject('templateNormal');
   const name = `t_${randomBytes(6).toString('hex')}`;
   await ensureDatabaseExists(adminConnectionString, name, { template });
   const connectionString = withDatabase(adminConnectionString, name);
-  const pool = createPool({ connectionString, max: options.poolMax ?? 60 });
+  const pool = createPool({ connectionString, max: options.poolMax ?? 60, ...(options.applicationName ? { applicationName: options.applicationName } : {}) });
   return {
     name,
     connectionString,
