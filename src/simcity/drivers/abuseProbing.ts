@@ -27,7 +27,7 @@ import { BookijiError, type ErrorCode } from '../../errors.js';
 import { readVendorTruth } from '../truth.js';
 import { slotAndBookingChecks } from '../truth.js';
 import type { HistoryEvent, IterationPlan, PlannedAction } from '../types.js';
-import type { Driver, Finding, Fixture } from './driver.js';
+import { insertCustomer, type Driver, type Finding, type Fixture } from './driver.js';
 import { MALFORMED_LAYERS, malformedRequest, type MalformedLayer, type RawRequest } from './malformedRequests.js';
 import { inSnapshot } from './timeTruth.js';
 import { errorCodeOf, staleWebhook, staleWebhookChecks } from './abuseProbingWebhook.js';
@@ -166,9 +166,9 @@ async function freshSlot(pool: Pool, fixture: AbuseFixture): Promise<string> {
   return result.rows[0].id as string;
 }
 
-async function rapidRepeat(fixture: AbuseFixture, iterationKey: string, slots: [string, string]): Promise<Answer[]> {
+async function rapidRepeat(fixture: AbuseFixture, iterationKey: string, slots: [string, string], customerId: string): Promise<Answer[]> {
   const key = `${fixture.keyPrefix}${iterationKey}`;
-  const body = { slotId: slots[0], customerId: fixture.customerIds.C1, idempotencyKey: key, hold: true };
+  const body = { slotId: slots[0], customerId, idempotencyKey: key, hold: true };
   const answers = await Promise.all(
     Array.from({ length: REPEATS }, () => send(fixture.url, post('/v1/bookings', fixture.apiKey, body), `repeat ${key}`, false)),
   );
@@ -516,7 +516,10 @@ export const abuseProbing: Driver<AbuseFixture> = {
     switch (action.kind) {
       case 'rapid_repeat': {
         const slots: [string, string] = [await freshSlot(pool, fixture), await freshSlot(pool, fixture)];
-        return bracketed(pool, fixture, () => rapidRepeat(fixture, `repeat-${seed}`, slots));
+        // A customer of its own each time: the holds the attack leaves must not spend another attack's hold budget
+        // (with C1, a seed that drew many repeats met HOLD_LIMIT_REACHED instead of the idempotency rules).
+        const customer = await insertCustomer(pool, 'Repeat', fixture.keyPrefix);
+        return bracketed(pool, fixture, () => rapidRepeat(fixture, `repeat-${seed}`, slots, customer));
       }
       case 'repeated_cancel':
         return bracketed(pool, fixture, () => repeatedCancel(fixture));
