@@ -8,7 +8,7 @@
 // becomes an explicit unknown; it is never smoothed over.
 
 import { BookijiError } from '../errors.js';
-import type { Queryable } from '../db/pool.js';
+import { type Pool, type Queryable, withTransaction } from '../db/pool.js';
 import { requireUuid } from '../engine/validate.js';
 import { timeInZone } from './localTime.js';
 import { redactCustomer } from './redact.js';
@@ -307,8 +307,20 @@ function slotOf(slot: Row, zone: string): ForensicReport['slot'] {
   };
 }
 
+/**
+ * Reads the evidence in one REPEATABLE READ snapshot when given a pool: read
+ * statement by statement, a change committed between the booking's row and
+ * its audit rows made a consistent history look like an unexplained one
+ * (SimCity SC-7 under certify: "held v1 but its last audit row records v2").
+ */
+function readEvidence(db: Queryable, bookingId: string): Promise<Evidence> {
+  // A pool (it counts its clients); a client the caller holds may already be inside its own transaction.
+  if (!('totalCount' in db)) return loadEvidence(db, bookingId);
+  return withTransaction(db as Pool, (client) => loadEvidence(client, bookingId), { isolation: 'repeatable read' });
+}
+
 export async function reconstructBooking(db: Queryable, bookingIdInput: string): Promise<ForensicReport> {
-  const evidence = await loadEvidence(db, requireUuid('booking', bookingIdInput));
+  const evidence = await readEvidence(db, requireUuid('booking', bookingIdInput));
   const { bookingId, vendorId, booking, vendor, customer, transitions, related } = evidence;
   const unknowns = [
     ...chainUnknowns(evidence),

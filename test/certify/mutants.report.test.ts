@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { aggregateInvariants } from '../../src/certify/invariants.js';
 import { describe, expect, it } from 'vitest';
 import { MUTANTS, catalogueDigest, mutationScoreOf, mutationTestingReport, summarize, type MutantOutcome } from '../../src/certify/mutants/index.js';
 import { writeCertification } from '../../src/certify/output.js';
@@ -45,7 +46,7 @@ function unsignedReport(): CertificationReport {
       cpus: 2,
     },
     phases: [],
-    invariants: [],
+    invariants: aggregateInvariants([], []),
     databaseChecks: [],
     reproduceCommand: 'bookiji certify --seed 1',
   };

@@ -150,10 +150,11 @@ export async function installLateFailureCancels(pool: Pool): Promise<void> {
  * IDEMPOTENCY_MISMATCH (I6). Made from the installed function's own text.
  */
 export async function installIdempotencyWithoutRequestHash(pool: Pool): Promise<void> {
-  const found = await pool.query(`SELECT pg_get_functiondef('claim_slot(uuid,uuid,boolean,integer,text,text,text,text,text,text)'::regprocedure) AS def`);
+  // Since 0043 the replay decision lives in claim_replay, which claim_slot calls.
+  const found = await pool.query(`SELECT pg_get_functiondef('claim_replay(text,text,uuid,uuid,boolean,text,boolean)'::regprocedure) AS def`);
   const definition = (found.rows[0] as { def: string }).def;
-  const mutated = definition.replaceAll('v_existing.request_hash <> v_hash', 'false');
-  if (mutated === definition) throw new Error('claim_slot has no request-hash comparison to remove');
+  const mutated = definition.replace(/ OR NOT claim_request_matches\([^)]*\)/g, '');
+  if (mutated === definition) throw new Error('claim_replay has no request-hash comparison to remove');
   await pool.query(mutated);
 }
 

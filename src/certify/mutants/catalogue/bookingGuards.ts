@@ -220,7 +220,7 @@ export const BOOKING_GUARD_MUTANTS: Mutant[] = [
     invariants: ['I6'],
     phase: 1,
     expectedCatcher: 'SimCity SC-10 guard probes (one key with a different request)',
-    source: { file: 'migrations/0004_booking_functions.sql', original: HASH_FIELDS, replacement: "'customer_id', NULL::uuid" },
+    source: { file: 'migrations/0041_claim_request_hash.sql', original: HASH_FIELDS, replacement: "'customer_id', NULL::uuid" },
     apply: (pool) => rewriteFunction(pool, CLAIM_REQUEST_HASH, HASH_FIELDS, "'customer_id', NULL::uuid"),
     async witness({ normal }) {
       const v = await witnessVendor(normal, [{ startInMinutes: 120 }, { startInMinutes: 240 }], 1);

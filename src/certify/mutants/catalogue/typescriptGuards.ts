@@ -15,7 +15,7 @@ import type { Mutant } from '../types.js';
 
 const PARTNER_SCOPE = 'WHERE pb.booking_id = $1 AND pb.partner_id = $2';
 const LIMITER_REFUSAL =
-  "throw new BookijiError('DEPENDENCY_UNAVAILABLE', 'the rate limiter\\'s store is unreachable, so the request is refused', { cause: error });";
+  "throw new BookijiError('DEPENDENCY_UNAVAILABLE', \"the rate limiter's store is unreachable, so the request is refused\", { cause: error });";
 const LIMITER_OPEN = 'return { allowed: true, limit: settings.requestsPerWindowMax, remaining: settings.requestsPerWindowMax, retryAfterSeconds: 0 };';
 const TOLERANCE = 'const tolerance = config.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS_DEFAULT;';
 const DELIVERED_ONLY_ON_SUCCESS = 'if (failure === null) {';
