@@ -8,7 +8,7 @@ import type { Pool } from '../../src/db/pool.js';
  * claim_slot without the slot lock (idempotency kept as the real one keeps it): it reads the slot's counter, checks it,
  * inserts, and writes back the counter it read (+1). Two concurrent claims
  * both pass the check and the second write loses the first's update: two
- * winners on a slot of capacity 1 and a counter that says 1. The 10 ms pause
+ * winners on a slot of capacity 1 and a counter that says 1. The 50 ms pause
  * stands for the work a real engine does between its read and its write; it
  * widens the window so SimCity's random schedule hits it in a few iterations.
  */
@@ -39,7 +39,7 @@ BEGIN
   IF v_slot.booked_count >= v_slot.capacity THEN
     PERFORM raise_error('BK001', format('slot %s is full', p_slot_id), jsonb_build_object('slot_id', p_slot_id));
   END IF;
-  PERFORM pg_sleep(0.01);
+  PERFORM pg_sleep(0.05);
   BEGIN
   INSERT INTO bookings (vendor_id, slot_id, customer_id, state, starts_at, ends_at, hold_expires_at, idempotency_key, request_hash,
                         payment_method, payment_status, amount_cents, currency, created_at, updated_at)

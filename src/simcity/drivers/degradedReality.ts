@@ -226,12 +226,20 @@ async function orphanedHoldsKillServe(fixture: DegradedFixture, pool: Pool, sign
   const services = fixture.services;
   const holds: string[] = [];
   for (let i = 1; i <= ORPHANED_HOLDS; i++) {
-    const held = await serveRequest(services, signal, '/v1/bookings', {
+    const body = {
       slotId: fixture.slotIds[`O${i}`],
       customerId: fixture.customerIds[`V${i}`],
       idempotencyKey: `${fixture.keyPrefix}orphan-${i}`,
       hold: true,
       holdTtlSeconds: 30,
+    };
+    // The opening needs a serve that answers: one the previous iteration's faults left
+    // unresponsive (a restart still coming up on a loaded machine) is restarted once and the
+    // same keyed request retried, which the idempotency key makes safe.
+    const held = await serveRequest(services, signal, '/v1/bookings', body).catch(async (error: unknown) => {
+      if (!(error instanceof BookijiError) || error.code !== 'DEPENDENCY_UNAVAILABLE') throw error;
+      await services.serve.restart();
+      return serveRequest(services, signal, '/v1/bookings', body);
     });
     holds.push(held.id);
   }
