@@ -38,6 +38,7 @@ import { readVendorTruth, slotAndBookingChecks, type VendorTruth } from '../trut
 import type { HistoryEvent, IterationPlan, PlannedAction, ScenarioParameters } from '../types.js';
 import { quietClients } from '../clientPool.js';
 import { insertCustomer, type Driver, type Finding, type Fixture, type Services } from './driver.js';
+import { inSnapshot } from './timeTruth.js';
 
 const CUSTOMERS = ['C1', 'C2', 'C3'];
 /** The scripted attacks that open every iteration (scenarios/SC-2.json `openingAttacks`). */
@@ -543,19 +544,11 @@ export const paymentConsistency: Driver<PaymentFixture> = {
 
   async readTruth(db, fixture) {
     // Bookings and payments from one snapshot, so a booking and its payment are seen at the same instant.
-    const client = await db.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return inSnapshot(db, async (client) => {
       const truth = await readVendorTruth(client, fixture.vendorId);
       fixture.payments = await readPaymentTruth(client, fixture.vendorId);
-      await client.query('COMMIT');
       return truth;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   },
 
   observe(truth, fixture) {

@@ -52,6 +52,7 @@ import {
   type ReservationTruth,
 } from './reservationsOracles.js';
 import { exercisedBy } from './reservationsExercised.js';
+import { inSnapshot } from './timeTruth.js';
 
 const REQUESTERS = ['C1', 'C2', 'C3'];
 const COMPETITORS = ['K1', 'K2'];
@@ -286,19 +287,11 @@ export const reservations: Driver<Sc9Fixture> = {
 
   async readTruth(db, fixture): Promise<VendorTruth> {
     // Slots, bookings, reservations and payments from one snapshot.
-    const client = await db.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return inSnapshot(db, async (client) => {
       const truth = await readVendorTruth(client, fixture.vendorId);
       fixture.truth = await readReservationTruth(client, fixture.vendorId);
-      await client.query('COMMIT');
       return truth;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   },
 
   observe(truth, fixture, events) {
