@@ -307,7 +307,8 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
         const session = { pool: clients.pool, signal: clients.signal, http: api?.channel };
         history.record({ iteration, step, process: processName, type: 'invoke', action });
         try {
-          const outcome = await withTimeout(driver.perform(action, fixture, session), OPERATION_TIMEOUT_MS);
+          const timeoutMs = driver.slowActionTimeoutsMs?.[action.kind] ?? OPERATION_TIMEOUT_MS;
+          const outcome = await withTimeout(driver.perform(action, fixture, session), timeoutMs);
           if (outcome === 'timeout') {
             counter.countCompletion(
               history.record({
@@ -317,7 +318,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
                 type: 'unknown',
                 action,
                 error: 'TIMEOUT',
-                message: `no answer within ${OPERATION_TIMEOUT_MS} ms`,
+                message: `no answer within ${timeoutMs} ms`,
               }),
               fixture,
             );

@@ -368,6 +368,8 @@ export const degradedReality: Driver<DegradedFixture> = {
     'ledger-reconciles': ['P3'],
   },
   faultKinds: [...OPENINGS, ...FAULTS],
+  // Each restarts `serve` (up to twice) and waits for it to listen (up to 30 s each).
+  slowActionTimeoutsMs: { orphaned_holds_kill_serve: 90_000, kill_serve: 45_000 },
   terminalOracles: ['no-orphan-payment', 'ledger-reconciles'],
 
   fixtureParameters(definition, random) {

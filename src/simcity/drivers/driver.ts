@@ -41,6 +41,11 @@ export interface Driver<F extends Fixture = Fixture> {
   terminalOracles?: readonly string[];
   /** Action kinds that are faults (time passing, …): run awaited by the nemesis, not by a client. */
   faultKinds?: readonly string[];
+  /**
+   * Action kinds allowed longer than the runtime's per-action limit, in ms: those that
+   * restart a process and wait for it (a loaded machine takes seconds per restart).
+   */
+  slowActionTimeoutsMs?: Readonly<Record<string, number>>;
   /** Long-lived services the scenario needs (a payment provider, a webhook receiver), started once per run. */
   openServices?(observer: Pool, parameters: ScenarioParameters, seed: string): Promise<Services>;
   /** Lets the chaos settle before the terminal check (deliver webhooks, reconcile). */
