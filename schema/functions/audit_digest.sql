@@ -3,15 +3,16 @@
 
 CREATE OR REPLACE FUNCTION public.audit_digest(p_prev_hash text, p_vendor_id uuid, p_seq bigint, p_entity text, p_entity_id uuid, p_action text, p_before jsonb, p_after jsonb, p_actor_kind text, p_actor_id text, p_source text, p_reason text, p_request_id text, p_at timestamp with time zone)
  RETURNS text
- LANGUAGE sql
+ LANGUAGE plpgsql
  IMMUTABLE
  SET search_path TO 'public', 'pg_temp'
 AS $function$
-  SELECT encode(sha256(convert_to(p_prev_hash || jsonb_build_object(
+BEGIN
+  RETURN encode(sha256(convert_to(p_prev_hash || jsonb_build_object(
     'vendor_id', p_vendor_id, 'seq', p_seq, 'entity', p_entity, 'entity_id', p_entity_id,
     'action', p_action, 'before', p_before, 'after', p_after, 'actor_kind', p_actor_kind,
     'actor_id', p_actor_id, 'source', p_source, 'reason', p_reason, 'request_id', p_request_id,
     'at', to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-  )::text, 'UTF8')), 'hex')
-$function$;
+  )::text, 'UTF8')), 'hex');
+END $function$;
 

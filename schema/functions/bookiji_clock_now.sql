@@ -3,9 +3,10 @@
 
 CREATE OR REPLACE FUNCTION public.bookiji_clock_now()
  RETURNS timestamp with time zone
- LANGUAGE sql
+ LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
 AS $function$
-  SELECT clock_timestamp() + "offset" FROM public.clock
-$function$;
+BEGIN
+  RETURN (SELECT clock_timestamp() + "offset" FROM public.clock);
+END $function$;
 

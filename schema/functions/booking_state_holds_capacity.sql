@@ -3,10 +3,11 @@
 
 CREATE OR REPLACE FUNCTION public.booking_state_holds_capacity(p_state text)
  RETURNS boolean
- LANGUAGE sql
+ LANGUAGE plpgsql
  IMMUTABLE
  SET search_path TO 'public', 'pg_temp'
 AS $function$
-  SELECT p_state IN ('held', 'confirmed')
-$function$;
+BEGIN
+  RETURN p_state IN ('held', 'confirmed');
+END $function$;
 

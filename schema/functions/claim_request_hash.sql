@@ -3,14 +3,15 @@
 
 CREATE OR REPLACE FUNCTION public.claim_request_hash(p_slot_id uuid, p_customer_id uuid, p_hold boolean, p_hold_ttl_seconds integer, p_payment_method text)
  RETURNS text
- LANGUAGE sql
+ LANGUAGE plpgsql
  IMMUTABLE
  SET search_path TO 'public', 'pg_temp'
 AS $function$
-  SELECT 'v2:' || encode(sha256(convert_to(jsonb_build_object(
+BEGIN
+  RETURN 'v2:' || encode(sha256(convert_to(jsonb_build_object(
     'slot_id', p_slot_id, 'customer_id', p_customer_id, 'hold', p_hold, 'hold_ttl_seconds', p_hold_ttl_seconds,
-    'payment_method', p_payment_method)::text, 'UTF8')), 'hex')
-$function$;
+    'payment_method', p_payment_method)::text, 'UTF8')), 'hex');
+END $function$;
 
 CREATE OR REPLACE FUNCTION public.claim_request_hash(p_slot_id uuid, p_customer_id uuid, p_hold boolean, p_payment_method text)
  RETURNS text

@@ -3,10 +3,11 @@
 
 CREATE OR REPLACE FUNCTION public.engine_limit(p_name text)
  RETURNS integer
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE
  SET search_path TO 'public', 'pg_temp'
 AS $function$
-  SELECT value FROM engine_limits WHERE name = p_name
-$function$;
+BEGIN
+  RETURN (SELECT value FROM engine_limits WHERE name = p_name);
+END $function$;
 

@@ -31,7 +31,6 @@ CREATE TABLE bookings (
   CONSTRAINT bookings_payment_status_check CHECK (payment_status = ANY (ARRAY['none'::text, 'requires_payment'::text, 'authorized'::text, 'captured'::text, 'failed'::text, 'canceled'::text, 'refunded'::text])),
   CONSTRAINT bookings_pkey PRIMARY KEY (vendor_id, id),
   CONSTRAINT bookings_time_order CHECK (ends_at > starts_at),
-  CONSTRAINT bookings_vendor_id_fkey FOREIGN KEY (vendor_id) REFERENCES vendors(id),
   CONSTRAINT bookings_vendor_id_slot_id_fkey FOREIGN KEY (vendor_id, slot_id) REFERENCES slots(vendor_id, id),
   CONSTRAINT bookings_vendor_no_overlap EXCLUDE USING gist (vendor_id WITH =, tstzrange(starts_at, ends_at) WITH &&, slot_id WITH <>) WHERE (booking_occupies_vendor_calendar(state))
 );

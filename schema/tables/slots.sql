@@ -25,4 +25,5 @@ CREATE TABLE slots (
 CREATE INDEX slots_id ON public.slots USING btree (id);
 CREATE UNIQUE INDEX slots_vendor_range_unique ON public.slots USING btree (vendor_id, starts_at, ends_at) WHERE (NOT legacy);
 CREATE INDEX slots_vendor_time ON public.slots USING btree (vendor_id, starts_at);
-CREATE TRIGGER slots_audit AFTER INSERT OR DELETE OR UPDATE ON slots FOR EACH ROW EXECUTE FUNCTION audit_row_change();
+CREATE TRIGGER slots_audit AFTER INSERT OR DELETE ON slots FOR EACH ROW EXECUTE FUNCTION audit_row_change();
+CREATE TRIGGER slots_audit_update AFTER UPDATE ON slots FOR EACH ROW WHEN (NOT slot_counter_change_explained(old.*, new.*)) EXECUTE FUNCTION audit_row_change();

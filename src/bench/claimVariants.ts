@@ -33,7 +33,10 @@ const LOCK_STEPS: Array<{ anchor: string; reloads: boolean }> = [
   { anchor: 'SELECT * INTO v_slot FROM slots WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id FOR UPDATE;', reloads: true },
   { anchor: 'PERFORM lock_slots_for_write(v_slot.vendor_id, ARRAY[p_slot_id], v_slot.starts_at, v_slot.ends_at);', reloads: false },
 ];
-const RECHECK = `${RELOAD}\n  IF v_slot.booked_count >= v_slot.capacity THEN`;
+// The re-check after the lock (the fast-fail before it reads "… AND NOT
+// EXISTS ("); since 0052 the reload before it runs only when an expired hold
+// was freed, so the anchor is the check alone.
+const RECHECK = 'IF v_slot.booked_count >= v_slot.capacity THEN';
 const INCREMENT = 'UPDATE slots SET booked_count = booked_count + 1 WHERE vendor_id = v_slot.vendor_id AND id = p_slot_id;';
 const ADVISORY_KEY = 'hashtextextended(p_slot_id::text, 0)';
 

@@ -1,0 +1,162 @@
+// A targeted measurement of the claim path's database cost, faster than
+// `npm run bench -- --only 1`: one scratch embedded server, pgbench on both
+// sides, and claim-path variants installed in turn into the same database so
+// every variant is judged against tpcb-like runs made next to it.
+//
+//   node dist/bench/claimPathMain.js [--rounds N] [--per-client T] [--clients 8,32] \
+//        [--busy] [--variant name=file.sql ...]
+//
+// A variant is a SQL file of CREATE OR REPLACE statements (and trigger
+// changes), installed before each of its runs; so each must define every
+// function any variant changes. Without --variant, the migrated database is
+// measured as it is ("shipped").
+//
+// Alternatives measured with it (issue 13; each variant file was the
+// previous definitions from `git show <rev>:schema/functions/<name>.sql`
+// plus the trigger or constraint as it was, against the new migration):
+//  - two audit rows per claim vs one (0053), expiry steps always vs only
+//    when a probe finds an expired hold (0052), the vendor foreign key kept
+//    vs checked through the slot (0054): claims/s 1.2×, busy vendor 1.28×;
+//  - 0053's count with "=" vs "= ANY (ARRAY[…])": "=" let the planner use
+//    the exclusion constraint's GiST index (busy pair 0.54× → 0.28×);
+//  - 0053's check and the path's SQL functions as SQL vs PL/pgSQL (0055):
+//    claims/s 1.12×, busy vendor 1.17×.
+// Figures and commands are in the commit messages and README, Performance. --busy adds the busy-vendor pair: 16
+// clients on distinct slots of one vendor vs the same spread over 100 vendors.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { findPgbench, initTpcb, runPgbench, seedScriptCustomers, seedScriptSlots, writeClaimScript, type PgbenchRun } from './pgbench.js';
+import { seedVendors } from './seed.js';
+import { startBenchServer } from './server.js';
+import { median } from './stats.js';
+
+interface Options {
+  rounds: number;
+  perClient: number;
+  clients: number[];
+  busy: boolean;
+  /** Print a track_functions profile of one claim run per variant instead of ratios. */
+  profile: boolean;
+  variants: Array<{ name: string; sql: string }>;
+}
+
+function parse(argv: string[]): Options {
+  const options: Options = { rounds: 3, perClient: 150, clients: [8], busy: false, profile: false, variants: [{ name: 'shipped', sql: '' }] };
+  for (let i = 0; i < argv.length; i++) {
+    const argument = argv[i]!;
+    if (argument === '--rounds') options.rounds = Number(argv[++i]);
+    else if (argument === '--per-client') options.perClient = Number(argv[++i]);
+    else if (argument === '--clients') options.clients = argv[++i]!.split(',').map(Number);
+    else if (argument === '--busy') options.busy = true;
+    else if (argument === '--profile') options.profile = true;
+    else if (argument === '--variant') {
+      const [name, file] = argv[++i]!.split('=');
+      options.variants.push({ name: name!, sql: readFileSync(file!, 'utf8') });
+    } else throw new Error(`unknown argument ${argument}`);
+  }
+  // With variants named, each is installed before its runs, so the migrated definitions are not one of them.
+  if (options.variants.length > 1) options.variants.shift();
+  return options;
+}
+
+const BUSY_CLIENTS = 16;
+const SPREAD_VENDORS = 100;
+const SLOT_VENDORS = 256;
+const CUSTOMERS = 2_000;
+const fmt = (run: PgbenchRun): string => `${run.transactionsPerS.toFixed(0)}/s p95 ${run.latency.p95.toFixed(2)}ms`;
+
+async function main(): Promise<void> {
+  const options = parse(process.argv.slice(2));
+  const pgbench = findPgbench();
+  if (!pgbench) throw new Error('pgbench not found');
+  const server = await startBenchServer();
+  const scriptDir = mkdtempSync(path.join(os.tmpdir(), 'bookiji-claim-path-'));
+  try {
+    const database = await server.createDatabase('claimpath');
+    const pool = database.openPool(2);
+    await initTpcb(pgbench, database.connectionString, 32);
+    const vendors = await seedVendors(pool, SLOT_VENDORS, 'Pgbench vendor');
+    const [busyVendor] = await seedVendors(pool, 1, 'Busy vendor');
+    const spreadVendors = vendors.slice(0, SPREAD_VENDORS);
+    await seedScriptCustomers(pool, CUSTOMERS);
+    const perVariantRound = options.clients.reduce((sum, clients) => sum + clients * options.perClient, 0);
+    const busyPerRun = BUSY_CLIENTS * options.perClient;
+    const claimSlots = perVariantRound * options.variants.length * (options.rounds + 1);
+    const busyRuns = options.busy ? options.variants.length * (options.rounds + 1) : 0;
+    let nextSlot = 0;
+    const ranges = { claim: 0, busy: 0, spread: 0 };
+    const seed = async (vendorIds: string[], count: number): Promise<number> => {
+      const first = nextSlot;
+      for (let at = 0; at < count; at += 4_000) await seedScriptSlots(pool, vendorIds, first + at, Math.min(4_000, count - at));
+      nextSlot += count;
+      return first;
+    };
+    ranges.claim = await seed(vendors, claimSlots);
+    if (options.busy) {
+      ranges.busy = await seed([busyVendor!], busyPerRun * busyRuns);
+      ranges.spread = await seed(spreadVendors, busyPerRun * busyRuns);
+    }
+    await pool.query('VACUUM ANALYZE');
+    const script = writeClaimScript(scriptDir, CUSTOMERS);
+    const cursor = { ...ranges };
+    const claim = (kind: keyof typeof ranges, clients: number): Promise<PgbenchRun> => {
+      const first = cursor[kind];
+      cursor[kind] += clients * options.perClient;
+      return runPgbench({ pgbench, connectionString: database.connectionString, clients, transactionsPerClient: options.perClient, script: { file: script }, defines: { first, i: 0, clients } });
+    };
+    const tpcb = (clients: number): Promise<PgbenchRun> =>
+      runPgbench({ pgbench, connectionString: database.connectionString, clients, transactionsPerClient: options.perClient, script: { builtin: 'tpcb-like' } });
+    if (options.profile) {
+      await pool.query(`ALTER DATABASE ${database.name} SET track_functions = 'all'`);
+      for (const variant of options.variants) {
+        if (variant.sql) await pool.query(variant.sql);
+        await claim('claim', 4);
+        await pool.query('SELECT pg_stat_reset()');
+        const run = await claim('claim', 4);
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const profile = await pool.query<{ funcname: string; per_claim: string; self_ms: string; total_ms: string }>(
+          `SELECT funcname, round(calls::numeric / $1, 2) AS per_claim, round((self_time / $1)::numeric, 4) AS self_ms, round((total_time / $1)::numeric, 4) AS total_ms
+           FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 25`,
+          [run.transactions],
+        );
+        process.stdout.write(`${variant.name}: ${fmt(run)}\n${profile.rows.map((row) => `  ${row.funcname} ×${row.per_claim} self ${row.self_ms} total ${row.total_ms} ms`).join('\n')}\n`);
+      }
+      return;
+    }
+    const results = new Map<string, number[]>();
+    const record = (key: string, value: number): void => void results.set(key, [...(results.get(key) ?? []), value]);
+    for (let round = 0; round <= options.rounds; round++) {
+      for (const variant of options.variants) {
+        if (variant.sql) await pool.query(variant.sql);
+        for (const clients of options.clients) {
+          const flip = round % 2 === 0;
+          const base = flip ? await tpcb(clients) : undefined;
+          const mine = await claim('claim', clients);
+          const baseline = base ?? (await tpcb(clients));
+          process.stderr.write(`round ${round} ${variant.name} c${clients}: claim ${fmt(mine)} tpcb ${fmt(baseline)} load ${os.loadavg()[0]!.toFixed(1)}\n`);
+          if (round === 0) continue; // warm-up
+          record(`${variant.name} c${clients} tps`, mine.transactionsPerS / baseline.transactionsPerS);
+          record(`${variant.name} c${clients} p95`, mine.latency.p95 / baseline.latency.p95);
+        }
+        if (options.busy) {
+          const flip = round % 2 === 0;
+          const spread = flip ? await claim('spread', BUSY_CLIENTS) : undefined;
+          const one = await claim('busy', BUSY_CLIENTS);
+          const many = spread ?? (await claim('spread', BUSY_CLIENTS));
+          process.stderr.write(`round ${round} ${variant.name} busy: one ${fmt(one)} spread ${fmt(many)}\n`);
+          if (round > 0) record(`${variant.name} busy`, one.transactionsPerS / many.transactionsPerS);
+        }
+      }
+    }
+    const lines = [...results].map(([key, values]) => `${key}: median ${median(values).toFixed(2)}× [${values.map((v) => v.toFixed(2)).join(', ')}]`);
+    process.stdout.write(`${lines.join('\n')}\nload average at end ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}\n`);
+    await pool.end();
+  } finally {
+    rmSync(scriptDir, { recursive: true, force: true });
+    await server.close();
+  }
+}
+
+await main();
