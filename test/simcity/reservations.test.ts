@@ -11,7 +11,9 @@ import {
   installLateMoneyKept,
   installOnSessionServerConfirm,
   installRaceReplaysAnyRequest,
+  installCommitLeavesBookingHeld,
   installCommitOnOneCapture,
+  installFailedReservationKeepsMoney,
   installRescheduleOutsideReservation,
   installUncappedDeadlines,
   installUncheckedReservationMachine,
@@ -139,6 +141,20 @@ describe('SC-9 reservations under hostile providers', () => {
     } finally {
       restore();
     }
+  });
+
+  it('twin: an engine whose commit leaves the booking held fails', async () => {
+    // Proves SC-9 catches mutant commit-leaves-booking-held's class: COMMITTED while the booking is only held.
+    const db = await simulationDatabase();
+    await installCommitLeavesBookingHeld(db.pool);
+    expectCaught(await run(db, 'sc9-broken-commit-held', 1), ['reservation-booking-agree']);
+  });
+
+  it('twin: an engine whose failed reservations keep their money fails', async () => {
+    // Proves SC-9 catches mutant failed-reservation-keeps-money's class: a reservation ended with its money owed nowhere.
+    const db = await simulationDatabase();
+    await installFailedReservationKeepsMoney(db.pool);
+    expectCaught(await run(db, 'sc9-broken-keeps-money', 1), ['failed-owes-money-back', 'no-money-without-committed-booking']);
   });
 
   it('twin: an engine that commits a reservation on one of its two captures fails', async () => {

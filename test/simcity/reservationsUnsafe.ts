@@ -42,6 +42,23 @@ export async function installRaceReplaysAnyRequest(pool: Pool): Promise<void> {
   ]);
 }
 
+/** A commit marks the booking's payment captured but leaves the booking held (R1), as mutant commit-leaves-booking-held does. */
+export async function installCommitLeavesBookingHeld(pool: Pool): Promise<void> {
+  await installPatched(pool, 'reservation_finish_commit(uuid, text, text, text)', [
+    ["SET payment_status = 'captured', state = 'confirmed', hold_expires_at = NULL", "SET payment_status = 'captured'"],
+  ]);
+}
+
+/** A failed or cancelled reservation no longer owes its authorizations and captures back (R3), as mutant failed-reservation-keeps-money does. */
+export async function installFailedReservationKeepsMoney(pool: Pool): Promise<void> {
+  await installPatched(pool, 'reservation_release_payments(uuid, uuid)', [
+    [
+      'WHERE p.vendor_id = p_vendor_id AND p.reservation_id = p_reservation_id',
+      'WHERE false AND p.vendor_id = p_vendor_id AND p.reservation_id = p_reservation_id',
+    ],
+  ]);
+}
+
 /** A reservation commits as soon as either of its two payments is captured (R2), as mutant commit-on-one-capture does. */
 export async function installCommitOnOneCapture(pool: Pool): Promise<void> {
   await installPatched(pool, 'reservation_finish_commit(uuid, text, text, text)', [['IF v_captured = 2 THEN', 'IF v_captured >= 1 THEN']]);
