@@ -11,8 +11,12 @@ import {
   installLateMoneyKept,
   installOnSessionServerConfirm,
   installRaceReplaysAnyRequest,
+  installCommitLeavesBookingHeld,
+  installCommitOnOneCapture,
+  installFailedReservationKeepsMoney,
   installRescheduleOutsideReservation,
   installUncappedDeadlines,
+  installUncheckedReservationMachine,
 } from './reservationsUnsafe.js';
 
 const databases: TestDatabase[] = [];
@@ -47,6 +51,11 @@ async function attackOutcomes(pool: Pool) {
     offSessionFailedAndReleased: await count(`SELECT count(*) AS n FROM reservations r WHERE r.metadata->>'name' = 'A6' AND r.state = 'FAILED_REQUESTER_AUTH'
                                               AND (SELECT count(*) FROM payments p WHERE p.reservation_id = r.id AND p.status = 'canceled') = 2`),
     commitFinishedPastAnotherFailure: await count(`SELECT count(*) AS n FROM reservations WHERE metadata->>'name' = 'A8b' AND state = 'COMMITTED'`),
+    captureFailedCommitFailed: await count(`SELECT count(*) AS n FROM reservations r WHERE r.metadata->>'name' = 'A9' AND r.state = 'FAILED_COMMIT'
+                                            AND EXISTS (SELECT 1 FROM payments p WHERE p.reservation_id = r.id AND p.purpose = 'reservation_vendor_deposit'
+                                                          AND p.amount_captured_cents > 0 AND p.amount_refunded_cents = p.amount_captured_cents)`),
+    forbiddenMovesLeftNoTrace: await count(`SELECT count(*) AS n FROM reservations r WHERE r.metadata->>'name' = 'A10' AND r.state = 'CANCELLED'
+                                            AND NOT EXISTS (SELECT 1 FROM reservation_transitions t WHERE t.reservation_id = r.id AND t.to_state = 'COMMITTED')`),
     rescheduleRefused:
       await count(`SELECT count(*) AS n FROM reservations r JOIN bookings b ON b.id = r.booking_id WHERE r.metadata->>'name' = 'A7' AND b.slot_id = r.slot_id
                                       AND NOT EXISTS (SELECT 1 FROM booking_transitions t WHERE t.booking_id = b.id AND t.to_slot_id IS DISTINCT FROM r.slot_id)`),
@@ -67,7 +76,7 @@ function expectCaught(result: ScenarioResult, oracles: string[]): void {
 }
 
 describe('SC-9 reservations under hostile providers', () => {
-  it('passes on the shipped engine, every iteration reaching the eight dangerous states', async () => {
+  it('passes on the shipped engine, every iteration reaching the ten dangerous states', async () => {
     // Proves the shipped engine keeps reservations, bookings and money together under SC-9's chaos, and that each opening attack reached its state in each iteration.
     const db = await simulationDatabase();
     const result = await run(db, 'sc9-fixed-1', 2);
@@ -83,6 +92,8 @@ describe('SC-9 reservations under hostile providers', () => {
       offSessionFailedAndReleased: 2,
       rescheduleRefused: 2,
       commitFinishedPastAnotherFailure: 2,
+      captureFailedCommitFailed: 2,
+      forbiddenMovesLeftNoTrace: 2,
     });
   });
 
@@ -130,6 +141,34 @@ describe('SC-9 reservations under hostile providers', () => {
     } finally {
       restore();
     }
+  });
+
+  it('twin: an engine whose commit leaves the booking held fails', async () => {
+    // Proves SC-9 catches mutant commit-leaves-booking-held's class: COMMITTED while the booking is only held.
+    const db = await simulationDatabase();
+    await installCommitLeavesBookingHeld(db.pool);
+    expectCaught(await run(db, 'sc9-broken-commit-held', 1), ['reservation-booking-agree']);
+  });
+
+  it('twin: an engine whose failed reservations keep their money fails', async () => {
+    // Proves SC-9 catches mutant failed-reservation-keeps-money's class: a reservation ended with its money owed nowhere.
+    const db = await simulationDatabase();
+    await installFailedReservationKeepsMoney(db.pool);
+    expectCaught(await run(db, 'sc9-broken-keeps-money', 1), ['failed-owes-money-back', 'no-money-without-committed-booking']);
+  });
+
+  it('twin: an engine that commits a reservation on one of its two captures fails', async () => {
+    // Proves SC-9 catches mutant commit-on-one-capture's class: COMMITTED while one capture failed (capture_fails_mid_commit).
+    const db = await simulationDatabase();
+    await installCommitOnOneCapture(db.pool);
+    expectCaught(await run(db, 'sc9-broken-one-capture', 1), ['committed-has-both-captures']);
+  });
+
+  it('twin: an engine whose reservation machine does not look moves up fails', async () => {
+    // Proves SC-9 catches mutant reservation-machine-unchecked's class: a forbidden move written directly is taken (forbidden_reservation_moves).
+    const db = await simulationDatabase();
+    await installUncheckedReservationMachine(db.pool);
+    expectCaught(await run(db, 'sc9-broken-machine', 1), ['forbidden-moves-refused']);
   });
 
   it('twin: an engine that lets a reservation booking be rescheduled on its own fails', async () => {

@@ -20,6 +20,16 @@ const REACHED: Record<string, Record<string, unknown>> = {
   three_ds_off_session: { state: 'FAILED_REQUESTER_AUTH', intentStatus: 'canceled' },
   reschedule_outside_reservation: { refused: true, code: 'INVALID_TRANSITION' },
   commit_resume_one_fails: { keptState: 'COMMITTED', lostError: 'PAYMENT_FAILED' },
+  capture_fails_mid_commit: {
+    state: 'FAILED_COMMIT',
+    payments: { vendor_deposit: { status: 'refunded', capturedCents: 600 }, requester: { status: 'canceled', capturedCents: 0 } },
+  },
+  forbidden_reservation_moves: {
+    moves: [
+      { from: 'AWAITING_VENDOR_CONFIRMATION', to: 'COMMITTED', outcome: 'refused (SQLSTATE BK011)' },
+      { from: 'CANCELLED', to: 'AWAITING_VENDOR_CONFIRMATION', outcome: 'refused (SQLSTATE BK011)' },
+    ],
+  },
 };
 
 function okEvent(action: string, value: Record<string, unknown>): HistoryEvent {
@@ -41,10 +51,18 @@ describe('SC-9 counting contract', () => {
     const fixture = { truth: EMPTY_TRUTH, reservationIds: {} } as never;
     const reached = new Set(OPENING_ATTACKS.flatMap((attack) => reservations.exercised!(okEvent(attack, REACHED[attack]!), fixture)));
     // The invariants SC-9 exists to attack (its file also declares those its oracles only check).
-    const mustReach = ['R1', 'R2', 'R3', 'I4', 'I5', 'I9'];
+    const mustReach = ['R1', 'R2', 'R3', 'R4', 'I4', 'I5', 'I9'];
     expect(mustReach.filter((invariant) => !definition.invariants.includes(invariant) || !reached.has(invariant))).toEqual([]);
     expect(reservations.exercised!(okEvent('commit_resumed_late', { during: 'COMMITTED' }), fixture)).toEqual([]);
-    // R4 is reached by a forbidden move the machine refused.
+    // Both captures went through (or neither did): nothing for a one-capture commit to get wrong.
+    expect(
+      reservations.exercised!(
+        okEvent('capture_fails_mid_commit', { payments: { vendor_deposit: { capturedCents: 0 }, requester: { status: 'canceled' } } }),
+        fixture,
+      ),
+    ).toEqual([]);
+    expect(reservations.exercised!(okEvent('forbidden_reservation_moves', { moves: [] }), fixture)).toEqual([]);
+    // R4 is reached also by a forbidden move the engine refused.
     expect(reservations.exercised!({ ...okEvent('commit', {}), type: 'fail', error: 'INVALID_TRANSITION' }, fixture)).toEqual(['R4']);
   });
 });

@@ -42,6 +42,35 @@ export async function installRaceReplaysAnyRequest(pool: Pool): Promise<void> {
   ]);
 }
 
+/** A commit marks the booking's payment captured but leaves the booking held (R1), as mutant commit-leaves-booking-held does. */
+export async function installCommitLeavesBookingHeld(pool: Pool): Promise<void> {
+  await installPatched(pool, 'reservation_finish_commit(uuid, text, text, text)', [
+    ["SET payment_status = 'captured', state = 'confirmed', hold_expires_at = NULL", "SET payment_status = 'captured'"],
+  ]);
+}
+
+/** A failed or cancelled reservation no longer owes its authorizations and captures back (R3), as mutant failed-reservation-keeps-money does. */
+export async function installFailedReservationKeepsMoney(pool: Pool): Promise<void> {
+  await installPatched(pool, 'reservation_release_payments(uuid, uuid)', [
+    [
+      'WHERE p.vendor_id = p_vendor_id AND p.reservation_id = p_reservation_id',
+      'WHERE false AND p.vendor_id = p_vendor_id AND p.reservation_id = p_reservation_id',
+    ],
+  ]);
+}
+
+/** A reservation commits as soon as either of its two payments is captured (R2), as mutant commit-on-one-capture does. */
+export async function installCommitOnOneCapture(pool: Pool): Promise<void> {
+  await installPatched(pool, 'reservation_finish_commit(uuid, text, text, text)', [['IF v_captured = 2 THEN', 'IF v_captured >= 1 THEN']]);
+}
+
+/** The reservations state-machine trigger no longer looks moves up in machine_transitions (R4), as mutant reservation-machine-unchecked does. */
+export async function installUncheckedReservationMachine(pool: Pool): Promise<void> {
+  await installPatched(pool, 'reservations_state_machine()', [
+    ['AND NOT EXISTS (SELECT 1 FROM machine_transitions', 'AND false AND NOT EXISTS (SELECT 1 FROM machine_transitions'],
+  ]);
+}
+
 /** Review finding 3: a reservation's booking can be moved to another slot outside the reservation (before migration 0035). */
 export async function installRescheduleOutsideReservation(pool: Pool): Promise<void> {
   await pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_reservation_booking_not_moved_alone');

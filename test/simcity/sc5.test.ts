@@ -1,11 +1,12 @@
 // SC-5, abuse and probing over HTTP: passes on the shipped engine and API,
-// and reports a violation on an engine that confirms on the client's word.
+// and reports a violation on an engine that confirms on the client's word
+// and on one whose confirm lost its payment check.
 
 import { describe, expect, it } from 'vitest';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
 import { unexercisedInvariants } from './exercised.js';
 import { scenarioDatabases } from './scenarioDatabases.js';
-import { CLIENT_WORD_CONFIRM_SQL } from './unsafeEngine.js';
+import { CLIENT_WORD_CONFIRM_SQL, installConfirmWithoutPaymentCheck } from './unsafeEngine.js';
 
 const newDatabase = scenarioDatabases();
 const database = (): ReturnType<typeof newDatabase> => newDatabase({ simulation: false });
@@ -48,5 +49,15 @@ describe('SC-5 abuse and probing over HTTP', () => {
     expect(result.violations.map((v) => v.oracle)).toEqual(expect.arrayContaining(['coded-refusal']));
     expect(result.violations[0]!.iteration).toBe(0);
     expect(formatSnapshot(result.forensicSnapshot!)).toContain('FORENSIC SNAPSHOT — SC-5');
+  });
+
+  it('fails against an engine whose confirm lost its payment check (a constraint refuses with another code)', async () => {
+    // Proves SC-5's fee-bypass opening tells the engine's payment check from the constraint behind it: PAYMENT_REQUIRED or a violation.
+    const db = await database();
+    await installConfirmWithoutPaymentCheck(db.pool);
+    const result = await runScenario({ scenarioId: 'SC-5', seed: 'broken-2', iterations: 1, connectionString: db.connectionString, commit: 'test' });
+    expect(result.verdict).toBe('violation');
+    expect(result.violations.map((v) => v.oracle)).toContain('confirmed-needs-verified-payment');
+    expect(result.violations[0]!.iteration).toBe(0);
   });
 });

@@ -1,6 +1,9 @@
 // A TypeScript mutant runs from a copy of the built tree with one dist file
 // patched: node_modules, migrations and scenarios are linked, package.json
 // copied, so the child process resolves everything as the real one does.
+// bin/ is copied, not linked: scenarios that start `bookiji serve` run the
+// copy's bin/bookiji, and Node resolves a linked entry script to its real
+// path, whose `../dist` is the real engine's, not the mutant's.
 
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +26,7 @@ export function makePatchedTree(patch: DistPatch, root = packageRoot()): Patched
   const copy = mkdtempSync(path.join(tmpdir(), 'bookiji-mutant-'));
   const remove = (): void => rmSync(copy, { recursive: true, force: true });
   try {
-    cpSync(path.join(root, 'dist'), path.join(copy, 'dist'), { recursive: true });
+    for (const copied of ['dist', 'bin']) cpSync(path.join(root, copied), path.join(copy, copied), { recursive: true });
     for (const linked of ['node_modules', 'migrations', 'scenarios']) symlinkSync(path.join(root, linked), path.join(copy, linked), 'dir');
     writeFileSync(path.join(copy, 'package.json'), readFileSync(path.join(root, 'package.json')));
     const file = path.join(copy, 'dist', patch.file);

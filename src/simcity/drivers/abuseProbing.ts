@@ -210,7 +210,7 @@ async function holdFlood(fixture: AbuseFixture): Promise<Answer[]> {
 async function feeBypass(fixture: AbuseFixture, pool: Pool): Promise<Answer[]> {
   const card = await createBooking(fixture, 'PRICED', `${fixture.keyPrefix}card-hold`, { hold: true, paymentMethod: 'card' });
   const answers: Answer[] = [card];
-  if (card.id) answers.push(await send(fixture.url, post(`/v1/bookings/${card.id}/confirm`, fixture.apiKey, {}), 'confirm an unpaid card hold', true));
+  if (card.id) answers.push(await send(fixture.url, post(`/v1/bookings/${card.id}/confirm`, fixture.apiKey, {}), UNPAID_CONFIRM, true));
   answers.push(
     await send(
       fixture.url,
@@ -330,8 +330,28 @@ function answerChecks(event: HistoryEvent, fixture: AbuseFixture): Finding[] {
   return findings;
 }
 
+const UNPAID_CONFIRM = 'confirm an unpaid card hold';
+
+/**
+ * SPEC §2: a confirm without verified payment is PAYMENT_REQUIRED. Refused
+ * with another code, the engine's own payment check did not refuse it: a
+ * later guard (a constraint) happened to, and the client is told the wrong
+ * reason.
+ */
+function unpaidConfirmChecks(answers: Answer[]): Finding[] {
+  const confirm = answers.find((a) => a.what === UNPAID_CONFIRM);
+  if (!confirm || confirm.code === 'PAYMENT_REQUIRED') return [];
+  return [
+    {
+      oracle: 'confirmed-needs-verified-payment',
+      message: `${UNPAID_CONFIRM}: answered ${confirm.status} ${confirm.code ?? 'without an error code'}, not 402 PAYMENT_REQUIRED (the engine's payment check did not refuse it)`,
+      evidence: confirm,
+    },
+  ];
+}
+
 function attackChecks(action: string, answers: Answer[], fixture: AbuseFixture): Finding[] {
-  const findings: Finding[] = [];
+  const findings: Finding[] = action === 'fee_bypass' ? unpaidConfirmChecks(answers) : [];
   if (action === 'rapid_repeat') {
     const ids = new Set(answers.filter((a) => !a.hostile && a.status < 300).map((a) => (JSON.parse(a.text) as { booking: { id: string } }).booking.id));
     const mismatch = answers.find((a) => a.hostile);

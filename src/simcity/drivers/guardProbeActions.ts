@@ -127,7 +127,7 @@ export async function refreshDrop(fixture: GuardProbeFixture, session: ClientSes
 }
 
 /** Runs `sql` in a transaction that is always rolled back: 'refused (code)' or 'ACCEPTED'. */
-async function attemptRolledBack(pool: Pool, statements: Array<{ sql: string; params?: unknown[] }>): Promise<string> {
+export async function attemptRolledBack(pool: Pool, statements: Array<{ sql: string; params?: unknown[] }>): Promise<string> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');

@@ -33,6 +33,16 @@
 //                            account (ours cannot return them); reconcile must
 //                            report that one on its row and still finish the
 //                            second (R2)
+//   capture_fails_mid_commit both sides authorized; during the commit the
+//                            provider fails the requester's capture (its
+//                            authorization lapsed) and captures the deposit:
+//                            the reservation must fail, never commit on one
+//                            capture, and the deposit be owed back (R2, R3)
+//   forbidden_reservation_moves  direct UPDATEs of a reservation's state that
+//                            the machine forbids (a fresh one straight to
+//                            COMMITTED, a cancelled one revived), as the
+//                            application's role, each rolled back: the
+//                            database must refuse them itself (R4)
 
 import { cancelBooking, claimSlot, rescheduleBooking } from '../../engine/bookings.js';
 import { advanceClock } from '../../engine/clock.js';
@@ -42,9 +52,17 @@ import type { Actor } from '../../engine/types.js';
 import { payAsCustomer, startCardCheckout, verifyBookingPayment } from '../../payments/checkout.js';
 import { PaymentGateway } from '../../payments/gateway.js';
 import { reconcile } from '../../reconcile/index.js';
-import { authorizeRequester, authorizeVendorDeposit, commitReservation, createReservation, vendorConfirmReservation } from '../../reservations/index.js';
+import {
+  authorizeRequester,
+  authorizeVendorDeposit,
+  cancelReservation,
+  commitReservation,
+  createReservation,
+  vendorConfirmReservation,
+} from '../../reservations/index.js';
 import { startStripeSandbox, type FaultOptions, type StripeSandbox } from '../../stripeSandbox/index.js';
 import type { Fixture, Services } from './driver.js';
+import { attemptRolledBack } from './guardProbeActions.js';
 
 export const OPENING_ATTACKS = [
   'cancel_after_commit',
@@ -55,6 +73,8 @@ export const OPENING_ATTACKS = [
   'three_ds_off_session',
   'reschedule_outside_reservation',
   'commit_resume_one_fails',
+  'capture_fails_mid_commit',
+  'forbidden_reservation_moves',
 ] as const;
 /** The attacks that need a second slot of the same price beside their own, and its name's suffix. */
 const SECOND_SLOT: Partial<Record<OpeningAttack, string>> = { reschedule_outside_reservation: 'target', commit_resume_one_fails: 'second' };
@@ -380,6 +400,63 @@ async function commitResumeOneFails(fixture: ReservationFixture, pool: Pool, nam
   }
 }
 
+/** Each payment of the reservation by role: its status and the cents captured on it. */
+async function paymentsByRole(pool: Pool, fixture: ReservationFixture, id: string): Promise<Record<string, { status: string; capturedCents: number }>> {
+  const rows = await pool.query('SELECT purpose, status, amount_captured_cents FROM payments WHERE vendor_id = $1 AND reservation_id = $2', [
+    fixture.vendorId,
+    id,
+  ]);
+  return Object.fromEntries(
+    (rows.rows as Array<{ purpose: string; status: string; amount_captured_cents: number }>).map((r) => [
+      r.purpose.replace(/^reservation_/, ''),
+      { status: r.status, capturedCents: Number(r.amount_captured_cents) },
+    ]),
+  );
+}
+
+async function captureFailsMidCommit(fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {
+  const id = await authorizedBoth(fixture, pool, name);
+  const { sandbox, gateway } = fixture.services;
+  const requesterIntent = (
+    await pool.query(`SELECT provider_intent_id FROM payments WHERE vendor_id = $1 AND reservation_id = $2 AND purpose = 'reservation_requester'`, [
+      fixture.vendorId,
+      id,
+    ])
+  ).rows[0].provider_intent_id as string;
+  // Only the requester's capture fails (its authorization lapsed); the deposit's goes through.
+  sandbox.setFaults({ captureExpiredIntents: [requesterIntent] });
+  try {
+    const after = await commitReservation(pool, gateway, id, partnerActor(name));
+    return { reservation: id, state: after.state, payments: await paymentsByRole(pool, fixture, id) };
+  } finally {
+    sandbox.setFaults({});
+  }
+}
+
+function moveTo(fixture: ReservationFixture, id: string, state: string): { sql: string; params: unknown[] } {
+  return { sql: 'UPDATE reservations SET state = $3 WHERE vendor_id = $1 AND id = $2', params: [fixture.vendorId, id, state] };
+}
+
+async function stateOf(pool: Pool, fixture: ReservationFixture, id: string): Promise<string> {
+  return (await pool.query('SELECT state FROM reservations WHERE vendor_id = $1 AND id = $2', [fixture.vendorId, id])).rows[0].state as string;
+}
+
+async function forbiddenReservationMoves(fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {
+  const id = await reserve(fixture, pool, name, name, `C${name}`);
+  const fresh = await stateOf(pool, fixture, id);
+  const skipped = await attemptRolledBack(pool, [moveTo(fixture, id, 'COMMITTED')]);
+  await cancelReservation(pool, id, 'SC-9: cancelled before the revive probe', partnerActor(name), fixture.services.gateway);
+  const ended = await stateOf(pool, fixture, id);
+  const revived = await attemptRolledBack(pool, [moveTo(fixture, id, fresh)]);
+  return {
+    reservation: id,
+    moves: [
+      { from: fresh, to: 'COMMITTED', outcome: skipped },
+      { from: ended, to: fresh, outcome: revived },
+    ],
+  };
+}
+
 const SCRIPTS: Record<OpeningAttack, (fixture: ReservationFixture, pool: Pool, name: string) => Promise<Record<string, unknown>>> = {
   cancel_after_commit: cancelAfterCommit,
   pay_outside_reservation: payOutsideReservation,
@@ -389,6 +466,8 @@ const SCRIPTS: Record<OpeningAttack, (fixture: ReservationFixture, pool: Pool, n
   three_ds_off_session: threeDsOffSession,
   reschedule_outside_reservation: rescheduleOutsideReservation,
   commit_resume_one_fails: commitResumeOneFails,
+  capture_fails_mid_commit: captureFailsMidCommit,
+  forbidden_reservation_moves: forbiddenReservationMoves,
 };
 
 export function runOpeningAttack(kind: OpeningAttack, fixture: ReservationFixture, pool: Pool, name: string): Promise<Record<string, unknown>> {

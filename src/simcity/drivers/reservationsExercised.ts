@@ -3,7 +3,8 @@
 // invariant counts only when the action put the engine where a broken one
 // would have violated it (a committed booking cancelled, money arriving for
 // a finished reservation, a commit outstanding past the slot's start, a claim
-// meeting an expired hold, a forbidden move attempted).
+// meeting an expired hold, one capture failing mid-commit, a forbidden move
+// attempted through the engine or written directly).
 
 import type { HistoryEvent } from '../types.js';
 import type { ReservationTruth } from './reservationsOracles.js';
@@ -33,6 +34,16 @@ function attackExercised(action: string, value: Value): string[] {
       return value.lostError !== null && value.lostError !== undefined ? ['R2'] : [];
     case 'reschedule_outside_reservation':
       return value.refused === false || value.code === 'INVALID_TRANSITION' ? ['R1'] : [];
+    // At the commit's finish one capture had gone through and the other had failed: an engine committing on one capture commits here.
+    case 'capture_fails_mid_commit': {
+      const payments = (value.payments ?? {}) as Record<string, { status?: string; capturedCents?: number }>;
+      return payments.requester?.status === 'canceled' && Number(payments.vendor_deposit?.capturedCents ?? 0) > 0 ? ['R2', 'R3'] : [];
+    }
+    // The forbidden moves reached the database as writes: an engine whose machine does not check them takes them.
+    case 'forbidden_reservation_moves': {
+      const moves = (value.moves ?? []) as Array<{ outcome?: string }>;
+      return moves.length > 0 && moves.every((m) => m.outcome === 'ACCEPTED' || String(m.outcome).startsWith('refused')) ? ['R4'] : [];
+    }
     default:
       return [];
   }

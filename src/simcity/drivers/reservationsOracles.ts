@@ -29,6 +29,7 @@ export const RESERVATION_ORACLE_INVARIANTS = {
   'replay-matches-request': ['I6'],
   'off-session-authorization-decided': ['R3'],
   'each-commit-resumed-on-its-own': ['R2'],
+  'forbidden-moves-refused': ['R4'],
 } as const satisfies Record<string, readonly string[]>;
 
 export const RESERVATION_ORACLES = Object.keys(RESERVATION_ORACLE_INVARIANTS) as ReadonlyArray<keyof typeof RESERVATION_ORACLE_INVARIANTS>;
@@ -203,6 +204,27 @@ export function instantReservationChecks(vendor: VendorTruth, truth: Reservation
   for (const late of truth.lateCommits) findings.push({ oracle: 'no-commit-past-deadline', message: `${late.id}: ${late.problem}`, evidence: late });
   for (const release of truth.releases.filter((r) => r.releases > 1)) {
     findings.push({ oracle: 'released-exactly-once', message: `booking ${release.bookingId} released its hold ${release.releases} times` });
+  }
+  return [...findings, ...historyChecks(events)];
+}
+
+interface AttemptedMove {
+  from: string;
+  to: string;
+  outcome: string;
+}
+
+/** The checks on what the actions themselves answered (history events), not on the database's state. */
+function historyChecks(events: HistoryEvent[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const event of events.filter((e) => e.type === 'ok' && e.action === 'forbidden_reservation_moves')) {
+    for (const move of ((event.value?.moves ?? []) as AttemptedMove[]).filter((m) => m.outcome === 'ACCEPTED')) {
+      findings.push({
+        oracle: 'forbidden-moves-refused',
+        message: `${event.action} step ${event.step}: a direct UPDATE of reservation ${String(event.value?.reservation)} from ${move.from} to ${move.to}, a move the machine forbids, was ACCEPTED`,
+        evidence: event.value,
+      });
+    }
   }
   for (const event of events.filter((e) => e.type === 'ok' && e.value?.replayedOtherRequest === true)) {
     findings.push({

@@ -153,7 +153,7 @@ export const PAYMENT_GUARD_MUTANTS: Mutant[] = [
     language: 'sql',
     invariants: ['R4', 'R1'],
     phase: 2,
-    expectedCatcher: 'SimCity SC-9 (reservations) with a forbidden-transition probe; no phase of this build probes it',
+    expectedCatcher: 'SimCity SC-9 (reservations: the opening attack forbidden_reservation_moves, then forbidden-moves-refused)',
     source: { file: 'migrations/0012_reservations.sql', original: RESERVATION_MACHINE_CHECK, replacement: `AND false ${RESERVATION_MACHINE_CHECK}` },
     apply: (pool) => rewriteFunction(pool, RESERVATION_STATE_MACHINE, RESERVATION_MACHINE_CHECK, `AND false ${RESERVATION_MACHINE_CHECK}`),
     async witness({ normal }) {

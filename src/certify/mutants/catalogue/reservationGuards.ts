@@ -76,7 +76,7 @@ export const RESERVATION_GUARD_MUTANTS: Mutant[] = [
     language: 'sql',
     invariants: ['R1'],
     phase: 2,
-    expectedCatcher: 'SimCity SC-9 (reservations) and the R1 check of verify; no phase of this build commits a reservation',
+    expectedCatcher: 'SimCity SC-9 (reservations: every commit, first the opening attacks, then reservation-booking-agree) and the R1 check of verify',
     source: { file: 'migrations/0012_reservations.sql', original: COMMIT_CONFIRMS, replacement: "SET payment_status = 'captured'" },
     apply: (pool) => rewriteFunction(pool, FINISH_COMMIT, COMMIT_CONFIRMS, "SET payment_status = 'captured'"),
     async witness({ normal }) {
@@ -97,7 +97,7 @@ export const RESERVATION_GUARD_MUTANTS: Mutant[] = [
     language: 'sql',
     invariants: ['R2'],
     phase: 2,
-    expectedCatcher: 'SimCity SC-9 (reservations: a capture failing mid-commit) and the R2 check of verify',
+    expectedCatcher: 'SimCity SC-9 (reservations: the opening attack capture_fails_mid_commit, then committed-has-both-captures) and the R2 check of verify',
     source: { file: 'migrations/0012_reservations.sql', original: BOTH_CAPTURED, replacement: 'IF v_captured >= 1 THEN' },
     apply: (pool) => rewriteFunction(pool, FINISH_COMMIT, BOTH_CAPTURED, 'IF v_captured >= 1 THEN'),
     async witness({ normal }) {
@@ -117,7 +117,8 @@ export const RESERVATION_GUARD_MUTANTS: Mutant[] = [
     language: 'sql',
     invariants: ['R3'],
     phase: 2,
-    expectedCatcher: 'SimCity SC-9 (reservations: cancel after the deposit) and the R3 check of verify',
+    expectedCatcher:
+      'SimCity SC-9 (reservations: a reservation ending with money authorized or captured, then failed-owes-money-back) and the R3 check of verify',
     source: { file: 'migrations/0012_reservations.sql', original: RELEASE_SCOPE, replacement: `WHERE false AND ${RELEASE_SCOPE.slice('WHERE '.length)}` },
     apply: (pool) => rewriteFunction(pool, RELEASE_PAYMENTS, RELEASE_SCOPE, `WHERE false AND ${RELEASE_SCOPE.slice('WHERE '.length)}`),
     async witness({ normal }) {

@@ -50,8 +50,8 @@ export const TYPESCRIPT_GUARD_MUTANTS: Mutant[] = [
     title: 'the rate limiter lets requests through when its store cannot be reached',
     language: 'typescript',
     invariants: [],
-    phase: 5,
-    expectedCatcher: "phase 5 (degraded reality: the limiter's store unreachable must refuse with 503); phase 4 probes only a burst past the limit",
+    phase: 4,
+    expectedCatcher: "phase 4 (SimCity SC-5: the limiter's store cut off mid-count must answer 503 DEPENDENCY_UNAVAILABLE, not serve the request)",
     source: { file: 'src/api/rateLimit.ts', original: LIMITER_REFUSAL, replacement: LIMITER_OPEN },
     patch: { file: 'api/rateLimit.js', from: LIMITER_REFUSAL, to: LIMITER_OPEN },
     async witness({ normalConnectionString }) {
@@ -73,7 +73,7 @@ export const TYPESCRIPT_GUARD_MUTANTS: Mutant[] = [
     language: 'typescript',
     invariants: [],
     phase: 4,
-    expectedCatcher: 'phase 4 (abuse: a replayed webhook an hour old); phase 2 only sends fresh ones',
+    expectedCatcher: 'phase 4 (SimCity SC-5: a correctly signed webhook an hour old must be refused 401, nothing stored); phase 2 only sends fresh ones',
     source: {
       file: 'src/api/stripeWebhook.ts',
       original: TOLERANCE,
@@ -101,7 +101,7 @@ export const TYPESCRIPT_GUARD_MUTANTS: Mutant[] = [
     language: 'typescript',
     invariants: [],
     phase: 5,
-    expectedCatcher: "phase 5 (degraded reality: a partner's receiver down must leave the event due); no phase of this build delivers webhooks to partners",
+    expectedCatcher: "phase 5 (SimCity SC-6: a partner's webhook receiver down must leave the event due, its attempt and error recorded)",
     source: { file: 'src/api/webhookOutbox.ts', original: DELIVERED_ONLY_ON_SUCCESS, replacement: 'if (true) {' },
     patch: { file: 'api/webhookOutbox.js', from: DELIVERED_ONLY_ON_SUCCESS, to: 'if (true) {' },
     async witness({ normal }) {
