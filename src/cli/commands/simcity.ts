@@ -5,7 +5,7 @@
 
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { BookijiError, fromDatabaseError } from '../../errors.js';
+import { BookijiError, toBookijiError } from '../../errors.js';
 import { printError, printJson, printTable } from '../output.js';
 import { ReportedFailure } from '../reportedFailure.js';
 
@@ -24,7 +24,7 @@ function collect(value: string, previous: string[] = []): string[] {
 
 /** Setup failures (no database, bad arguments) exit 2 with the error printed; violations exit 1. */
 function setupFailure(error: unknown, json: boolean): ReportedFailure {
-  const mapped = error instanceof BookijiError ? error : fromDatabaseError(error);
+  const mapped = error instanceof BookijiError ? error : toBookijiError(error);
   printError(mapped, { json, debug: process.argv.includes('--debug') });
   return new ReportedFailure(2);
 }
