@@ -5,6 +5,8 @@
 // server checks. test/api/openapi.test.ts checks every real response against
 // that document.
 
+import { HOLD_TTL_SECONDS_MAX, HOLD_TTL_SECONDS_MIN } from '../engine/limits.js';
+
 const error = {
   type: 'object',
   additionalProperties: false,
@@ -295,7 +297,7 @@ export const CREATE_BOOKING_BODY = {
       `Printable ASCII; at most ${IDEMPOTENCY_COLUMN_LENGTH - PARTNER_KEY_PREFIX_LENGTH} characters, since the server stores it after a ${PARTNER_KEY_PREFIX_LENGTH}-character partner namespace.`,
     ),
     hold: { type: 'boolean' },
-    holdTtlSeconds: { type: 'integer', minimum: 1, maximum: 86_400 },
+    holdTtlSeconds: { type: 'integer', minimum: HOLD_TTL_SECONDS_MIN, maximum: HOLD_TTL_SECONDS_MAX },
     paymentMethod: { type: 'string', enum: ['free', 'pay_on_arrival', 'card'] },
     metadata: { type: 'object', description: 'Yours, returned as given: at most 4096 bytes of JSON, nested at most 32 levels, no NUL characters.' },
   },
