@@ -1,7 +1,7 @@
 // Regression tests for issue 12's reservation defects (adversarial review):
 // each fails on the engine before migrations 0030–0034, and each new verify
 // check has a twin showing it fails on the old, unsafe SQL.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cancelBooking } from '../../src/engine/bookings.js';
 import { advanceClock } from '../../src/engine/clock.js';
 import { expireHolds } from '../../src/engine/holds.js';
@@ -13,7 +13,7 @@ import { toPayment } from '../../src/payments/rows.js';
 import { cancelReservation, commitReservation, createReservation, resumeCommits, vendorConfirmReservation } from '../../src/reservations/index.js';
 import { TEST_ACTOR, makeCustomer, makeSlot, makeVendor } from '../helpers/fixtures.js';
 import { codeOf } from '../helpers/outcomes.js';
-import { CUSTOMER_ACTOR, openWorld, RECONCILE_ACTOR, type World } from '../payments/harness.js';
+import { CUSTOMER_ACTOR, RECONCILE_ACTOR, useWorlds, type World } from '../payments/harness.js';
 import { installPatched } from '../payments/fixtures/broken.js';
 import {
   PARTNER,
@@ -28,15 +28,7 @@ import {
   vendorAuthorized,
 } from './helpers.js';
 
-const worlds: World[] = [];
-async function world(): Promise<World> {
-  const w = await openWorld({ simulation: true, sandbox: { autoDeliver: false } });
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+const world = useWorlds({ simulation: true, sandbox: { autoDeliver: false } });
 
 const CAPTURE_DOWN = { apiErrorRate: 1, apiErrorPaths: ['POST /v1/payment_intents/*/capture'] };
 

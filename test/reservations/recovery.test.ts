@@ -1,7 +1,7 @@
 // Proves a reservation commit interrupted by a crash or a provider outage is finished by reconcile, capturing each side exactly once, and that the CLI walks the whole flow.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDist } from '../api/build.js';
 import type { Actor } from '../../src/engine/types.js';
 import { reconcile } from '../../src/reconcile/index.js';
@@ -14,20 +14,12 @@ import {
   vendorConfirmReservation,
 } from '../../src/reservations/index.js';
 import { makeCustomer, makeSlot, makeVendor } from '../helpers/fixtures.js';
-import { API_KEY, noViolations, openWorld, RECONCILE_ACTOR, WEBHOOK_SECRET, type World } from '../payments/harness.js';
+import { API_KEY, noViolations, RECONCILE_ACTOR, useWorlds, WEBHOOK_SECRET, type World } from '../payments/harness.js';
 
 const PARTNER: Actor = { kind: 'partner', id: 'partner-2', source: 'api' };
 const run = promisify(execFile);
 
-const worlds: World[] = [];
-async function world(options: Parameters<typeof openWorld>[0] = {}): Promise<World> {
-  const w = await openWorld({ sandbox: { autoDeliver: false }, ...options });
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+const world = useWorlds({ sandbox: { autoDeliver: false } });
 
 async function authorizedBoth(w: World, key: string) {
   const vendor = await makeVendor(w.pool);
