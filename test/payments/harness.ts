@@ -96,6 +96,18 @@ export async function openWorld(
   };
 }
 
+/** The environment a `bookiji` child process needs to work on this world: its database and its provider. */
+export function cliEnv(w: World): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: w.db.connectionString,
+    STRIPE_SECRET_KEY: API_KEY,
+    STRIPE_API_BASE: w.sandbox.url,
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    NO_COLOR: '1',
+  };
+}
+
 export type WorldOptions = Parameters<typeof openWorld>[0];
 
 /**

@@ -20,6 +20,7 @@ import {
   VENDOR,
   bookingStateOf,
   bothAuthorized,
+  capturesAtProvider,
   checksById,
   failing,
   openReservation,
@@ -31,16 +32,6 @@ import {
 const world = useWorlds({ simulation: true, sandbox: { autoDeliver: false } });
 
 const CAPTURE_DOWN = { apiErrorRate: 1, apiErrorPaths: ['POST /v1/payment_intents/*/capture'] };
-
-function capturedAtProvider(w: World, bookingId: string): number {
-  const intents = new Set(
-    w.sandbox
-      .paymentIntents()
-      .filter((pi) => pi.metadata.bookiji_booking_id === bookingId)
-      .map((pi) => pi.id),
-  );
-  return w.sandbox.charges().filter((c) => intents.has(String(c.payment_intent)) && c.captured).length;
-}
 
 describe('defect 2: cancelling a committed reservation', () => {
   // Proves the booking's cancellation after commit cancels the reservation and owes both captures a refund, which reconcile pays to the cent.
@@ -157,7 +148,7 @@ describe('defect 4: deadlines capped at the slot start, commit refused past them
     const [resumed] = await resumeCommits(w.pool, w.gateway, RECONCILE_ACTOR);
     expect(resumed!.state).toBe('FAILED_COMMIT');
     expect(await bookingStateOf(w, after.bookingId)).toBe('cancelled');
-    expect(capturedAtProvider(w, after.bookingId)).toBe(0);
+    expect(capturesAtProvider(w, after.bookingId)).toBe(0);
     const payments = await paymentsByRole(w, after.id);
     expect([payments.vendor.status, payments.requester.status]).toEqual(['canceled', 'canceled']);
     expect(failing(await checksById(w))).toEqual([]);
@@ -173,7 +164,7 @@ describe('defect 4: deadlines capped at the slot start, commit refused past them
     await advanceClock(w.pool, 13 * 60_000);
     await reconcile(w.pool, w.gateway, { dryRun: false, actor: RECONCILE_ACTOR });
     expect(await reservationState(w, after.id)).toBe('FAILED_COMMIT');
-    expect(capturedAtProvider(w, after.bookingId)).toBe(0);
+    expect(capturesAtProvider(w, after.bookingId)).toBe(0);
     expect(failing(await checksById(w))).toEqual([]);
   });
 
