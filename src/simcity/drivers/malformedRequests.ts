@@ -54,8 +54,8 @@ function deep(levels: number, leaf: string): string {
   return `${'{"a":'.repeat(levels)}${leaf}${'}'.repeat(levels)}`;
 }
 
-// Stays long: one short case per layer (eleven), each drawing its bytes from `seed`; the switch is the catalogue of attacks.
 /** One malformed request against the partner API for `layer`, from `seed`. */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: stays long: one short case per layer (eleven), each drawing its bytes from `seed`; the switch is the catalogue of attacks.
 export function malformedRequest(layer: MalformedLayer, seed: number, t: Targets): RawRequest {
   const claim = { slotId: t.slotId, customerId: t.customerId, idempotencyKey: `${t.key}-${seed}`, hold: true };
   switch (layer) {
