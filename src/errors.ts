@@ -2,7 +2,7 @@
 //
 // Every failure a user can cause is a BookijiError with a stable code, a
 // one-line message, a hint and a retryable flag. The database raises its own
-// SQLSTATEs (class BK, see migrations) and `fromDatabaseError` maps them here;
+// SQLSTATEs (class BK, see migrations) and `toBookijiError` maps them here;
 // the CLI maps codes to exit codes in `exitCodeFor`, the HTTP layer to
 // statuses through `httpStatus`. Nothing else decides either.
 
@@ -151,8 +151,8 @@ interface PgLikeError {
   constraint?: string;
 }
 
-/** Maps any error thrown by pg (or our SQL) to a BookijiError; keeps the original as `cause`. */
-export function fromDatabaseError(error: unknown): BookijiError {
+/** Maps any error (pg's, our SQL's, a BookijiError already) to a BookijiError; keeps the original as `cause`. */
+export function toBookijiError(error: unknown): BookijiError {
   if (error instanceof BookijiError) return error;
   const pgError = (error ?? {}) as PgLikeError;
   const sqlState = pgError.code ?? '';
@@ -224,7 +224,7 @@ export interface ErrorBody {
  * the body of SPEC §2 plus the field at fault. The original stays as `cause`.
  */
 export function httpErrorOf(caught: unknown): { error: BookijiError; status: number; body: ErrorBody } {
-  const error = fromDatabaseError(caught);
+  const error = toBookijiError(caught);
   const field = typeof error.details.field === 'string' ? { field: error.details.field } : {};
   const body: ErrorBody = { error: { code: error.code, message: error.message, hint: error.hint, retryable: error.retryable, ...field } };
   return { error, status: httpStatusOf(error), body };

@@ -5,7 +5,7 @@
 
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { BookijiError, fromDatabaseError, httpErrorOf } from '../errors.js';
+import { BookijiError, toBookijiError, httpErrorOf } from '../errors.js';
 import type { AuthenticatedPartner } from './apiKeys.js';
 import type { RouteSpec } from './routes.js';
 import { parseStrictJson } from './strictJson.js';
@@ -52,7 +52,7 @@ export function toEdgeError(caught: unknown): BookijiError {
   if (code.startsWith('FST_ERR_CTP_') || (code.startsWith('FST_') && typeof error.statusCode === 'number' && error.statusCode < 500)) {
     return refused('request', error.message ?? code);
   }
-  return fromDatabaseError(caught);
+  return toBookijiError(caught);
 }
 
 /** Query strings as URLSearchParams reads them (lenient on escapes); a name given twice becomes an array, which the schema refuses. */

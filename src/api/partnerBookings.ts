@@ -11,6 +11,7 @@ import { BookijiError, validationError } from '../errors.js';
 import { queryWithRetry, withTransaction, type Pool } from '../db/pool.js';
 import { actorArgs } from '../engine/actor.js';
 import { PAYMENT_METHODS } from '../engine/bookings.js';
+import { requireHoldTtlSeconds } from '../engine/limits.js';
 import { toBooking } from '../engine/rows.js';
 import type { Actor, Booking } from '../engine/types.js';
 import { requireIdempotencyKey, requireInt, requireOneOf, requireText, requireUuid } from '../engine/validate.js';
@@ -98,7 +99,7 @@ export async function createPartnerBooking(
   const key = requireIdempotencyKey('idempotencyKey', requireField(body, 'idempotencyKey'));
   if (body.hold !== undefined && typeof body.hold !== 'boolean') throw validationError('hold', 'must be true or false');
   const hold = body.hold === true;
-  const ttl = body.holdTtlSeconds === undefined ? null : requireInt('holdTtlSeconds', body.holdTtlSeconds, 1, 86_400);
+  const ttl = body.holdTtlSeconds === undefined ? null : requireHoldTtlSeconds('holdTtlSeconds', body.holdTtlSeconds);
   if (ttl !== null && !hold) throw validationError('holdTtlSeconds', 'only applies with "hold": true');
   const method = body.paymentMethod === undefined ? null : requireOneOf('paymentMethod', body.paymentMethod, PAYMENT_METHODS);
   const metadata = requireMetadata(body.metadata);

@@ -55,17 +55,24 @@ const ok = (body: unknown, status = 200): RouteAnswer => ({ status, body });
 const body = (input: RouteInput) => input.body as Record<string, unknown>;
 const actor = (input: RouteInput) => partnerActor(input.partner!, input.requestId);
 
-/** The partner API's own routes: bookings and reservations, each authenticated by API key. */
+/** An authenticated partner route of v1: every one takes a request id and no query unless its schema says so. */
+const v1 = (method: RouteSpec['method'], template: string, summary: string, schema: Record<string, unknown>, handle: RouteSpec['handle']): RouteSpec => ({
+  method,
+  template,
+  authenticated: true,
+  schema: { summary, headers: s.REQUEST_ID_HEADERS, querystring: s.NO_QUERY, ...schema },
+  handle,
+});
+const created = (answer: { replayed: boolean }) => ok(answer, answer.replayed ? 200 : 201);
+const replayNote = 'A retry with the same idempotency key and the same request: the first outcome.';
+
+/** The partner API's own routes: availability, bookings and reservations, each authenticated by API key. */
 function partnerRoutes({ pool }: RouteDependencies): RouteSpec[] {
-  const v1 = (method: RouteSpec['method'], template: string, summary: string, schema: Record<string, unknown>, handle: RouteSpec['handle']): RouteSpec => ({
-    method,
-    template,
-    authenticated: true,
-    schema: { summary, headers: s.REQUEST_ID_HEADERS, querystring: s.NO_QUERY, ...schema },
-    handle,
-  });
-  const created = (answer: { replayed: boolean }) => ok(answer, answer.replayed ? 200 : 201);
-  const replayNote = 'A retry with the same idempotency key and the same request: the first outcome.';
+  return [...availabilityRoutes(pool), ...bookingRoutes(pool), ...reservationRoutes(pool)];
+}
+
+/** A vendor's open slots. */
+function availabilityRoutes(pool: Pool): RouteSpec[] {
   return [
     v1(
       'GET',
@@ -87,6 +94,12 @@ function partnerRoutes({ pool }: RouteDependencies): RouteSpec[] {
           }),
         ),
     ),
+  ];
+}
+
+/** Claim (book or hold), read, confirm and cancel a booking. */
+function bookingRoutes(pool: Pool): RouteSpec[] {
+  return [
     v1(
       'POST',
       '/v1/bookings',
@@ -133,6 +146,12 @@ function partnerRoutes({ pool }: RouteDependencies): RouteSpec[] {
       },
       async (input) => ok(await cancelPartnerBooking(pool, input.partner!, input.params.id, body(input), actor(input))),
     ),
+  ];
+}
+
+/** Create, read, confirm (the vendor's acceptance) and cancel a reservation. */
+function reservationRoutes(pool: Pool): RouteSpec[] {
+  return [
     v1(
       'POST',
       '/v1/reservations',

@@ -5,12 +5,20 @@
 
 import { readFile } from 'node:fs/promises';
 import { BookijiError, validationError } from '../errors.js';
-import { queryWithRetry, withTransaction, type Pool } from '../db/pool.js';
+import { queryWithRetry, withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import type { RefreshResult } from '../engine/slots.js';
 import type { Actor } from '../engine/types.js';
 import { requireCurrency, requireInt, requireUuid } from '../engine/validate.js';
 import { getVendor } from '../engine/vendors.js';
-import { diffSchedule, generateSlots, parseBusyIntervals, validateScheduleRules, type BusyInterval, type ScheduleRules } from '../availability/index.js';
+import {
+  diffSchedule,
+  generateSlots,
+  parseBusyIntervals,
+  validateScheduleRules,
+  type BusyInterval,
+  type ExistingSlot,
+  type ScheduleRules,
+} from '../availability/index.js';
 
 const DAY_MS = 86_400_000;
 /** How far back an ICS import keeps events: a slot refresh never looks into the past. */
@@ -124,6 +132,38 @@ export interface ScheduleRefreshResult extends RefreshResult {
   blocked: number;
 }
 
+/** The vendor's busy times (imported calendars) overlapping the window. */
+async function busyIntervalsIn(client: Queryable, vendorId: string, window: { from: Date; to: Date }): Promise<BusyInterval[]> {
+  const busyRows = await client.query(
+    'SELECT starts_at, ends_at, source, uid FROM vendor_busy_intervals WHERE vendor_id = $1 AND ends_at > $2 AND starts_at < $3 ORDER BY starts_at',
+    [vendorId, window.from, window.to],
+  );
+  return busyRows.rows.map((row) => ({
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    source: row.source,
+    ...(row.uid ? { uid: row.uid } : {}),
+  }));
+}
+
+/** The vendor's slots starting in the window, with their active (confirmed or live held) bookings. */
+async function slotsIn(client: Queryable, vendorId: string, window: { from: Date; to: Date }): Promise<ExistingSlot<string>[]> {
+  const existing = await client.query(
+    `SELECT s.id, s.starts_at, s.ends_at, s.legacy,
+            (SELECT count(*) FROM bookings b WHERE b.vendor_id = s.vendor_id AND b.slot_id = s.id
+               AND (b.state = 'confirmed' OR (b.state = 'held' AND b.hold_expires_at > bookiji_now()))) AS active
+     FROM slots s WHERE s.vendor_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3`,
+    [vendorId, window.from, window.to],
+  );
+  return existing.rows.map((row) => ({
+    id: row.id as string,
+    startsAt: row.starts_at as Date,
+    endsAt: row.ends_at as Date,
+    activeBookings: Number(row.active),
+    legacy: row.legacy as boolean,
+  }));
+}
+
 /**
  * Regenerates the vendor's slots from its rules and busy times, from now to
  * its horizon, in one transaction. Two refreshes of one vendor queue on a
@@ -141,35 +181,9 @@ export async function refreshSchedule(pool: Pool, vendorInput: unknown, actor: A
     // The window reaches a day past the horizon so that every generated slot,
     // which starts by the horizon, also ends inside it.
     const window = { from: now, to: new Date(now.getTime() + (schedule.rules.maxDaysAhead + 2) * DAY_MS) };
-    const busyRows = await client.query(
-      'SELECT starts_at, ends_at, source, uid FROM vendor_busy_intervals WHERE vendor_id = $1 AND ends_at > $2 AND starts_at < $3 ORDER BY starts_at',
-      [vendorId, window.from, window.to],
-    );
-    const busy: BusyInterval[] = busyRows.rows.map((row) => ({
-      startsAt: row.starts_at,
-      endsAt: row.ends_at,
-      source: row.source,
-      ...(row.uid ? { uid: row.uid } : {}),
-    }));
+    const busy = await busyIntervalsIn(client, vendorId, window);
     const generated = generateSlots(schedule.rules, { now, from: window.from, to: window.to, busy });
-    const existing = await client.query(
-      `SELECT s.id, s.starts_at, s.ends_at, s.legacy,
-              (SELECT count(*) FROM bookings b WHERE b.vendor_id = s.vendor_id AND b.slot_id = s.id
-                 AND (b.state = 'confirmed' OR (b.state = 'held' AND b.hold_expires_at > bookiji_now()))) AS active
-       FROM slots s WHERE s.vendor_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3`,
-      [vendorId, window.from, window.to],
-    );
-    const plan = diffSchedule(
-      existing.rows.map((row) => ({
-        id: row.id as string,
-        startsAt: row.starts_at as Date,
-        endsAt: row.ends_at as Date,
-        activeBookings: Number(row.active),
-        legacy: row.legacy as boolean,
-      })),
-      generated,
-      window,
-    );
+    const plan = diffSchedule(await slotsIn(client, vendorId, window), generated, window);
     // Generated slots overlapping a booked slot the rules drop would offer
     // time the vendor is already booked for.
     const blocked = new Set(plan.blocked.map((slot) => slot.startsAt.getTime()));

@@ -5,6 +5,9 @@
 // server checks. test/api/openapi.test.ts checks every real response against
 // that document.
 
+import { HOLD_TTL_SECONDS_MAX, HOLD_TTL_SECONDS_MIN } from '../engine/limits.js';
+import { RESERVATION_STATES } from '../reservations/types.js';
+
 const error = {
   type: 'object',
   additionalProperties: false,
@@ -119,32 +122,12 @@ const createdBooking = {
   properties: { booking, replayed: { type: 'boolean' } },
 } as const;
 
-const RESERVATION_STATES = [
-  'INTENT_CREATED',
-  'HELD',
-  'AWAITING_VENDOR_CONFIRMATION',
-  'CONFIRMED_BY_VENDOR',
-  'AWAITING_VENDOR_AUTH',
-  'VENDOR_AUTHORIZED',
-  'AWAITING_REQUESTER_AUTH',
-  'AUTHORIZED_BOTH',
-  'COMMIT_IN_PROGRESS',
-  'COMMITTED',
-  'FAILED_VENDOR_TIMEOUT',
-  'FAILED_VENDOR_AUTH',
-  'FAILED_REQUESTER_AUTH',
-  'FAILED_AVAILABILITY_CHANGED',
-  'FAILED_COMMIT',
-  'EXPIRED',
-  'CANCELLED',
-];
-
 const reservationProperties = {
   id: { type: 'string', format: 'uuid' },
   vendorId: { type: 'string', format: 'uuid' },
   slotId: { type: 'string', format: 'uuid' },
   requesterId: { type: 'string', format: 'uuid' },
-  state: { type: 'string', enum: RESERVATION_STATES },
+  state: { type: 'string', enum: [...RESERVATION_STATES] },
   slotStartTime: { type: 'string', format: 'date-time' },
   slotEndTime: { type: 'string', format: 'date-time' },
   expiresAt: { type: ['string', 'null'], format: 'date-time', description: "When the current stage's time to live passes; null once final." },
@@ -295,7 +278,7 @@ export const CREATE_BOOKING_BODY = {
       `Printable ASCII; at most ${IDEMPOTENCY_COLUMN_LENGTH - PARTNER_KEY_PREFIX_LENGTH} characters, since the server stores it after a ${PARTNER_KEY_PREFIX_LENGTH}-character partner namespace.`,
     ),
     hold: { type: 'boolean' },
-    holdTtlSeconds: { type: 'integer', minimum: 1, maximum: 86_400 },
+    holdTtlSeconds: { type: 'integer', minimum: HOLD_TTL_SECONDS_MIN, maximum: HOLD_TTL_SECONDS_MAX },
     paymentMethod: { type: 'string', enum: ['free', 'pay_on_arrival', 'card'] },
     metadata: { type: 'object', description: 'Yours, returned as given: at most 4096 bytes of JSON, nested at most 32 levels, no NUL characters.' },
   },

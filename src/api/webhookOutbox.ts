@@ -82,6 +82,53 @@ interface LeasedEvent {
   webhook_secret: string;
 }
 
+/** Sends one leased event; records it delivered, or its failure and the next attempt's time. */
+async function deliverEvent(pool: Pool, event: LeasedEvent, settings: OutboxSettings, counters: DeliveryCounters): Promise<void> {
+  const body = JSON.stringify({ id: event.event_id, type: event.event_type, createdAt: event.created_at.toISOString(), data: event.payload });
+  let failure: string | null = null;
+  try {
+    const response = await fetch(event.webhook_url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'bookiji-event-id': event.event_id,
+        'bookiji-event-type': event.event_type,
+        'bookiji-signature': signWebhook(event.webhook_secret, Math.floor(Date.now() / 1000), body),
+      },
+      body,
+      signal: AbortSignal.timeout(settings.requestTimeoutMs),
+    });
+    await response.arrayBuffer().catch(() => undefined);
+    if (!response.ok) failure = `HTTP ${response.status}`;
+  } catch (error) {
+    failure = (error as Error).message;
+  }
+  if (failure === null) {
+    await pool.query('UPDATE webhook_outbox SET delivered_at = clock_timestamp(), last_error = NULL WHERE id = $1', [event.id]);
+    counters.delivered += 1;
+  } else {
+    await pool.query(
+      `UPDATE webhook_outbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000), last_error = $3 WHERE id = $1`,
+      [event.id, backoffMs(event.attempts, settings), failure.slice(0, 500)],
+    );
+    counters.failed += 1;
+  }
+}
+
+/** Leases up to batchMax due events (SKIP LOCKED, so processes share the work), oldest first. */
+async function leaseDueEvents(pool: Pool, settings: OutboxSettings): Promise<LeasedEvent[]> {
+  const leased = await pool.query<LeasedEvent>(
+    `UPDATE webhook_outbox o SET attempts = o.attempts + 1, next_attempt_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000)
+     FROM partners p
+     WHERE p.id = o.partner_id AND o.id IN (
+       SELECT id FROM webhook_outbox WHERE delivered_at IS NULL AND next_attempt_at <= clock_timestamp()
+       ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+     RETURNING o.id, o.event_id, o.event_type, o.payload, o.created_at, o.attempts, p.webhook_url, p.webhook_secret`,
+    [settings.batchMax, settings.leaseMs],
+  );
+  return leased.rows.sort((a, b) => a.id - b.id);
+}
+
 export function startOutboxDispatcher(
   pool: Pool,
   overrides: Partial<OutboxSettings> = {},
@@ -100,50 +147,9 @@ export function startOutboxDispatcher(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
 
-  async function deliver(event: LeasedEvent): Promise<void> {
-    const body = JSON.stringify({ id: event.event_id, type: event.event_type, createdAt: event.created_at.toISOString(), data: event.payload });
-    let failure: string | null = null;
-    try {
-      const response = await fetch(event.webhook_url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'bookiji-event-id': event.event_id,
-          'bookiji-event-type': event.event_type,
-          'bookiji-signature': signWebhook(event.webhook_secret, Math.floor(Date.now() / 1000), body),
-        },
-        body,
-        signal: AbortSignal.timeout(settings.requestTimeoutMs),
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      if (!response.ok) failure = `HTTP ${response.status}`;
-    } catch (error) {
-      failure = (error as Error).message;
-    }
-    if (failure === null) {
-      await pool.query('UPDATE webhook_outbox SET delivered_at = clock_timestamp(), last_error = NULL WHERE id = $1', [event.id]);
-      counters.delivered += 1;
-    } else {
-      await pool.query(
-        `UPDATE webhook_outbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000), last_error = $3 WHERE id = $1`,
-        [event.id, backoffMs(event.attempts, settings), failure.slice(0, 500)],
-      );
-      counters.failed += 1;
-    }
-  }
-
   async function runOnce(): Promise<number> {
-    const leased = await pool.query<LeasedEvent>(
-      `UPDATE webhook_outbox o SET attempts = o.attempts + 1, next_attempt_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000)
-       FROM partners p
-       WHERE p.id = o.partner_id AND o.id IN (
-         SELECT id FROM webhook_outbox WHERE delivered_at IS NULL AND next_attempt_at <= clock_timestamp()
-         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING o.id, o.event_id, o.event_type, o.payload, o.created_at, o.attempts, p.webhook_url, p.webhook_secret`,
-      [settings.batchMax, settings.leaseMs],
-    );
-    const events = leased.rows.sort((a, b) => a.id - b.id);
-    await Promise.all(events.map((event) => deliver(event)));
+    const events = await leaseDueEvents(pool, settings);
+    await Promise.all(events.map((event) => deliverEvent(pool, event, settings, counters)));
     return events.length;
   }
 

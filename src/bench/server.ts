@@ -48,6 +48,7 @@ async function adminQuery(adminConnectionString: string, sql: string): Promise<v
   }
 }
 
+// Stays long: it starts (or reaches) PostgreSQL and returns one handle whose methods share the run id, the templates and the pools they drop on stop.
 export async function startBenchServer(env: NodeJS.ProcessEnv = process.env): Promise<BenchServer> {
   let home: string | undefined;
   let adminConnectionString: string;

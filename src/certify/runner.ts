@@ -10,7 +10,7 @@ import { makeRandom, phaseSeed, type CertifyDatabase, type PhaseContext } from '
 import { collectEnvironment } from './environment.js';
 import { describeError } from './evidence.js';
 import { aggregateInvariants, invariantReasons } from './invariants.js';
-import { PHASES } from './phases/index.js';
+import { PHASES, type PhaseDefinition } from './phases/index.js';
 import { PROFILES, type ProfileParameters } from './profiles.js';
 import {
   PHASE_IDS,
@@ -52,6 +52,104 @@ function summaryOf(status: PhaseStatus, checks: Check[]): string {
   return failed.map((c) => `${c.name}: ${c.detail}`).join(' || ');
 }
 
+function notRunPhase(phase: PhaseDefinition, seed: number): PhaseResult {
+  return {
+    id: phase.id,
+    key: phase.key,
+    name: phase.name,
+    status: 'NOT RUN',
+    durationMs: 0,
+    seed,
+    checks: [],
+    numbers: {},
+    summary: 'not selected for this run',
+  };
+}
+
+/** Runs one phase with its own seed; a phase that throws is a FAIL naming the error. */
+async function runPhase(
+  phase: PhaseDefinition,
+  seed: number,
+  options: RunCertificationOptions,
+  params: ProfileParameters,
+  log: (message: string) => void,
+): Promise<PhaseResult> {
+  log(`phase ${phase.id}: ${phase.name}`);
+  const ctx: PhaseContext = {
+    normal: options.normal,
+    simulation: options.simulation,
+    adminConnectionString: options.adminConnectionString,
+    params,
+    seed,
+    random: (label) => makeRandom(seed, label),
+    log,
+    scenarios: [],
+  };
+  const started = performance.now();
+  try {
+    const outcome = await phase.run(ctx);
+    const status = statusOf(outcome.checks);
+    return {
+      id: phase.id,
+      key: phase.key,
+      name: phase.name,
+      status,
+      durationMs: Math.round(performance.now() - started),
+      seed,
+      checks: outcome.checks,
+      numbers: outcome.numbers,
+      summary: summaryOf(status, outcome.checks),
+      ...(outcome.series ? { series: outcome.series } : {}),
+      scenarios: ctx.scenarios,
+    };
+  } catch (error) {
+    const checks: Check[] = [{ name: 'phase ran to completion', passed: false, detail: `the phase stopped with an error: ${describeError(error)}` }];
+    return {
+      id: phase.id,
+      key: phase.key,
+      name: phase.name,
+      status: 'FAIL',
+      durationMs: Math.round(performance.now() - started),
+      seed,
+      checks,
+      numbers: {},
+      summary: summaryOf('FAIL', checks),
+      scenarios: ctx.scenarios,
+    };
+  }
+}
+
+/** verify_invariants() on both certification databases; a run that fails counts as a violation. */
+async function runDatabaseChecks(options: RunCertificationOptions): Promise<InvariantResult[]> {
+  const databaseChecks: InvariantResult[] = [];
+  for (const [label, db] of [
+    ['normal', options.normal],
+    ['simulation', options.simulation],
+  ] as const) {
+    try {
+      for (const c of await verifyInvariants(db.pool))
+        databaseChecks.push({ id: c.checkId, description: c.description, violations: c.violations, database: label });
+    } catch (error) {
+      databaseChecks.push({ id: 'verify', description: `verify_invariants() could not run: ${describeError(error)}`, violations: 1, database: label });
+    }
+  }
+  return databaseChecks;
+}
+
+/** Why the verdict is NOT CERTIFIED: failed phases (three checks each), database violations, invariants. */
+function reasonsOf(phases: PhaseResult[], databaseChecks: InvariantResult[], invariants: ReturnType<typeof aggregateInvariants>): string[] {
+  const reasons: string[] = [];
+  for (const p of phases.filter((x) => x.status !== 'PASS')) {
+    const failed = p.checks.filter((c) => !c.passed);
+    if (failed.length === 0) reasons.push(`Phase ${p.id} (${p.name}) ${p.status}: ${p.summary}`);
+    for (const c of failed.slice(0, 3)) reasons.push(`Phase ${p.id} (${p.name}) ${p.status}: ${c.name} — ${c.detail}`);
+  }
+  for (const inv of databaseChecks.filter((i) => i.violations > 0))
+    reasons.push(`Check ${inv.id} (${inv.description}) violated ${inv.violations} time(s) on the ${inv.database} certification database`);
+  reasons.push(...invariantReasons(invariants));
+  return reasons;
+}
+
 export async function runCertification(options: RunCertificationOptions): Promise<CertificationReport> {
   const startedAt = new Date();
   const log = options.log ?? (() => undefined);
@@ -65,95 +163,23 @@ export async function runCertification(options: RunCertificationOptions): Promis
     const seed = phaseSeed(options.seed, phase.id);
     phaseSeeds[String(phase.id)] = seed;
     if (!selected.has(phase.id)) {
-      phases.push({
-        id: phase.id,
-        key: phase.key,
-        name: phase.name,
-        status: 'NOT RUN',
-        durationMs: 0,
-        seed,
-        checks: [],
-        numbers: {},
-        summary: 'not selected for this run',
-      });
+      phases.push(notRunPhase(phase, seed));
       continue;
     }
-    log(`phase ${phase.id}: ${phase.name}`);
-    const ctx: PhaseContext = {
-      normal: options.normal,
-      simulation: options.simulation,
-      adminConnectionString: options.adminConnectionString,
-      params,
-      seed,
-      random: (label) => makeRandom(seed, label),
-      log,
-      scenarios: [],
-    };
-    const started = performance.now();
-    let result: PhaseResult;
-    try {
-      const outcome = await phase.run(ctx);
-      const status = statusOf(outcome.checks);
-      result = {
-        id: phase.id,
-        key: phase.key,
-        name: phase.name,
-        status,
-        durationMs: Math.round(performance.now() - started),
-        seed,
-        checks: outcome.checks,
-        numbers: outcome.numbers,
-        summary: summaryOf(status, outcome.checks),
-        ...(outcome.series ? { series: outcome.series } : {}),
-        scenarios: ctx.scenarios,
-      };
-    } catch (error) {
-      const checks: Check[] = [{ name: 'phase ran to completion', passed: false, detail: `the phase stopped with an error: ${describeError(error)}` }];
-      result = {
-        id: phase.id,
-        key: phase.key,
-        name: phase.name,
-        status: 'FAIL',
-        durationMs: Math.round(performance.now() - started),
-        seed,
-        checks,
-        numbers: {},
-        summary: summaryOf('FAIL', checks),
-        scenarios: ctx.scenarios,
-      };
-    }
+    const result = await runPhase(phase, seed, options, params, log);
     log(
       `phase ${phase.id}: ${result.status} in ${(result.durationMs / 1000).toFixed(1)} s${result.status === 'PASS' ? '' : ` — ${result.summary.slice(0, 300)}`}`,
     );
     phases.push(result);
   }
 
-  const databaseChecks: InvariantResult[] = [];
-  for (const [label, db] of [
-    ['normal', options.normal],
-    ['simulation', options.simulation],
-  ] as const) {
-    try {
-      for (const c of await verifyInvariants(db.pool))
-        databaseChecks.push({ id: c.checkId, description: c.description, violations: c.violations, database: label });
-    } catch (error) {
-      databaseChecks.push({ id: 'verify', description: `verify_invariants() could not run: ${describeError(error)}`, violations: 1, database: label });
-    }
-  }
+  const databaseChecks = await runDatabaseChecks(options);
   const invariants = aggregateInvariants(
     phases.flatMap((p) => p.scenarios ?? []),
     databaseChecks,
   );
 
-  const reasons: string[] = [];
-  for (const p of phases.filter((x) => x.status !== 'PASS')) {
-    const failed = p.checks.filter((c) => !c.passed);
-    if (failed.length === 0) reasons.push(`Phase ${p.id} (${p.name}) ${p.status}: ${p.summary}`);
-    for (const c of failed.slice(0, 3)) reasons.push(`Phase ${p.id} (${p.name}) ${p.status}: ${c.name} — ${c.detail}`);
-  }
-  for (const inv of databaseChecks.filter((i) => i.violations > 0))
-    reasons.push(`Check ${inv.id} (${inv.description}) violated ${inv.violations} time(s) on the ${inv.database} certification database`);
-  reasons.push(...invariantReasons(invariants));
+  const reasons = reasonsOf(phases, databaseChecks, invariants);
 
   const finishedAt = new Date();
   return {

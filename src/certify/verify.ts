@@ -46,6 +46,63 @@ function sha256(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** The verdict must follow from the signed phases, invariants and database checks. */
+function checkVerdict(report: CertificationReport, problems: string[], checked: string[]): void {
+  const allPassed =
+    PHASE_IDS.every((id) => report.phases.find((p) => p.id === id)?.status === 'PASS') &&
+    report.phases.every((p) => p.status !== 'PASS' || (p.checks.length > 0 && p.checks.every((c) => c.passed)));
+  const databaseClean = Array.isArray(report.databaseChecks) && report.databaseChecks.every((i) => i.violations === 0);
+  const invariants = Array.isArray(report.invariants) ? report.invariants : [];
+  const misjudged = invariants.filter((i) => i.result !== invariantOutcome(i));
+  if (misjudged.length > 0)
+    problems.push(
+      `invariant result(s) do not follow from their counts: ${misjudged.map((i) => `${i.id} says ${i.result}, counts give ${invariantOutcome(i)}`).join('; ')}`,
+    );
+  const missing = INVARIANT_IDS.filter((id) => !invariants.some((i) => i.id === id));
+  if (missing.length > 0) problems.push(`the invariants table leaves out ${missing.join(', ')}`);
+  const invariantsHeld = invariants.length > 0 && missing.length === 0 && invariants.every((i) => i.result === 'HELD' && invariantOutcome(i) === 'HELD');
+  const expectedVerdict = allPassed && databaseClean && invariantsHeld ? 'CERTIFIED' : 'NOT CERTIFIED';
+  if (report.verdict !== expectedVerdict)
+    problems.push(`verdict ${report.verdict} does not follow from the phases and invariants (they give ${expectedVerdict})`);
+  else
+    checked.push(
+      `verdict ${report.verdict} follows from ${report.phases.length} phases, ${invariants.length} invariants (checked, exercised, held) and ${report.databaseChecks?.length ?? 0} database checks`,
+    );
+}
+
+/** The report and meta files beside the envelope must match what was signed; answers the report file, if any. */
+function checkFilesBeside(
+  file: string,
+  paths: ReturnType<typeof siblings>,
+  report: CertificationReport,
+  envelopeBytes: Buffer,
+  problems: string[],
+  checked: string[],
+): string | null {
+  let reportFile: string | null = null;
+  if (existsSync(paths.report)) {
+    reportFile = paths.report;
+    if (readFileSync(paths.report, 'utf8') !== serializeReport(report)) problems.push(`report file ${paths.report} differs from the signed report`);
+    else checked.push('report file is exactly the signed report');
+  } else if (file === paths.report) {
+    problems.push(`no report at ${paths.report}`);
+  }
+  if (existsSync(paths.meta)) {
+    try {
+      const meta = JSON.parse(readFileSync(paths.meta, 'utf8')) as { verdict?: string; files?: Record<string, { path: string; sha256: string }> };
+      if (meta.verdict !== report.verdict) problems.push(`meta file says ${String(meta.verdict)}, the signed report ${report.verdict}`);
+      const envelopeDigest = meta.files?.envelope?.sha256;
+      if (envelopeDigest !== sha256(envelopeBytes)) problems.push('meta file: the envelope digest does not match the envelope');
+      if (reportFile && meta.files?.report?.sha256 !== sha256(readFileSync(reportFile)))
+        problems.push('meta file: the report digest does not match the report');
+      if (problems.length === 0) checked.push('meta file digests match');
+    } catch (error) {
+      problems.push(`meta file ${paths.meta} is not JSON (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
+  return reportFile;
+}
+
 export function verifyCertification(file: string, publicKeyPath: string): CertificationVerification {
   const paths = siblings(file);
   const problems: string[] = [];
@@ -92,26 +149,7 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
     problems.push(`statement subjects ${JSON.stringify(statement.subject)} do not name the report's commit and schema digest ${expectedSubjects}`);
   else checked.push(`subjects: ${statement.subject.map((s) => `${s.name} ${Object.values(s.digest)[0]}`).join(', ')}`);
 
-  const allPassed =
-    PHASE_IDS.every((id) => report.phases.find((p) => p.id === id)?.status === 'PASS') &&
-    report.phases.every((p) => p.status !== 'PASS' || (p.checks.length > 0 && p.checks.every((c) => c.passed)));
-  const databaseClean = Array.isArray(report.databaseChecks) && report.databaseChecks.every((i) => i.violations === 0);
-  const invariants = Array.isArray(report.invariants) ? report.invariants : [];
-  const misjudged = invariants.filter((i) => i.result !== invariantOutcome(i));
-  if (misjudged.length > 0)
-    problems.push(
-      `invariant result(s) do not follow from their counts: ${misjudged.map((i) => `${i.id} says ${i.result}, counts give ${invariantOutcome(i)}`).join('; ')}`,
-    );
-  const missing = INVARIANT_IDS.filter((id) => !invariants.some((i) => i.id === id));
-  if (missing.length > 0) problems.push(`the invariants table leaves out ${missing.join(', ')}`);
-  const invariantsHeld = invariants.length > 0 && missing.length === 0 && invariants.every((i) => i.result === 'HELD' && invariantOutcome(i) === 'HELD');
-  const expectedVerdict = allPassed && databaseClean && invariantsHeld ? 'CERTIFIED' : 'NOT CERTIFIED';
-  if (report.verdict !== expectedVerdict)
-    problems.push(`verdict ${report.verdict} does not follow from the phases and invariants (they give ${expectedVerdict})`);
-  else
-    checked.push(
-      `verdict ${report.verdict} follows from ${report.phases.length} phases, ${invariants.length} invariants (checked, exercised, held) and ${report.databaseChecks?.length ?? 0} database checks`,
-    );
+  checkVerdict(report, problems, checked);
 
   const signedScore = (report as { mutants?: unknown }).mutants;
   if (signedScore !== undefined) {
@@ -123,27 +161,7 @@ export function verifyCertification(file: string, publicKeyPath: string): Certif
     }
   }
 
-  let reportFile: string | null = null;
-  if (existsSync(paths.report)) {
-    reportFile = paths.report;
-    if (readFileSync(paths.report, 'utf8') !== serializeReport(report)) problems.push(`report file ${paths.report} differs from the signed report`);
-    else checked.push('report file is exactly the signed report');
-  } else if (file === paths.report) {
-    problems.push(`no report at ${paths.report}`);
-  }
-  if (existsSync(paths.meta)) {
-    try {
-      const meta = JSON.parse(readFileSync(paths.meta, 'utf8')) as { verdict?: string; files?: Record<string, { path: string; sha256: string }> };
-      if (meta.verdict !== report.verdict) problems.push(`meta file says ${String(meta.verdict)}, the signed report ${report.verdict}`);
-      const envelopeDigest = meta.files?.envelope?.sha256;
-      if (envelopeDigest !== sha256(envelopeBytes)) problems.push('meta file: the envelope digest does not match the envelope');
-      if (reportFile && meta.files?.report?.sha256 !== sha256(readFileSync(reportFile)))
-        problems.push('meta file: the report digest does not match the report');
-      if (problems.length === 0) checked.push('meta file digests match');
-    } catch (error) {
-      problems.push(`meta file ${paths.meta} is not JSON (${error instanceof Error ? error.message : String(error)})`);
-    }
-  }
+  const reportFile = checkFilesBeside(file, paths, report, envelopeBytes, problems, checked);
   return result(verified.keyid, report.verdict, reportFile);
 }
 

@@ -4,7 +4,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { BookijiError, exitCodeFor, fromDatabaseError } from '../errors.js';
+import { BookijiError, exitCodeFor, toBookijiError } from '../errors.js';
 import { registerCommands } from './commands/index.js';
 import { printError } from './output.js';
 import { ReportedFailure } from './reportedFailure.js';
@@ -49,7 +49,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       if (wantsJson(argv)) printError(new BookijiError('USAGE_ERROR', error.message.replace(/^error: /, '')), { json: true, debug: false });
       return 2;
     }
-    const bookijiError = error instanceof BookijiError ? error : fromDatabaseError(error);
+    const bookijiError = error instanceof BookijiError ? error : toBookijiError(error);
     printError(bookijiError, { json: wantsJson(argv), debug: argv.includes('--debug') });
     return exitCodeFor(bookijiError);
   }

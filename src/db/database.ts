@@ -7,7 +7,7 @@
 
 import path from 'node:path';
 import pg from 'pg';
-import { BookijiError, fromDatabaseError } from '../errors.js';
+import { BookijiError, toBookijiError } from '../errors.js';
 import { ensureEmbeddedServer, type ClusterCredentials } from './embeddedServer.js';
 import { ensureMigrated } from './migrate.js';
 import { createPool, type Pool } from './pool.js';
@@ -67,7 +67,7 @@ export async function ensureDatabaseExists(
     }
     return true;
   } catch (error) {
-    throw fromDatabaseError(error);
+    throw toBookijiError(error);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -87,7 +87,7 @@ export async function openDatabase(options: OpenOptions = {}): Promise<Database>
     if (options.migrate ?? true) await ensureMigrated(pool);
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw error instanceof BookijiError ? error : fromDatabaseError(error);
+    throw error instanceof BookijiError ? error : toBookijiError(error);
   }
   return { pool, target, close: () => pool.end() };
 }

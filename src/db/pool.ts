@@ -6,7 +6,7 @@
 // of times. Errors leave here already mapped to BookijiError.
 
 import pg from 'pg';
-import { fromDatabaseError } from '../errors.js';
+import { toBookijiError } from '../errors.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -75,7 +75,7 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
     try {
       client = await pool.connect();
     } catch (error) {
-      throw fromDatabaseError(error);
+      throw toBookijiError(error);
     }
     let broken = false;
     // The session may be killed while checked out (see queryKeepingConnection).
@@ -101,7 +101,7 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
         await sleep(backoffMs(attempt));
         continue;
       }
-      throw fromDatabaseError(error);
+      throw toBookijiError(error);
     } finally {
       client.removeListener('error', onConnectionError);
       client.release(broken);
@@ -125,7 +125,7 @@ export async function queryWithRetry<R extends pg.QueryResultRow>(
         await sleep(backoffMs(attempt));
         continue;
       }
-      throw fromDatabaseError(error);
+      throw toBookijiError(error);
     }
   }
 }

@@ -6,6 +6,7 @@
 import { BookijiError } from '../errors.js';
 import { queryWithRetry, type Pool } from '../db/pool.js';
 import { actorArgs } from './actor.js';
+import { requireHoldTtlSeconds } from './limits.js';
 import { toBooking, toTransition } from './rows.js';
 import type { Actor, Booking, PaymentMethod, Transition } from './types.js';
 import { requireIdempotencyKey, requireInt, requireOneOf, requireText, requireUuid } from './validate.js';
@@ -31,7 +32,7 @@ export interface ClaimResult {
 export async function claimSlot(pool: Pool, input: ClaimInput, actor: Actor): Promise<ClaimResult> {
   const slotId = requireUuid('slot', input.slot);
   const customerId = requireUuid('customer', input.customer);
-  const ttl = input.holdTtlSeconds === undefined ? null : requireInt('hold-ttl', input.holdTtlSeconds, 1, 86_400 * 7);
+  const ttl = input.holdTtlSeconds === undefined ? null : requireHoldTtlSeconds('hold-ttl', input.holdTtlSeconds);
   const method = input.paymentMethod === undefined ? null : requireOneOf('payment-method', input.paymentMethod, PAYMENT_METHODS);
   const key = input.idempotencyKey === undefined ? null : requireIdempotencyKey('idempotency-key', input.idempotencyKey);
   const result = await queryWithRetry(pool, 'SELECT booking, replayed FROM claim_slot($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [

@@ -23,7 +23,7 @@
 // its row and the others go on.
 
 import { date, dateOrNull } from '../engine/rows.js';
-import { BookijiError, fromDatabaseError, validationError } from '../errors.js';
+import { BookijiError, toBookijiError, validationError } from '../errors.js';
 import { queryWithRetry, type Pool } from '../db/pool.js';
 import type { Actor } from '../engine/types.js';
 import { requireUuid } from '../engine/validate.js';
@@ -312,7 +312,7 @@ export async function resumeCommits(pool: Pool, gateway: PaymentGateway, actor: 
       const after = await finishCommit(pool, gateway, reservation, actor);
       resumed.push({ reservationId: after.id, state: after.state, error: null });
     } catch (error) {
-      resumed.push({ reservationId: reservation.id, state: await stateAfterFailure(pool, reservation), error: fromDatabaseError(error) });
+      resumed.push({ reservationId: reservation.id, state: await stateAfterFailure(pool, reservation), error: toBookijiError(error) });
     }
   }
   return resumed;

@@ -1,7 +1,7 @@
 // The run's history, as Jepsen records it, and the digest of its plan.
 
 import { createHash } from 'node:crypto';
-import { BookijiError, fromDatabaseError } from '../errors.js';
+import { BookijiError, toBookijiError } from '../errors.js';
 import type { EventType, HistoryEvent, IterationPlan, PlannedAction, ScenarioStats } from './types.js';
 
 export class History {
@@ -73,7 +73,7 @@ export class History {
  * (unknown), and the oracles must allow both.
  */
 export function classifyError(error: unknown): { type: 'fail' | 'unknown'; code: string; message: string } {
-  const mapped = error instanceof BookijiError ? error : fromDatabaseError(error);
+  const mapped = error instanceof BookijiError ? error : toBookijiError(error);
   if (mapped.code === 'DEPENDENCY_UNAVAILABLE' || mapped.code === 'INTERNAL_ERROR') {
     return { type: 'unknown', code: mapped.code, message: mapped.message };
   }

@@ -20,7 +20,7 @@ import { getCharge } from './charges.js';
 import { failCaptureAsExpired, runConfirmation, snapshot, type IntentOptions } from './confirmation.js';
 import { requireCurrency } from './currencies.js';
 import { checkExpand } from './expand.js';
-import { ApiError, errors } from './stripeErrors.js';
+import { type ApiError, errors } from './stripeErrors.js';
 import { newId, randomToken } from './ids.js';
 import { cardOptions, checkMandateData, offSessionParam, paymentMethodParam, shippingParam } from './intentParams.js';
 import { paginate } from './list.js';
@@ -195,8 +195,7 @@ function readConfirmationParams(params: Params, rec: IntentRecord): void {
   rec.noActionPossible = offSession === true || errorOnAction === true;
 }
 
-// Long because it spells out Stripe's whole PaymentIntent object, which the
-// compiler checks field by field against the SDK's type.
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: long because it spells out Stripe's whole PaymentIntent object, which the compiler checks field by field against the SDK's type.
 export function createIntent(store: Store, params: Params, opts: IntentOptions, ctx: OpContext): Stripe.PaymentIntent {
   params.allow(CREATE_PARAMS);
   const amount = params.integer('amount', { required: true })!;

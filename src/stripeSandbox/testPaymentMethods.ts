@@ -27,7 +27,13 @@ export interface TestPaymentMethod {
   decline?: { code: string; declineCode: string; message: string };
 }
 
-const GENERIC_DECLINE = { code: 'card_declined', declineCode: 'generic_decline', message: 'Your card was declined.' };
+/** A card_declined error with Stripe's decline_code; its message is Stripe's for that code. */
+function cardDeclined(declineCode: string, message = 'Your card was declined.'): NonNullable<TestPaymentMethod['decline']> {
+  return { code: 'card_declined', declineCode, message };
+}
+
+const GENERIC_DECLINE = cardDeclined('generic_decline');
+const INSUFFICIENT_FUNDS = cardDeclined('insufficient_funds', 'Your card has insufficient funds.');
 
 function card(
   token: string,
@@ -47,31 +53,11 @@ const TABLE: TestPaymentMethod[] = [
   card('pm_card_amex', 'succeed', 'amex', '8431'),
   card('pm_card_chargeDeclined', 'decline', 'visa', '0002', GENERIC_DECLINE),
   card('pm_card_visa_chargeDeclined', 'decline', 'visa', '0002', GENERIC_DECLINE),
-  card('pm_card_chargeDeclinedInsufficientFunds', 'decline', 'visa', '9995', {
-    code: 'card_declined',
-    declineCode: 'insufficient_funds',
-    message: 'Your card has insufficient funds.',
-  }),
-  card('pm_card_visa_chargeDeclinedInsufficientFunds', 'decline', 'visa', '9995', {
-    code: 'card_declined',
-    declineCode: 'insufficient_funds',
-    message: 'Your card has insufficient funds.',
-  }),
-  card('pm_card_chargeDeclinedLostCard', 'decline', 'visa', '9987', {
-    code: 'card_declined',
-    declineCode: 'lost_card',
-    message: 'Your card was declined.',
-  }),
-  card('pm_card_chargeDeclinedStolenCard', 'decline', 'visa', '9979', {
-    code: 'card_declined',
-    declineCode: 'stolen_card',
-    message: 'Your card was declined.',
-  }),
-  card('pm_card_chargeDeclinedFraudulent', 'decline', 'visa', '0019', {
-    code: 'card_declined',
-    declineCode: 'fraudulent',
-    message: 'Your card was declined.',
-  }),
+  card('pm_card_chargeDeclinedInsufficientFunds', 'decline', 'visa', '9995', INSUFFICIENT_FUNDS),
+  card('pm_card_visa_chargeDeclinedInsufficientFunds', 'decline', 'visa', '9995', INSUFFICIENT_FUNDS),
+  card('pm_card_chargeDeclinedLostCard', 'decline', 'visa', '9987', cardDeclined('lost_card')),
+  card('pm_card_chargeDeclinedStolenCard', 'decline', 'visa', '9979', cardDeclined('stolen_card')),
+  card('pm_card_chargeDeclinedFraudulent', 'decline', 'visa', '0019', cardDeclined('fraudulent')),
   card('pm_card_chargeDeclinedExpiredCard', 'decline', 'visa', '0069', {
     code: 'expired_card',
     declineCode: 'expired_card',

@@ -4,6 +4,8 @@
 import { createApiKey, type CreatedApiKey } from '../../src/api/apiKeys.js';
 import { startApiServer, type ApiServer, type ApiServerOptions, type LogLine } from '../../src/api/server.js';
 import type { Pool } from '../../src/db/pool.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 export interface TestApi {
   server: ApiServer;
@@ -14,6 +16,31 @@ export async function startTestApi(pool: Pool, options: Partial<ApiServerOptions
   const logs: LogLine[] = [];
   const server = await startApiServer({ pool, port: 0, outbox: false, log: (line) => logs.push(line), ...options });
   return { server, logs };
+}
+
+export interface ApiTestContext {
+  db: TestDatabase;
+  api: TestApi;
+  /** The server's base URL, like http://127.0.0.1:PORT. */
+  url: string;
+}
+
+/**
+ * A test file's database and API server, started before its tests and
+ * stopped after them. The fields are set once beforeAll has run.
+ */
+export function useTestApi(options: Partial<ApiServerOptions> = {}): ApiTestContext {
+  const context = {} as ApiTestContext;
+  beforeAll(async () => {
+    context.db = await createTestDatabase();
+    context.api = await startTestApi(context.db.pool, options);
+    context.url = context.api.server.url;
+  });
+  afterAll(async () => {
+    await context.api.server.close();
+    await context.db.drop();
+  });
+  return context;
 }
 
 export async function makePartner(pool: Pool, name: string, webhookUrl?: string): Promise<CreatedApiKey> {
@@ -43,7 +70,7 @@ export async function call(
   }
   const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await response.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {

@@ -13,7 +13,7 @@ import { listSlots, refreshVendorSlots } from '../../src/engine/slots.js';
 import { verifyAudit } from '../../src/engine/verify.js';
 import { createPool } from '../../src/db/pool.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { TEST_ACTOR, makeCustomer, makeCustomers, makeSlot, makeVendor, race, warmPool } from '../helpers/fixtures.js';
+import { TEST_ACTOR, lockSlot, makeCustomer, makeCustomers, makeSlot, makeVendor, race, warmPool } from '../helpers/fixtures.js';
 import { codeOf, failingChecks } from '../helpers/outcomes.js';
 
 describe('hardening (normal database)', () => {
@@ -39,9 +39,7 @@ describe('hardening (normal database)', () => {
     const customer = await makeCustomer(db.pool);
     const slot = await makeSlot(db.pool, vendor);
     // Hold the slot lock so both attempts queue on it, then let them go.
-    const blocker = await db.pool.connect();
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT 1 FROM slots WHERE id = $1 FOR UPDATE', [slot.id]);
+    const blocker = await lockSlot(db.pool, slot.id);
     const attempts = [0, 1].map(() => claimSlot(db.pool, { slot: slot.id, customer: customer.id, idempotencyKey: 'retry-race' }, TEST_ACTOR));
     await new Promise((resolve) => setTimeout(resolve, 200));
     await blocker.query('COMMIT');
@@ -221,9 +219,7 @@ describe('connection limits', () => {
     const vendor = await makeVendor(db.pool);
     const customer = await makeCustomer(db.pool);
     const slot = await makeSlot(db.pool, vendor);
-    const blocker = await db.pool.connect();
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT 1 FROM slots WHERE id = $1 FOR UPDATE', [slot.id]);
+    const blocker = await lockSlot(db.pool, slot.id);
     const impatient = createPool({ connectionString: db.connectionString, max: 1, lockTimeoutMs: 300 });
     try {
       const error = await claimSlot(impatient, { slot: slot.id, customer: customer.id }, TEST_ACTOR).catch((e: unknown) => e);

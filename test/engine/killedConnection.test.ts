@@ -6,7 +6,7 @@ import { claimSlot } from '../../src/engine/bookings.js';
 import { verifyInvariants } from '../../src/engine/verify.js';
 import { createPool } from '../../src/db/pool.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { TEST_ACTOR, makeCustomer, makeSlot, makeVendor } from '../helpers/fixtures.js';
+import { TEST_ACTOR, lockSlot, makeCustomer, makeSlot, makeVendor } from '../helpers/fixtures.js';
 
 describe('killed connections', () => {
   let db: TestDatabase;
@@ -23,9 +23,7 @@ describe('killed connections', () => {
 
     // Another session holds the slot's lock, so the claim stops midway: after
     // its checks, waiting for the row lock inside its transaction.
-    const blocker = await db.pool.connect();
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT 1 FROM slots WHERE id = $1 FOR UPDATE', [slot.id]);
+    const blocker = await lockSlot(db.pool, slot.id);
 
     const victimPool = createPool({ connectionString: db.connectionString, max: 1, applicationName: 'bookiji-victim' });
     const claim = claimSlot(victimPool, { slot: slot.id, customer: customer.id }, TEST_ACTOR).then(

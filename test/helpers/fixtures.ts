@@ -1,6 +1,6 @@
 // Small builders for test data, through the engine's own functions.
 
-import type { Pool } from '../../src/db/pool.js';
+import type { Pool, PoolClient } from '../../src/db/pool.js';
 import { addCustomer } from '../../src/engine/customers.js';
 import { addSlot } from '../../src/engine/slots.js';
 import type { Actor, Customer, Slot, Vendor } from '../../src/engine/types.js';
@@ -61,4 +61,16 @@ export async function race<T>(n: number, contender: (index: number) => Promise<T
 export async function warmPool(pool: Pool, n: number): Promise<void> {
   const clients = await Promise.all(Array.from({ length: n }, () => pool.connect()));
   for (const client of clients) client.release();
+}
+
+/**
+ * Takes the slot's row lock in an open transaction on a connection of its
+ * own, so claims of that slot queue behind it; end its transaction (and release it)
+ * to let them go.
+ */
+export async function lockSlot(pool: Pool, slotId: string): Promise<PoolClient> {
+  const blocker = await pool.connect();
+  await blocker.query('BEGIN');
+  await blocker.query('SELECT 1 FROM slots WHERE id = $1 FOR UPDATE', [slotId]);
+  return blocker;
 }

@@ -1,23 +1,15 @@
 // Proves the card checkout end to end through the real SDK and the local Stripe server: happy path, decline, abandoned hold, and the client's word never confirming.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCardCheckout, payAsCustomer, verifyBookingPayment } from '../../src/payments/checkout.js';
 import { confirmBooking } from '../../src/engine/bookings.js';
 import { advanceClock } from '../../src/engine/clock.js';
 import { reconcile } from '../../src/reconcile/index.js';
 import { getPayment } from '../../src/payments/store.js';
 import { TEST_ACTOR } from '../helpers/fixtures.js';
-import { bookingRow, cardHold, CUSTOMER_ACTOR, ledgerSums, noViolations, openWorld, RECONCILE_ACTOR, slotCount, verifyAll, type World } from './harness.js';
+import { bookingRow, cardHold, CUSTOMER_ACTOR, ledgerSums, noViolations, RECONCILE_ACTOR, slotCount, useWorlds, verifyAll, type World } from './harness.js';
 import { installApplyThatKeepsFailedBookings, installApplyWithWrongLedger, installReleaseTriggerThatDoesNothing } from './fixtures/broken.js';
 
-const worlds: World[] = [];
-async function world(options: Parameters<typeof openWorld>[0] = {}): Promise<World> {
-  const w = await openWorld(options);
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+const world = useWorlds();
 
 /** Hold → intent → customer pays → webhooks → confirmed and captured; returns what a checker needs. */
 async function happyPath(w: World) {

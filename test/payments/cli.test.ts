@@ -8,19 +8,7 @@ import { reconcile } from '../../src/reconcile/index.js';
 import { getPayment } from '../../src/payments/store.js';
 import { race } from '../helpers/fixtures.js';
 import { buildDist } from '../api/build.js';
-import {
-  API_KEY,
-  bookingRow,
-  cardHold,
-  CUSTOMER_ACTOR,
-  ledgerSums,
-  noViolations,
-  openWorld,
-  RECONCILE_ACTOR,
-  verifyAll,
-  WEBHOOK_SECRET,
-  type World,
-} from './harness.js';
+import { bookingRow, cardHold, cliEnv, CUSTOMER_ACTOR, ledgerSums, noViolations, openWorld, RECONCILE_ACTOR, verifyAll, type World } from './harness.js';
 
 const run = promisify(execFile);
 let w: World;
@@ -34,14 +22,7 @@ afterAll(async () => w.close());
 function cli(args: string[]) {
   return run('node', ['bin/bookiji', ...args], {
     cwd: new URL('../..', import.meta.url).pathname,
-    env: {
-      ...process.env,
-      DATABASE_URL: w.db.connectionString,
-      STRIPE_SECRET_KEY: API_KEY,
-      STRIPE_API_BASE: w.sandbox.url,
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      NO_COLOR: '1',
-    },
+    env: cliEnv(w),
   });
 }
 

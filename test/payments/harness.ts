@@ -4,7 +4,8 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { afterEach } from 'vitest';
 import { startStripeSandbox, signatureHeader, type StripeSandbox, type StripeSandboxOptions } from '../../src/stripeSandbox/index.js';
 import { PaymentGateway, type GatewayConfig } from '../../src/payments/gateway.js';
 import { handleStripeWebhook, type WebhookConfig, type WebhookResponse } from '../../src/api/stripeWebhook.js';
@@ -92,6 +93,37 @@ export async function openWorld(
       });
       await db.drop();
     },
+  };
+}
+
+/** The environment a `bookiji` child process needs to work on this world: its database and its provider. */
+export function cliEnv(w: World): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: w.db.connectionString,
+    STRIPE_SECRET_KEY: API_KEY,
+    STRIPE_API_BASE: w.sandbox.url,
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    NO_COLOR: '1',
+  };
+}
+
+export type WorldOptions = Parameters<typeof openWorld>[0];
+
+/**
+ * A test file's worlds: the returned `world(options)` opens one (the file's
+ * defaults, then the call's options, merged shallowly), and every world
+ * opened is closed after each test.
+ */
+export function useWorlds(defaults: WorldOptions = {}): (options?: WorldOptions) => Promise<World> {
+  const worlds: World[] = [];
+  afterEach(async () => {
+    await Promise.all(worlds.splice(0).map((w) => w.close()));
+  });
+  return async (options = {}) => {
+    const w = await openWorld({ ...defaults, ...options });
+    worlds.push(w);
+    return w;
   };
 }
 

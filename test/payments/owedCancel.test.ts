@@ -1,5 +1,5 @@
 // Proves an owed cancel never voids money that confirmed a booking: decline → immediate retry on the same intent → the cancel decided before the retry, driven step by step.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/engine/types.js';
 import { settlePayment } from '../../src/payments/actions.js';
 import { payAsCustomer, startCardCheckout } from '../../src/payments/checkout.js';
@@ -9,20 +9,12 @@ import { applyIntent, getPayment } from '../../src/payments/store.js';
 import type { Payment } from '../../src/payments/types.js';
 import type Stripe from 'stripe';
 import { installApplyBeforeCancelFence } from './fixtures/preFence.js';
-import { bookingRow, cardHold, CUSTOMER_ACTOR, ledgerSums, noViolations, openWorld, RECONCILE_ACTOR, slotCount, verifyAll, type World } from './harness.js';
+import { bookingRow, cardHold, CUSTOMER_ACTOR, ledgerSums, noViolations, RECONCILE_ACTOR, slotCount, useWorlds, verifyAll, type World } from './harness.js';
 
 const WEBHOOK_ACTOR: Actor = { kind: 'system', id: 'stripe-webhook', source: 'webhook' };
 
-const worlds: World[] = [];
-async function world(): Promise<World> {
-  // No automatic webhook delivery: every provider fact is applied by the test, at the step it names.
-  const w = await openWorld({ sandbox: { autoDeliver: false } });
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+// No automatic webhook delivery: every provider fact is applied by the test, at the step it names.
+const world = useWorlds({ sandbox: { autoDeliver: false } });
 
 /**
  * The real gateway, with one step slotted in at the exact point SimCity found:

@@ -1,5 +1,5 @@
 // Proves money stays consistent with bookings through provider 5xx and timeouts, a crash on either side of a provider call, and a payment that arrives after its hold expired.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { claimSlot } from '../../src/engine/bookings.js';
 import { advanceClock } from '../../src/engine/clock.js';
 import { startCardCheckout, payAsCustomer, verifyBookingPayment } from '../../src/payments/checkout.js';
@@ -14,9 +14,9 @@ import {
   CUSTOMER_ACTOR,
   ledgerSums,
   noViolations,
-  openWorld,
   RECONCILE_ACTOR,
   slotCount,
+  useWorlds,
   verifyAll,
   verifyPayments,
   type World,
@@ -24,15 +24,7 @@ import {
 import { installApplyThatForgetsCapture, installApplyThatKeepsOrphanMoney, installPatched } from './fixtures/broken.js';
 import { cancelBooking } from '../../src/engine/bookings.js';
 
-const worlds: World[] = [];
-async function world(options: Parameters<typeof openWorld>[0] = {}): Promise<World> {
-  const w = await openWorld(options);
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+const world = useWorlds();
 
 const reconcileNow = (w: World) => reconcile(w.pool, w.gateway, { dryRun: false, actor: RECONCILE_ACTOR });
 

@@ -8,20 +8,14 @@ import { payAsCustomer, startCardCheckout, verifyBookingPayment } from '../../sr
 import { PaymentGateway } from '../../src/payments/gateway.js';
 import { getPayment } from '../../src/payments/store.js';
 import { reconcile, reconcileFailureCount } from '../../src/reconcile/index.js';
-import { API_KEY, bookingRow, cardHold, CUSTOMER_ACTOR, ledgerSums, noViolations, openWorld, RECONCILE_ACTOR, verifyAll, type World } from './harness.js';
+import { API_KEY, bookingRow, cardHold, CUSTOMER_ACTOR, ledgerSums, noViolations, RECONCILE_ACTOR, useWorlds, verifyAll, type World } from './harness.js';
 import { installApplyThatIgnoresPartialRefunds } from './fixtures/broken.js';
 
-const worlds: World[] = [];
+const world = useWorlds();
 const sandboxes: StripeSandbox[] = [];
 afterEach(async () => {
-  await Promise.all([...worlds.splice(0).map((w) => w.close()), ...sandboxes.splice(0).map((s) => s.close())]);
+  await Promise.all(sandboxes.splice(0).map((s) => s.close()));
 });
-
-async function world(): Promise<World> {
-  const w = await openWorld();
-  worlds.push(w);
-  return w;
-}
 
 /** A hold paid and captured through `gateway`, webhooks settled. */
 async function capturedBooking(w: World, gateway: PaymentGateway, priceCents: number) {

@@ -1,5 +1,5 @@
 // Proves the webhook endpoint: signatures (forged, stale, future, rotated secret), one storage per event id, duplicates, every delivery order, and lost webhooks recovered by reconcile.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import { startCardCheckout, payAsCustomer } from '../../src/payments/checkout.js';
 import { reconcile } from '../../src/reconcile/index.js';
@@ -13,27 +13,19 @@ import {
   CUSTOMER_ACTOR,
   deliver,
   eventsOf,
+  type Handler,
   ledgerSums,
   noViolations,
-  openWorld,
   RECONCILE_ACTOR,
+  useWorlds,
   verifyAll,
   WEBHOOK_SECRET,
   WEBHOOK_SECRET_PREVIOUS,
-  type Handler,
   type World,
 } from './harness.js';
 import { installApplyWithoutIdempotency, installApplyWithoutOrdering, installApplyWithWrongLedger } from './fixtures/broken.js';
 
-const worlds: World[] = [];
-async function world(options: Parameters<typeof openWorld>[0] = {}): Promise<World> {
-  const w = await openWorld(options);
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+const world = useWorlds();
 
 // Broken handlers, for twins only: one that trusts the SDK's own time check
 // (which lets future timestamps through), one that verifies nothing.

@@ -95,3 +95,14 @@ export async function reservationState(w: World, id: string): Promise<string> {
 export async function bookingStateOf(w: World, id: string): Promise<string> {
   return (await w.pool.query('SELECT state FROM bookings WHERE id = $1', [id])).rows[0].state;
 }
+
+/** How many charges the provider captured for the booking's PaymentIntents. */
+export function capturesAtProvider(w: World, bookingId: string): number {
+  const intents = new Set(
+    w.sandbox
+      .paymentIntents()
+      .filter((pi) => pi.metadata.bookiji_booking_id === bookingId)
+      .map((pi) => pi.id),
+  );
+  return w.sandbox.charges().filter((c) => intents.has(String(c.payment_intent)) && c.captured).length;
+}

@@ -1,7 +1,7 @@
 // Regression tests for issue 12's reservation defects (adversarial review):
 // each fails on the engine before migrations 0030–0034, and each new verify
 // check has a twin showing it fails on the old, unsafe SQL.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cancelBooking } from '../../src/engine/bookings.js';
 import { advanceClock } from '../../src/engine/clock.js';
 import { expireHolds } from '../../src/engine/holds.js';
@@ -13,13 +13,14 @@ import { toPayment } from '../../src/payments/rows.js';
 import { cancelReservation, commitReservation, createReservation, resumeCommits, vendorConfirmReservation } from '../../src/reservations/index.js';
 import { TEST_ACTOR, makeCustomer, makeSlot, makeVendor } from '../helpers/fixtures.js';
 import { codeOf } from '../helpers/outcomes.js';
-import { CUSTOMER_ACTOR, openWorld, RECONCILE_ACTOR, type World } from '../payments/harness.js';
+import { CUSTOMER_ACTOR, RECONCILE_ACTOR, useWorlds, type World } from '../payments/harness.js';
 import { installPatched } from '../payments/fixtures/broken.js';
 import {
   PARTNER,
   VENDOR,
   bookingStateOf,
   bothAuthorized,
+  capturesAtProvider,
   checksById,
   failing,
   openReservation,
@@ -28,27 +29,9 @@ import {
   vendorAuthorized,
 } from './helpers.js';
 
-const worlds: World[] = [];
-async function world(): Promise<World> {
-  const w = await openWorld({ simulation: true, sandbox: { autoDeliver: false } });
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+const world = useWorlds({ simulation: true, sandbox: { autoDeliver: false } });
 
 const CAPTURE_DOWN = { apiErrorRate: 1, apiErrorPaths: ['POST /v1/payment_intents/*/capture'] };
-
-function capturedAtProvider(w: World, bookingId: string): number {
-  const intents = new Set(
-    w.sandbox
-      .paymentIntents()
-      .filter((pi) => pi.metadata.bookiji_booking_id === bookingId)
-      .map((pi) => pi.id),
-  );
-  return w.sandbox.charges().filter((c) => intents.has(String(c.payment_intent)) && c.captured).length;
-}
 
 describe('defect 2: cancelling a committed reservation', () => {
   // Proves the booking's cancellation after commit cancels the reservation and owes both captures a refund, which reconcile pays to the cent.
@@ -165,7 +148,7 @@ describe('defect 4: deadlines capped at the slot start, commit refused past them
     const [resumed] = await resumeCommits(w.pool, w.gateway, RECONCILE_ACTOR);
     expect(resumed!.state).toBe('FAILED_COMMIT');
     expect(await bookingStateOf(w, after.bookingId)).toBe('cancelled');
-    expect(capturedAtProvider(w, after.bookingId)).toBe(0);
+    expect(capturesAtProvider(w, after.bookingId)).toBe(0);
     const payments = await paymentsByRole(w, after.id);
     expect([payments.vendor.status, payments.requester.status]).toEqual(['canceled', 'canceled']);
     expect(failing(await checksById(w))).toEqual([]);
@@ -181,7 +164,7 @@ describe('defect 4: deadlines capped at the slot start, commit refused past them
     await advanceClock(w.pool, 13 * 60_000);
     await reconcile(w.pool, w.gateway, { dryRun: false, actor: RECONCILE_ACTOR });
     expect(await reservationState(w, after.id)).toBe('FAILED_COMMIT');
-    expect(capturedAtProvider(w, after.bookingId)).toBe(0);
+    expect(capturesAtProvider(w, after.bookingId)).toBe(0);
     expect(failing(await checksById(w))).toEqual([]);
   });
 

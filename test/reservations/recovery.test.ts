@@ -1,7 +1,7 @@
 // Proves a reservation commit interrupted by a crash or a provider outage is finished by reconcile, capturing each side exactly once, and that the CLI walks the whole flow.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDist } from '../api/build.js';
 import type { Actor } from '../../src/engine/types.js';
 import { reconcile } from '../../src/reconcile/index.js';
@@ -14,20 +14,13 @@ import {
   vendorConfirmReservation,
 } from '../../src/reservations/index.js';
 import { makeCustomer, makeSlot, makeVendor } from '../helpers/fixtures.js';
-import { API_KEY, noViolations, openWorld, RECONCILE_ACTOR, WEBHOOK_SECRET, type World } from '../payments/harness.js';
+import { capturesAtProvider } from './helpers.js';
+import { cliEnv, noViolations, RECONCILE_ACTOR, useWorlds, type World } from '../payments/harness.js';
 
 const PARTNER: Actor = { kind: 'partner', id: 'partner-2', source: 'api' };
 const run = promisify(execFile);
 
-const worlds: World[] = [];
-async function world(options: Parameters<typeof openWorld>[0] = {}): Promise<World> {
-  const w = await openWorld({ sandbox: { autoDeliver: false }, ...options });
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+const world = useWorlds({ sandbox: { autoDeliver: false } });
 
 async function authorizedBoth(w: World, key: string) {
   const vendor = await makeVendor(w.pool);
@@ -48,16 +41,6 @@ async function allChecks(w: World) {
     'SELECT check_id, violations FROM verify_invariants() UNION ALL SELECT check_id, violations FROM verify_payments() UNION ALL SELECT check_id, violations FROM verify_reservations()',
   );
   return Object.fromEntries(rows.rows.map((r) => [r.check_id, Number(r.violations)]));
-}
-
-function capturesAtProvider(w: World, bookingId: string): number {
-  const intents = new Set(
-    w.sandbox
-      .paymentIntents()
-      .filter((pi) => pi.metadata.bookiji_booking_id === bookingId)
-      .map((pi) => pi.id),
-  );
-  return w.sandbox.charges().filter((c) => intents.has(String(c.payment_intent)) && c.captured).length;
 }
 
 describe('reservation commit recovery', () => {
@@ -125,14 +108,7 @@ describe('reservation CLI', () => {
     const vendor = await makeVendor(w.pool);
     const slot = await makeSlot(w.pool, vendor, { priceCents: 9000 });
     const requester = await makeCustomer(w.pool);
-    const env = {
-      ...process.env,
-      DATABASE_URL: w.db.connectionString,
-      STRIPE_SECRET_KEY: API_KEY,
-      STRIPE_API_BASE: w.sandbox.url,
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      NO_COLOR: '1',
-    };
+    const env = cliEnv(w);
     const cli = async (args: string[]) => {
       const out = await run('node', ['bin/bookiji', 'reservation', ...args, '--json'], { env, cwd: new URL('../..', import.meta.url).pathname });
       expect(out.stdout, out.stderr).not.toBe('');

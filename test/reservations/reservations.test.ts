@@ -1,5 +1,5 @@
 // Proves the reservation machine: the 17 states as database rows, staged TTLs, dual authorization, revalidation, atomic commit and the compensation matrix, through the real SDK against the local Stripe server.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { advanceClock } from '../../src/engine/clock.js';
 import { expireHolds } from '../../src/engine/holds.js';
 import type { Actor, Slot, Vendor } from '../../src/engine/types.js';
@@ -14,21 +14,13 @@ import {
   vendorConfirmReservation,
 } from '../../src/reservations/index.js';
 import { makeCustomer, makeSlot, makeVendor } from '../helpers/fixtures.js';
-import { ledgerSums, noViolations, openWorld, type World } from '../payments/harness.js';
+import { ledgerSums, noViolations, useWorlds, type World } from '../payments/harness.js';
 import { installPatched } from '../payments/fixtures/broken.js';
 
 const PARTNER: Actor = { kind: 'partner', id: 'partner-1', source: 'api' };
 const VENDOR: Actor = { kind: 'vendor', id: 'vendor-1', source: 'api' };
 
-const worlds: World[] = [];
-async function world(): Promise<World> {
-  const w = await openWorld({ simulation: true, sandbox: { autoDeliver: false } });
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+const world = useWorlds({ simulation: true, sandbox: { autoDeliver: false } });
 
 let keyCounter = 0;
 async function newReservation(w: World, options: { vendor?: Vendor; slot?: Slot } = {}) {

@@ -15,7 +15,7 @@ import { reconcile, reconcileFailureCount } from '../../src/reconcile/index.js';
 import { authorizeRequester, authorizeVendorDeposit, commitReservation, vendorConfirmReservation } from '../../src/reservations/index.js';
 import { startStripeSandbox, type StripeSandbox } from '../../src/stripeSandbox/index.js';
 import { TEST_ACTOR, makeSlot } from '../helpers/fixtures.js';
-import { API_KEY, CUSTOMER_ACTOR, openWorld, RECONCILE_ACTOR, WEBHOOK_SECRET, type World } from '../payments/harness.js';
+import { API_KEY, cliEnv, CUSTOMER_ACTOR, RECONCILE_ACTOR, useWorlds, type World } from '../payments/harness.js';
 import {
   PARTNER,
   VENDOR,
@@ -30,15 +30,10 @@ import {
 } from './helpers.js';
 
 const run = promisify(execFile);
-const worlds: World[] = [];
+const world = useWorlds({ sandbox: { autoDeliver: false } });
 const sandboxes: StripeSandbox[] = [];
-async function world(): Promise<World> {
-  const w = await openWorld({ sandbox: { autoDeliver: false } });
-  worlds.push(w);
-  return w;
-}
 afterEach(async () => {
-  await Promise.all([...worlds.splice(0).map((w) => w.close()), ...sandboxes.splice(0).map((s) => s.close())]);
+  await Promise.all(sandboxes.splice(0).map((s) => s.close()));
 });
 
 function intentStatusAtProvider(w: World, intentId: string): string {
@@ -164,14 +159,7 @@ describe('refusals that name a reservation', () => {
       const w = await world();
       const { vendor, reservation } = await openReservation(w, { priceCents: 10_000 });
       const other = await makeSlot(w.pool, vendor, { priceCents: 10_000, startInMinutes: 48 * 60 });
-      const env = {
-        ...process.env,
-        DATABASE_URL: w.db.connectionString,
-        STRIPE_SECRET_KEY: API_KEY,
-        STRIPE_API_BASE: w.sandbox.url,
-        STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-        NO_COLOR: '1',
-      };
+      const env = cliEnv(w);
       const failed = await run('node', ['bin/bookiji', 'booking', 'reschedule', reservation.bookingId, '--slot', other.id, '--json'], {
         env,
         cwd: new URL('../..', import.meta.url).pathname,

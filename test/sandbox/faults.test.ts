@@ -8,7 +8,7 @@ import { BookijiError } from '../../src/errors.js';
 import { FaultPlan, type FaultDecision, type FaultOptions } from '../../src/stripeSandbox/faultPlan.js';
 import { startStripeSandbox } from '../../src/stripeSandbox/index.js';
 import { UnseededFaultPlan } from './fixtures/unseededFaultPlan.js';
-import { failure, openSandbox, startReceiver, API_KEY, WEBHOOK_SECRET, type Harness, type Receiver } from './helpers.js';
+import { API_KEY, cardIntent, failure, type Harness, openSandbox, type Receiver, startReceiver, WEBHOOK_SECRET } from './helpers.js';
 
 let harnesses: Harness[] = [];
 let receiver: Receiver | undefined;
@@ -141,13 +141,13 @@ describe('event faults', () => {
     // Proves a dropped event never reaches the receiver but is listed as undelivered and retrievable by id.
     receiver = await startReceiver();
     const x = await open({ webhookUrl: receiver.url, faults: { dropRate: 1 } });
-    const pi = await x.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1500,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const pi = await x.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1500,
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
     await x.sandbox.flushWebhooks();
 
     // A reconciler that trusts webhooks alone misses both events (the deliberately naive view).
@@ -193,17 +193,17 @@ describe('event faults', () => {
     receiver = await startReceiver();
     const x = await open({ webhookUrl: receiver.url, autoDeliver: false });
     x.sandbox.setFaults({ reorderRate: 1 });
-    const first = await x.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1500,
-      currency: 'usd',
-    });
+    const first = await x.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1500,
+      }),
+    );
     x.sandbox.setFaults({});
-    const second = await x.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1600,
-      currency: 'usd',
-    });
+    const second = await x.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1600,
+      }),
+    );
     await x.sandbox.flushWebhooks();
     const [eFirst, eSecond] = x.sandbox.events();
     expect((eFirst!.data.object as Stripe.PaymentIntent).id).toBe(first.id);
@@ -227,14 +227,14 @@ describe('API faults', () => {
   it('limits API faults to apiErrorPaths, failing the capture before it takes effect', async () => {
     // Proves a path-scoped 500: create and retrieve are untouched, the capture fails and leaves the intent uncaptured.
     const x = await open({ faults: { apiErrorRate: 1, apiErrorPaths: ['POST /v1/payment_intents/*/capture'] } });
-    const pi = await x.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1500,
-      currency: 'usd',
-      capture_method: 'manual',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const pi = await x.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1500,
+        capture_method: 'manual',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
     const err = await failure(x.stripe.paymentIntents.capture(pi.id));
     expect(err).toMatchObject({ statusCode: 500, rawType: 'api_error' });
     expect((await x.stripe.paymentIntents.retrieve(pi.id)).status).toBe('requires_capture');
@@ -245,14 +245,14 @@ describe('API faults', () => {
   it('leaves requests outside apiErrorPaths alone', async () => {
     // Twin of the path scope: with the pattern naming refunds only, the capture goes through.
     const x = await open({ faults: { apiErrorRate: 1, apiErrorPaths: ['/v1/refunds'] } });
-    const pi = await x.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1500,
-      currency: 'usd',
-      capture_method: 'manual',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const pi = await x.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1500,
+        capture_method: 'manual',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
     expect((await x.stripe.paymentIntents.capture(pi.id)).status).toBe('succeeded');
     expect(await failure(x.stripe.refunds.create({ payment_intent: pi.id }))).toMatchObject({ statusCode: 500 });
   });
@@ -260,14 +260,14 @@ describe('API faults', () => {
   it('applies a timed-out capture even though the client never saw the answer', async () => {
     // Proves api_timeout happens after the effect: the client times out, the intent is captured anyway.
     const x = await open({ faults: { apiTimeoutRate: 1, apiErrorPaths: ['/v1/payment_intents/:id/capture'] }, apiTimeoutHoldMs: 5_000 }, { timeout: 300 });
-    const pi = await x.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1500,
-      currency: 'usd',
-      capture_method: 'manual',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const pi = await x.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1500,
+        capture_method: 'manual',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
     const err = await failure(x.stripe.paymentIntents.capture(pi.id));
     expect(err).toBeInstanceOf(Stripe.errors.StripeConnectionError);
     expect((await x.stripe.paymentIntents.retrieve(pi.id)).status).toBe('succeeded');

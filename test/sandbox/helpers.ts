@@ -113,3 +113,11 @@ export async function failure(promise: Promise<unknown>): Promise<Stripe.errors.
   }
   throw new Error('expected the call to fail, but it succeeded');
 }
+
+/**
+ * A PaymentIntent's create params for a card payment with no redirects, as
+ * every test here asks for one; in USD unless `params` names a currency.
+ */
+export function cardIntent(params: Omit<Stripe.PaymentIntentCreateParams, 'currency'> & { currency?: string }): Stripe.PaymentIntentCreateParams {
+  return { automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, currency: 'usd', ...params };
+}

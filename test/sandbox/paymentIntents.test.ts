@@ -4,7 +4,7 @@
 import Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BookijiError } from '../../src/errors.js';
-import { API_KEY, failure, openSandbox, rawCall, type Harness } from './helpers.js';
+import { API_KEY, cardIntent, failure, type Harness, openSandbox, rawCall } from './helpers.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -17,15 +17,15 @@ describe('manual capture', () => {
   it('authorizes on confirm and takes the money on capture', async () => {
     // Proves the manual-capture path: requires_capture holding the full amount, then succeeded with it received.
     h = await openSandbox();
-    const created: Stripe.PaymentIntent = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 2500,
-      currency: 'usd',
-      capture_method: 'manual',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-      metadata: { booking_id: 'bk_1' },
-    });
+    const created: Stripe.PaymentIntent = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 2500,
+        capture_method: 'manual',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+        metadata: { booking_id: 'bk_1' },
+      }),
+    );
     expect(created).toMatchObject({
       object: 'payment_intent',
       status: 'requires_capture',
@@ -57,14 +57,14 @@ describe('manual capture', () => {
   it('captures part of the authorization and refuses to capture more than is capturable', async () => {
     // Proves amount_to_capture: a partial capture succeeds; asking for more than authorized is Stripe's 400.
     h = await openSandbox();
-    const a = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1000,
-      currency: 'usd',
-      capture_method: 'manual',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const a = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1000,
+        capture_method: 'manual',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
     const tooMuch = await failure(h.stripe.paymentIntents.capture(a.id, { amount_to_capture: 1001 }));
     expect(tooMuch).toMatchObject({ statusCode: 400, code: 'amount_too_large', param: 'amount_to_capture' });
     const partial = await h.stripe.paymentIntents.capture(a.id, { amount_to_capture: 600 });
@@ -75,14 +75,14 @@ describe('manual capture', () => {
   it('releases the authorization when a requires_capture intent is canceled', async () => {
     // Proves cancel from requires_capture: canceled with the reason, nothing capturable, the charge released.
     h = await openSandbox();
-    const a = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1000,
-      currency: 'usd',
-      capture_method: 'manual',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const a = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1000,
+        capture_method: 'manual',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
     const canceled = await h.stripe.paymentIntents.cancel(a.id, { cancellation_reason: 'requested_by_customer' });
     expect(canceled).toMatchObject({ status: 'canceled', cancellation_reason: 'requested_by_customer', amount_capturable: 0 });
     expect(canceled.canceled_at).toEqual(expect.any(Number));
@@ -95,13 +95,14 @@ describe('automatic capture', () => {
   it('succeeds on confirm, with Stripe’s default capture method', async () => {
     // Proves automatic capture: one confirm, succeeded, amount received; the default capture_method is Stripe's automatic_async.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1800,
-      currency: 'eur',
-      payment_method: 'pm_card_mastercard',
-      confirm: true,
-    });
+    const pi = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1800,
+        currency: 'eur',
+        payment_method: 'pm_card_mastercard',
+        confirm: true,
+      }),
+    );
     expect(pi).toMatchObject({ status: 'succeeded', amount_received: 1800, capture_method: 'automatic_async', currency: 'eur' });
     // automatic_async: the balance transaction arrives after the capture, announced by charge.updated.
     expect(types(h)).toEqual(['payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded', 'charge.updated']);
@@ -110,12 +111,12 @@ describe('automatic capture', () => {
   it('goes through requires_payment_method and requires_confirmation when built step by step', async () => {
     // Proves the two-step path: create bare, attach a method with update, then confirm.
     h = await openSandbox();
-    const bare = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 900,
-      currency: 'usd',
-      capture_method: 'automatic',
-    });
+    const bare = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 900,
+        capture_method: 'automatic',
+      }),
+    );
     expect(bare.status).toBe('requires_payment_method');
     const withMethod = await h.stripe.paymentIntents.update(bare.id, { payment_method: 'pm_card_visa' });
     expect(withMethod.status).toBe('requires_confirmation');
@@ -128,12 +129,12 @@ describe('declines', () => {
   it('answers 402 card_declined and sends the intent back to requires_payment_method', async () => {
     // Proves a decline: StripeCardError with Stripe's fields, the intent reusable, payment_failed emitted.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1200,
-      currency: 'usd',
-      capture_method: 'manual',
-    });
+    const pi = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1200,
+        capture_method: 'manual',
+      }),
+    );
     const err = await failure(h.stripe.paymentIntents.confirm(pi.id, { payment_method: 'pm_card_chargeDeclined' }));
     expect(err).toBeInstanceOf(Stripe.errors.StripeCardError);
     expect(err).toMatchObject({ statusCode: 402, rawType: 'card_error', code: 'card_declined', decline_code: 'generic_decline' });
@@ -151,12 +152,12 @@ describe('declines', () => {
   it('lets the customer retry a declined intent with a good card', async () => {
     // Twin of the decline: the same intent confirmed again with pm_card_visa authorizes, and last_payment_error clears.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1200,
-      currency: 'usd',
-      capture_method: 'manual',
-    });
+    const pi = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1200,
+        capture_method: 'manual',
+      }),
+    );
     await failure(h.stripe.paymentIntents.confirm(pi.id, { payment_method: 'pm_card_visa_chargeDeclined' }));
     const retried = await h.stripe.paymentIntents.confirm(pi.id, { payment_method: 'pm_card_visa' });
     expect(retried).toMatchObject({ status: 'requires_capture', last_payment_error: null, amount_capturable: 1200 });
@@ -166,13 +167,13 @@ describe('declines', () => {
     // Proves declines carry the card's own decline_code and message, as Stripe's test cards do.
     h = await openSandbox();
     const err = await failure(
-      h.stripe.paymentIntents.create({
-        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-        amount: 700,
-        currency: 'usd',
-        payment_method: 'pm_card_chargeDeclinedInsufficientFunds',
-        confirm: true,
-      }),
+      h.stripe.paymentIntents.create(
+        cardIntent({
+          amount: 700,
+          payment_method: 'pm_card_chargeDeclinedInsufficientFunds',
+          confirm: true,
+        }),
+      ),
     );
     expect(err).toMatchObject({ statusCode: 402, code: 'card_declined', decline_code: 'insufficient_funds', message: 'Your card has insufficient funds.' });
   });
@@ -182,14 +183,14 @@ describe('3-D Secure (requires_action)', () => {
   it('waits in requires_action until the customer completes authentication', async () => {
     // Proves requires_action: next_action set, then completeAction('succeed') authorizes with an automatic (request-less) event.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 3000,
-      currency: 'usd',
-      capture_method: 'manual',
-      payment_method: 'pm_card_authenticationRequired',
-      confirm: true,
-    });
+    const pi = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 3000,
+        capture_method: 'manual',
+        payment_method: 'pm_card_authenticationRequired',
+        confirm: true,
+      }),
+    );
     expect(pi.status).toBe('requires_action');
     expect(pi.next_action?.type).toBe('use_stripe_sdk');
     const done = h.sandbox.completeAction(pi.id, 'succeed');
@@ -209,13 +210,13 @@ describe('3-D Secure (requires_action)', () => {
   it('returns to requires_payment_method when authentication fails', async () => {
     // Twin of the 3DS success: a failed authentication leaves no charge and reports payment_intent_authentication_failure.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 3000,
-      currency: 'usd',
-      payment_method: 'pm_card_threeDSecure2Required',
-      confirm: true,
-    });
+    const pi = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 3000,
+        payment_method: 'pm_card_threeDSecure2Required',
+        confirm: true,
+      }),
+    );
     const failed = h.sandbox.completeAction(pi.id, 'fail');
     expect(failed).toMatchObject({ status: 'requires_payment_method', payment_method: null });
     expect(failed.last_payment_error?.code).toBe('payment_intent_authentication_failure');
@@ -226,13 +227,13 @@ describe('3-D Secure (requires_action)', () => {
   it('lets the customer finish 3-D Secure over HTTP at the next_action link', async () => {
     // Proves the next_action URL is live: POSTing outcome=succeed there (no API key) authorizes; a second POST is refused.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 3000,
-      currency: 'usd',
-      payment_method: 'pm_card_authenticationRequired',
-      confirm: true,
-    });
+    const pi = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 3000,
+        payment_method: 'pm_card_authenticationRequired',
+        confirm: true,
+      }),
+    );
     const link = (pi.next_action!.use_stripe_sdk as { stripe_js: string }).stripe_js;
     expect(link.startsWith(h.sandbox.url)).toBe(true);
     const post = (outcome: string) =>
@@ -248,13 +249,13 @@ describe('3-D Secure (requires_action)', () => {
   it('refuses to complete an action on an intent that is not waiting for one', async () => {
     // Proves completeAction guards its precondition with Bookiji's INVALID_TRANSITION error.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 3000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const pi = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 3000,
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
     let thrown: unknown;
     try {
       h.sandbox.completeAction(pi.id, 'succeed');
@@ -270,14 +271,14 @@ describe('capture that fails after authorization (fault plan: captureExpired…)
   it('fails the capture of a named intent with charge_expired_for_capture and cancels it', async () => {
     // Proves the plan's capture fault: requires_capture first, then a 400 at capture and a canceled intent.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 5000,
-      currency: 'usd',
-      capture_method: 'manual',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const pi = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 5000,
+        capture_method: 'manual',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
     expect(pi.status).toBe('requires_capture');
     h.sandbox.setFaults({ captureExpiredIntents: [pi.id] });
     const err = await failure(h.stripe.paymentIntents.capture(pi.id));
@@ -293,14 +294,14 @@ describe('capture that fails after authorization (fault plan: captureExpired…)
     // Twin: an intent the plan does not name captures; with rate 1 every capture fails.
     h = await openSandbox({ faults: { captureExpiredIntents: ['pi_someoneelse'] } });
     const create = () =>
-      h.stripe.paymentIntents.create({
-        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-        amount: 5000,
-        currency: 'usd',
-        capture_method: 'manual',
-        payment_method: 'pm_card_visa',
-        confirm: true,
-      });
+      h.stripe.paymentIntents.create(
+        cardIntent({
+          amount: 5000,
+          capture_method: 'manual',
+          payment_method: 'pm_card_visa',
+          confirm: true,
+        }),
+      );
     const fine = await create();
     expect((await h.stripe.paymentIntents.capture(fine.id)).status).toBe('succeeded');
     h.sandbox.setFaults({ captureExpiredRate: 1 });
@@ -312,13 +313,13 @@ describe('capture that fails after authorization (fault plan: captureExpired…)
     // Proves the fake token is gone: Stripe answers an unknown PaymentMethod with resource_missing.
     h = await openSandbox();
     const err = await failure(
-      h.stripe.paymentIntents.create({
-        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-        amount: 5000,
-        currency: 'usd',
-        payment_method: 'pm_card_bookiji_captureFails',
-        confirm: true,
-      }),
+      h.stripe.paymentIntents.create(
+        cardIntent({
+          amount: 5000,
+          payment_method: 'pm_card_bookiji_captureFails',
+          confirm: true,
+        }),
+      ),
     );
     expect(err).toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'payment_method' });
   });
@@ -345,13 +346,13 @@ describe('illegal moves and bad requests', () => {
   it('rejects capture, cancel and confirm from states Stripe does not allow them in', async () => {
     // Proves the transition table: each illegal move is a StripeInvalidRequestError and changes nothing.
     h = await openSandbox();
-    const succeeded = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1000,
-      currency: 'usd',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const succeeded = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1000,
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
     for (const attempt of [
       h.stripe.paymentIntents.capture(succeeded.id),
       h.stripe.paymentIntents.cancel(succeeded.id),
@@ -361,11 +362,11 @@ describe('illegal moves and bad requests', () => {
       expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
       expect(err).toMatchObject({ statusCode: 400, code: 'payment_intent_unexpected_state' });
     }
-    const canceled = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1000,
-      currency: 'usd',
-    });
+    const canceled = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1000,
+      }),
+    );
     await h.stripe.paymentIntents.cancel(canceled.id);
     const err = await failure(h.stripe.paymentIntents.confirm(canceled.id, { payment_method: 'pm_card_visa' }));
     expect(err.code).toBe('payment_intent_unexpected_state');
@@ -447,12 +448,12 @@ describe('update and list', () => {
   it('merges metadata on update and deletes keys sent empty', async () => {
     // Proves Stripe's metadata semantics on POST /v1/payment_intents/:id.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1000,
-      currency: 'usd',
-      metadata: { a: '1', b: '2' },
-    });
+    const pi = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 1000,
+        metadata: { a: '1', b: '2' },
+      }),
+    );
     const updated = await h.stripe.paymentIntents.update(pi.id, { metadata: { b: '', c: '3' }, description: 'Haircut' });
     expect(updated.metadata).toEqual({ a: '1', c: '3' });
     expect(updated.description).toBe('Haircut');

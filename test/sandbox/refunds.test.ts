@@ -3,7 +3,7 @@
 
 import Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
-import { failure, openSandbox, type Harness } from './helpers.js';
+import { cardIntent, failure, type Harness, openSandbox } from './helpers.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -11,13 +11,13 @@ afterEach(async () => {
 });
 
 async function paid(h: Harness, amount = 5000): Promise<Stripe.PaymentIntent> {
-  return h.stripe.paymentIntents.create({
-    automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-    amount,
-    currency: 'usd',
-    payment_method: 'pm_card_visa',
-    confirm: true,
-  });
+  return h.stripe.paymentIntents.create(
+    cardIntent({
+      amount,
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    }),
+  );
 }
 
 describe('refunds', () => {
@@ -62,14 +62,14 @@ describe('refunds', () => {
   it('only refunds what a partial capture actually took', async () => {
     // Proves a partially captured charge can be refunded up to the captured amount only.
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 5000,
-      currency: 'usd',
-      capture_method: 'manual',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const pi = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 5000,
+        capture_method: 'manual',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
     await h.stripe.paymentIntents.capture(pi.id, { amount_to_capture: 3000 });
     const refund = await h.stripe.refunds.create({ payment_intent: pi.id });
     expect(refund.amount).toBe(3000);
@@ -79,14 +79,14 @@ describe('refunds', () => {
   it('refuses to refund a payment that has not succeeded', async () => {
     // Twin of the full refund: an uncaptured authorization has nothing to refund (cancel it instead).
     h = await openSandbox();
-    const pi = await h.stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 5000,
-      currency: 'usd',
-      capture_method: 'manual',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
+    const pi = await h.stripe.paymentIntents.create(
+      cardIntent({
+        amount: 5000,
+        capture_method: 'manual',
+        payment_method: 'pm_card_visa',
+        confirm: true,
+      }),
+    );
     const err = await failure(h.stripe.refunds.create({ payment_intent: pi.id }));
     expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
     expect(err).toMatchObject({ statusCode: 400, code: 'payment_intent_unexpected_state' });

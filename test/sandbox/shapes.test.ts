@@ -5,7 +5,7 @@
 import type Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHARGE_FIELDS, EVENT_FIELDS, LIST_FIELDS, missingFields, PAYMENT_INTENT_FIELDS, REFUND_FIELDS } from './shapes.js';
-import { failure, openSandbox, startReceiver, WEBHOOK_SECRET, type Harness, type Receiver } from './helpers.js';
+import { cardIntent, failure, type Harness, openSandbox, type Receiver, startReceiver, WEBHOOK_SECRET } from './helpers.js';
 
 let h: Harness | undefined;
 let receiver: Receiver | undefined;
@@ -25,40 +25,40 @@ describe('response shapes', () => {
     const intents: Stripe.PaymentIntent[] = [];
     intents.push(await stripe.paymentIntents.create({ automatic_payment_methods: { enabled: true, allow_redirects: 'never' }, amount: 1000, currency: 'usd' }));
     intents.push(
-      await stripe.paymentIntents.create({
-        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-        amount: 1000,
-        currency: 'usd',
-        payment_method: 'pm_card_visa',
-      }),
+      await stripe.paymentIntents.create(
+        cardIntent({
+          amount: 1000,
+          payment_method: 'pm_card_visa',
+        }),
+      ),
     );
     intents.push(
-      await stripe.paymentIntents.create({
-        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+      await stripe.paymentIntents.create(
+        cardIntent({
+          amount: 1000,
+          payment_method: 'pm_card_authenticationRequired',
+          confirm: true,
+        }),
+      ),
+    );
+    const manual = await stripe.paymentIntents.create(
+      cardIntent({
         amount: 1000,
-        currency: 'usd',
-        payment_method: 'pm_card_authenticationRequired',
+        capture_method: 'manual',
+        payment_method: 'pm_card_visa',
         confirm: true,
       }),
     );
-    const manual = await stripe.paymentIntents.create({
-      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-      amount: 1000,
-      currency: 'usd',
-      capture_method: 'manual',
-      payment_method: 'pm_card_visa',
-      confirm: true,
-    });
     intents.push(manual, await stripe.paymentIntents.capture(manual.id));
     intents.push(await stripe.paymentIntents.cancel(intents[0]!.id));
     const declined = await failure(
-      stripe.paymentIntents.create({
-        automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-        amount: 1000,
-        currency: 'usd',
-        payment_method: 'pm_card_chargeDeclined',
-        confirm: true,
-      }),
+      stripe.paymentIntents.create(
+        cardIntent({
+          amount: 1000,
+          payment_method: 'pm_card_chargeDeclined',
+          confirm: true,
+        }),
+      ),
     );
     intents.push(declined.payment_intent!);
     intents.push(await stripe.paymentIntents.retrieve(manual.id, { expand: ['latest_charge'] }));

@@ -6,7 +6,7 @@ import Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signatureHeader, verifyStripeSignature } from '../../src/stripeSandbox/index.js';
 import { signInBase64, signWithoutTimestamp, signWithStrippedSecret } from './fixtures/brokenSigners.js';
-import { openSandbox, startReceiver, WEBHOOK_SECRET, type Harness, type Receiver } from './helpers.js';
+import { cardIntent, type Harness, openSandbox, type Receiver, startReceiver, WEBHOOK_SECRET } from './helpers.js';
 
 let h: Harness | undefined;
 let receiver: Receiver | undefined;
@@ -30,14 +30,14 @@ function rejects(fn: () => unknown): Stripe.errors.StripeError | undefined {
 }
 
 async function authorizeAndCapture(h: Harness): Promise<string> {
-  const pi = await h.stripe.paymentIntents.create({
-    automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-    amount: 2000,
-    currency: 'usd',
-    capture_method: 'manual',
-    payment_method: 'pm_card_visa',
-    confirm: true,
-  });
+  const pi = await h.stripe.paymentIntents.create(
+    cardIntent({
+      amount: 2000,
+      capture_method: 'manual',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    }),
+  );
   await h.stripe.paymentIntents.capture(pi.id);
   return pi.id;
 }

@@ -44,6 +44,7 @@ async function occupy(pool: Pool): Promise<Record<string, number>> {
   return Object.fromEntries(result.rows.map((row) => [row.outcome, row.n]));
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: stays long: one figure read top to bottom as its method (seed, warm, measure, check), each step using the rows the last one made.
 export async function availability(context: FigureContext): Promise<FigureResult> {
   const { sizes } = context;
   const database = await context.server.createDatabase('availability', { simulation: true });

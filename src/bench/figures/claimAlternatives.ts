@@ -25,6 +25,7 @@ interface VariantFigures {
   capacityWinners: number[];
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: stays long: one figure read top to bottom as its method (seed, warm, measure, check), each step using the rows the last one made.
 export async function claimAlternatives(context: FigureContext): Promise<FigureResult> {
   const { sizes } = context;
   const concurrency = sizes.hotConcurrency;

@@ -32,6 +32,7 @@ function figuresOf(result: LoadResult): RunFigures {
   return { throughputPerS: ok.length / (result.wallMs / 1000), latency: latencySummary(ok), failures: result.samples.length - ok.length };
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: stays long: one figure read top to bottom as its method (seed, warm, measure, check), each step using the rows the last one made.
 export async function claimThroughput(context: FigureContext): Promise<FigureResult> {
   const { sizes } = context;
   const database = await context.server.createDatabase('claims');

@@ -14,6 +14,7 @@ const STARTUP_RATIO_MAX = 3.0;
 // Issue 13: a data command with the server up is judged tighter than start-up alone.
 const SLOT_LIST_RATIO_MAX = 2.5;
 
+// Stays long: one figure read top to bottom as its method (seed, warm, measure, check), each step using the rows the last one made.
 export async function cliStartup(context: FigureContext): Promise<FigureResult> {
   const { sizes, packageRoot } = context;
   const bin = path.join(packageRoot, 'bin', 'bookiji');

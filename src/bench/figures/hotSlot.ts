@@ -13,6 +13,7 @@ const VENDOR_COUNT = 64;
 const CONTEST_RATIO_MAX = 1.0;
 const WARMUP_CONTENDERS = 100;
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: stays long: one figure read top to bottom as its method (seed, warm, measure, check), each step using the rows the last one made.
 export async function hotSlot(context: FigureContext): Promise<FigureResult> {
   const { sizes } = context;
   const database = await context.server.createDatabase('hotslot');

@@ -35,6 +35,7 @@ interface ScenarioRunner {
   }>;
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: stays long: one figure read top to bottom as its method (seed, warm, measure, check), each step using the rows the last one made.
 export async function simcityOverhead(context: FigureContext): Promise<FigureResult> {
   const skipped = (reason: string): FigureResult => ({ id: '4', title: 'SimCity overhead', status: 'skipped', reason, checks: [], details: {} });
   const entry = path.join(context.packageRoot, 'dist', 'simcity', 'index.js');

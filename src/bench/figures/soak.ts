@@ -169,6 +169,7 @@ interface SoakRun {
   operations: Record<OperationKind, number>;
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: stays long: one figure read top to bottom as its method (seed, warm, measure, check), each step using the rows the last one made.
 async function soakOnce(context: FigureContext, repetition: number, gc: () => void): Promise<SoakRun> {
   const { sizes } = context;
   const database = await context.server.createDatabase(`soak${repetition}`, { simulation: true });

@@ -6,6 +6,7 @@
 // catalogue's phase-1 scenarios (SC-1 double-booking attack, SC-4
 // reschedule) run with their oracles.
 
+import type { Pool } from '../../db/pool.js';
 import { claimSlot, rescheduleBooking } from '../../engine/bookings.js';
 import { BookijiError } from '../../errors.js';
 import type { PhaseContext } from '../context.js';
@@ -69,6 +70,45 @@ function roundPassed(r: ContentionRound): boolean {
   );
 }
 
+/** Two reschedules and a new claim race for one free slot: exactly one wins and nobody loses their place. */
+async function rescheduleRace(pool: Pool): Promise<{ passed: boolean; detail: string; numbers: Record<string, number> }> {
+  const vendor = await newVendor(pool, 'reschedule');
+  const [a, b, target] = [
+    await newSlot(pool, vendor, { startInMinutes: 48 * 60 }),
+    await newSlot(pool, vendor, { startInMinutes: 50 * 60 }),
+    await newSlot(pool, vendor, { startInMinutes: 52 * 60 }),
+  ];
+  const customers = await newCustomers(pool, 'reschedule', 3);
+  const x = await claimSlot(pool, { slot: a.id, customer: customers[0]!.id }, customerActor(customers[0]!));
+  const y = await claimSlot(pool, { slot: b.id, customer: customers[1]!.id }, customerActor(customers[1]!));
+  await warm(pool, 3);
+  const results = await race<unknown>(3, (i) =>
+    i === 2
+      ? claimSlot(pool, { slot: target.id, customer: customers[2]!.id }, customerActor(customers[2]!))
+      : rescheduleBooking(pool, { booking: (i === 0 ? x : y).booking.id, slot: target.id }, customerActor(customers[i]!)),
+  );
+  const winners = results.filter((r) => r.result.status === 'fulfilled').length;
+  const conflicts = results.filter(
+    (r) => r.result.status === 'rejected' && r.result.reason instanceof BookijiError && r.result.reason.code === 'BOOKING_CONFLICT',
+  ).length;
+  const truth = await pool.query(
+    `SELECT s.id, s.booked_count, (SELECT count(*) FROM bookings b WHERE b.vendor_id = s.vendor_id AND b.slot_id = s.id AND b.state IN ('held', 'confirmed')) AS active
+     FROM slots s WHERE s.vendor_id = $1`,
+    [vendor.id],
+  );
+  const targetRow = truth.rows.find((r) => r.id === target.id);
+  const coherent = truth.rows.every((r) => Number(r.booked_count) === Number(r.active));
+  const totalActive = truth.rows.reduce((s, r) => s + Number(r.active), 0);
+  // The two rescheduled bookings stay active wherever they ended; the newcomer adds one only if it won.
+  const newcomerWon = results[2]!.result.status === 'fulfilled' ? 1 : 0;
+  const expectedActive = 2 + newcomerWon;
+  return {
+    passed: winners === 1 && conflicts === 2 && Number(targetRow?.active) === 1 && coherent && totalActive === expectedActive,
+    detail: `${winners} of 3 got the slot (${newcomerWon ? 'the new claim' : 'a reschedule'}), ${conflicts} BOOKING_CONFLICT; target slot has ${String(targetRow?.active)} active booking(s); counters ${coherent ? 'match' : 'do not match'} the bookings on all three slots; ${totalActive} active bookings in all (expected ${expectedActive}: nobody lost their place)`,
+    numbers: { winners, conflicts, totalActive },
+  };
+}
+
 export async function runAtomicSlot(ctx: PhaseContext): Promise<PhaseOutcome> {
   const evidence = new Evidence();
   const pool = ctx.normal.pool;
@@ -106,43 +146,7 @@ export async function runAtomicSlot(ctx: PhaseContext): Promise<PhaseOutcome> {
     };
   });
 
-  await evidence.check('reschedule race: two bookings move into one free slot while a new customer claims it', async () => {
-    const vendor = await newVendor(pool, 'reschedule');
-    const [a, b, target] = [
-      await newSlot(pool, vendor, { startInMinutes: 48 * 60 }),
-      await newSlot(pool, vendor, { startInMinutes: 50 * 60 }),
-      await newSlot(pool, vendor, { startInMinutes: 52 * 60 }),
-    ];
-    const customers = await newCustomers(pool, 'reschedule', 3);
-    const x = await claimSlot(pool, { slot: a.id, customer: customers[0]!.id }, customerActor(customers[0]!));
-    const y = await claimSlot(pool, { slot: b.id, customer: customers[1]!.id }, customerActor(customers[1]!));
-    await warm(pool, 3);
-    const results = await race<unknown>(3, (i) =>
-      i === 2
-        ? claimSlot(pool, { slot: target.id, customer: customers[2]!.id }, customerActor(customers[2]!))
-        : rescheduleBooking(pool, { booking: (i === 0 ? x : y).booking.id, slot: target.id }, customerActor(customers[i]!)),
-    );
-    const winners = results.filter((r) => r.result.status === 'fulfilled').length;
-    const conflicts = results.filter(
-      (r) => r.result.status === 'rejected' && r.result.reason instanceof BookijiError && r.result.reason.code === 'BOOKING_CONFLICT',
-    ).length;
-    const truth = await pool.query(
-      `SELECT s.id, s.booked_count, (SELECT count(*) FROM bookings b WHERE b.vendor_id = s.vendor_id AND b.slot_id = s.id AND b.state IN ('held', 'confirmed')) AS active
-       FROM slots s WHERE s.vendor_id = $1`,
-      [vendor.id],
-    );
-    const targetRow = truth.rows.find((r) => r.id === target.id);
-    const coherent = truth.rows.every((r) => Number(r.booked_count) === Number(r.active));
-    const totalActive = truth.rows.reduce((s, r) => s + Number(r.active), 0);
-    // The two rescheduled bookings stay active wherever they ended; the newcomer adds one only if it won.
-    const newcomerWon = results[2]!.result.status === 'fulfilled' ? 1 : 0;
-    const expectedActive = 2 + newcomerWon;
-    return {
-      passed: winners === 1 && conflicts === 2 && Number(targetRow?.active) === 1 && coherent && totalActive === expectedActive,
-      detail: `${winners} of 3 got the slot (${newcomerWon ? 'the new claim' : 'a reschedule'}), ${conflicts} BOOKING_CONFLICT; target slot has ${String(targetRow?.active)} active booking(s); counters ${coherent ? 'match' : 'do not match'} the bookings on all three slots; ${totalActive} active bookings in all (expected ${expectedActive}: nobody lost their place)`,
-      numbers: { winners, conflicts, totalActive },
-    };
-  });
+  await evidence.check('reschedule race: two bookings move into one free slot while a new customer claims it', () => rescheduleRace(pool));
 
   await runPhaseCatalogue(evidence, ctx, 1);
   await checkInvariants(evidence, pool, 'normal');

@@ -1,6 +1,7 @@
 // bookiji book --slot S --customer C [--hold] [--idempotency-key K]
 
 import type { Command } from 'commander';
+import { HOLD_TTL_SECONDS_DEFAULT, HOLD_TTL_SECONDS_MAX, HOLD_TTL_SECONDS_MIN } from '../../engine/limits.js';
 import { printJson, printRecord, stateColour } from '../output.js';
 
 export function registerBook(program: Command): void {
@@ -10,7 +11,7 @@ export function registerBook(program: Command): void {
     .requiredOption('--slot <id>', 'slot id')
     .requiredOption('--customer <id>', 'customer id')
     .option('--hold', 'place a hold only (confirm later with `booking confirm`)')
-    .option('--hold-ttl <seconds>', 'how long the hold lasts (default 600)')
+    .option('--hold-ttl <seconds>', `how long the hold lasts, ${HOLD_TTL_SECONDS_MIN} to ${HOLD_TTL_SECONDS_MAX} (default ${HOLD_TTL_SECONDS_DEFAULT})`)
     .option('--payment-method <method>', 'free, pay_on_arrival or card (default: free for free slots, else pay_on_arrival)')
     .option('--idempotency-key <key>', 'retrying with the same key returns the first outcome')
     .option('--json', 'print JSON')

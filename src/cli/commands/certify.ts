@@ -104,42 +104,47 @@ engine would have broken it) and violations summed over every run; any invariant
 exercised 0 is NOT EXERCISED and the verdict NOT CERTIFIED.
 `,
     )
-    .action(async (options: CertifyCommandOptions) => {
-      const { BookijiError } = await import('../../errors.js');
-      const { certify: run, profileNamed, SEED_MAX } = await import('../../certify/index.js');
-      const { defaultPrivateKeyPath, publicKeyBeside } = await import('../../certify/keyLocation.js');
-      const { resolveTarget } = await import('../../db/database.js');
-      let seed: number | undefined;
-      let phases: PhaseId[] | undefined;
-      try {
-        seed = parseSeed(options.seed, SEED_MAX);
-        phases = parsePhases(options.phases);
-      } catch (error) {
-        throw new BookijiError('USAGE_ERROR', (error as Error).message);
-      }
-      const profile = profileNamed(options.profile);
-      const keyPath = options.key ?? defaultPrivateKeyPath();
-      const privateKey = await signingKey(options.key);
-      const target = await resolveTarget();
-      const { report, files } = await run({
-        connectionString: target.connectionString,
-        profile,
-        ...(seed !== undefined ? { seed } : {}),
-        ...(phases ? { phases } : {}),
-        outDir: options.out,
-        privateKey,
-        publicKeyPath: publicKeyBeside(keyPath),
-        log: (message) => note(message),
-        ...(options.mutants ? { mutants: true } : {}),
-      });
-      await checkpointTargetDatabase(privateKey);
-      if (options.json) printJson(report);
-      else printSummary(report, { ...files });
-      if (report.verdict !== 'CERTIFIED') throw new ReportedFailure(1);
-    });
+    .action(certifyCommand);
 
   registerCertifyMutants(certify);
+  registerCertifyVerify(certify);
+}
 
+async function certifyCommand(options: CertifyCommandOptions): Promise<void> {
+  const { BookijiError } = await import('../../errors.js');
+  const { certify: run, profileNamed, SEED_MAX } = await import('../../certify/index.js');
+  const { defaultPrivateKeyPath, publicKeyBeside } = await import('../../certify/keyLocation.js');
+  const { resolveTarget } = await import('../../db/database.js');
+  let seed: number | undefined;
+  let phases: PhaseId[] | undefined;
+  try {
+    seed = parseSeed(options.seed, SEED_MAX);
+    phases = parsePhases(options.phases);
+  } catch (error) {
+    throw new BookijiError('USAGE_ERROR', (error as Error).message);
+  }
+  const profile = profileNamed(options.profile);
+  const keyPath = options.key ?? defaultPrivateKeyPath();
+  const privateKey = await signingKey(options.key);
+  const target = await resolveTarget();
+  const { report, files } = await run({
+    connectionString: target.connectionString,
+    profile,
+    ...(seed !== undefined ? { seed } : {}),
+    ...(phases ? { phases } : {}),
+    outDir: options.out,
+    privateKey,
+    publicKeyPath: publicKeyBeside(keyPath),
+    log: (message) => note(message),
+    ...(options.mutants ? { mutants: true } : {}),
+  });
+  await checkpointTargetDatabase(privateKey);
+  if (options.json) printJson(report);
+  else printSummary(report, { ...files });
+  if (report.verdict !== 'CERTIFIED') throw new ReportedFailure(1);
+}
+
+function registerCertifyVerify(certify: Command): void {
   certify
     .command('verify')
     .description(

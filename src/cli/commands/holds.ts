@@ -7,7 +7,11 @@ import { note, printJson, printTable, success } from '../output.js';
 
 export function registerHolds(program: Command): void {
   const holds = program.command('holds').description('Holds: bookings that keep capacity until their TTL passes.');
+  registerHoldsList(holds);
+  registerHoldsExpire(holds);
+}
 
+function registerHoldsList(holds: Command): void {
   holds
     .command('list')
     .description(
@@ -31,7 +35,9 @@ export function registerHolds(program: Command): void {
           list.map((h) => [...opsHoldRow(h.id, h), h.holdExpiresAt?.toISOString()]),
         );
     });
+}
 
+function registerHoldsExpire(holds: Command): void {
   holds
     .command('expire')
     .description('Expire every hold past its TTL and free its capacity. Safe to run twice at once.')

@@ -16,7 +16,12 @@ export function registerSchedule(program: Command): void {
   const schedule = program
     .command('schedule')
     .description("Vendors' schedule rules (weekly hours, overrides, buffers, notice, horizon) and the slots made from them.");
+  registerScheduleSet(schedule);
+  registerScheduleShow(schedule);
+  registerScheduleRefresh(schedule);
+}
 
+function registerScheduleSet(schedule: Command): void {
   schedule
     .command('set <vendor>')
     .description("Set a vendor's schedule rules from a JSON file (validated; unknown fields refused). Run `schedule refresh` to apply.")
@@ -50,7 +55,9 @@ export function registerSchedule(program: Command): void {
           updated: stored.updatedAt,
         });
     });
+}
 
+function registerScheduleShow(schedule: Command): void {
   schedule
     .command('show <vendor>')
     .description("Show a vendor's schedule rules.")
@@ -63,7 +70,9 @@ export function registerSchedule(program: Command): void {
       if (options.json) printJson(stored);
       else printRecord({ vendor: stored.vendorId, price: `${stored.priceCents} ${stored.currency}`, rules: stored.rules, updated: stored.updatedAt });
     });
+}
 
+function registerScheduleRefresh(schedule: Command): void {
   schedule
     .command('refresh <vendor>')
     .description(

@@ -40,54 +40,56 @@ Example:
   bookiji serve --port 8080 --rate-limit 120
   curl -H "Authorization: Bearer $KEY" "http://127.0.0.1:8080/v1/vendors/$V/availability?startTime=2030-01-01T00:00:00Z&endTime=2030-01-08T00:00:00Z"`,
     )
-    .action(async (options: ServeOptions) => {
-      const { requireInt } = await import('../../engine/validate.js');
-      const port = requireInt('port', options.port, 0, 65_535);
-      const requestsPerWindowMax = requireInt('rate-limit', options.rateLimit, 1, 1_000_000);
-      const windowSeconds = requireInt('rate-window-s', options.rateWindowS, 1, 86_400);
-      const outbox = {
-        requestTimeoutMs: requireInt('webhook-timeout-ms', options.webhookTimeoutMs, 100, 600_000),
-        leaseMs: requireInt('webhook-lease-ms', options.webhookLeaseMs, 200, 3_600_000),
-        backoffBaseMs: requireInt('webhook-backoff-ms', options.webhookBackoffMs, 10, 600_000),
-      };
-      const { openDatabase } = await import('../../db/database.js');
-      const { startApiServer } = await import('../../api/server.js');
-      // Signing secrets of the payment provider's webhooks: current, then the
-      // previous one while a rotation is under way.
-      const secrets = [process.env.STRIPE_WEBHOOK_SECRET, process.env.STRIPE_WEBHOOK_SECRET_PREVIOUS].filter((s): s is string => Boolean(s));
-      let gateway: import('../../payments/gateway.js').PaymentGateway | undefined;
-      if (process.env.STRIPE_SECRET_KEY) {
-        const { PaymentGateway, gatewayConfigFromEnv } = await import('../../payments/gateway.js');
-        gateway = new PaymentGateway(gatewayConfigFromEnv());
-      }
-      const db = await openDatabase({ poolMax: 20 });
-      let server: Awaited<ReturnType<typeof startApiServer>>;
-      try {
-        server = await startApiServer({
-          pool: db.pool,
-          port,
-          host: options.host,
-          rateLimit: { requestsPerWindowMax, windowSeconds },
-          outbox: options.outbox ? outbox : false,
-          stripeWebhook: { secrets, ...(gateway ? { gateway } : {}) },
-        });
-      } catch (error) {
-        await db.close();
-        throw error;
-      }
-      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'listening', url: server.url })}\n`);
-      const running = server;
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void running
-            .close()
-            .then(() => db.close())
-            .finally(resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+    .action(serveCommand);
+}
+
+async function serveCommand(options: ServeOptions): Promise<void> {
+  const { requireInt } = await import('../../engine/validate.js');
+  const port = requireInt('port', options.port, 0, 65_535);
+  const requestsPerWindowMax = requireInt('rate-limit', options.rateLimit, 1, 1_000_000);
+  const windowSeconds = requireInt('rate-window-s', options.rateWindowS, 1, 86_400);
+  const outbox = {
+    requestTimeoutMs: requireInt('webhook-timeout-ms', options.webhookTimeoutMs, 100, 600_000),
+    leaseMs: requireInt('webhook-lease-ms', options.webhookLeaseMs, 200, 3_600_000),
+    backoffBaseMs: requireInt('webhook-backoff-ms', options.webhookBackoffMs, 10, 600_000),
+  };
+  const { openDatabase } = await import('../../db/database.js');
+  const { startApiServer } = await import('../../api/server.js');
+  // Signing secrets of the payment provider's webhooks: current, then the
+  // previous one while a rotation is under way.
+  const secrets = [process.env.STRIPE_WEBHOOK_SECRET, process.env.STRIPE_WEBHOOK_SECRET_PREVIOUS].filter((s): s is string => Boolean(s));
+  let gateway: import('../../payments/gateway.js').PaymentGateway | undefined;
+  if (process.env.STRIPE_SECRET_KEY) {
+    const { PaymentGateway, gatewayConfigFromEnv } = await import('../../payments/gateway.js');
+    gateway = new PaymentGateway(gatewayConfigFromEnv());
+  }
+  const db = await openDatabase({ poolMax: 20 });
+  let server: Awaited<ReturnType<typeof startApiServer>>;
+  try {
+    server = await startApiServer({
+      pool: db.pool,
+      port,
+      host: options.host,
+      rateLimit: { requestsPerWindowMax, windowSeconds },
+      outbox: options.outbox ? outbox : false,
+      stripeWebhook: { secrets, ...(gateway ? { gateway } : {}) },
     });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'listening', url: server.url })}\n`);
+  const running = server;
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void running
+        .close()
+        .then(() => db.close())
+        .finally(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }

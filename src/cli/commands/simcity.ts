@@ -5,7 +5,7 @@
 
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { BookijiError, fromDatabaseError } from '../../errors.js';
+import { BookijiError, toBookijiError } from '../../errors.js';
 import { printError, printJson, printTable } from '../output.js';
 import { ReportedFailure } from '../reportedFailure.js';
 
@@ -24,7 +24,7 @@ function collect(value: string, previous: string[] = []): string[] {
 
 /** Setup failures (no database, bad arguments) exit 2 with the error printed; violations exit 1. */
 function setupFailure(error: unknown, json: boolean): ReportedFailure {
-  const mapped = error instanceof BookijiError ? error : fromDatabaseError(error);
+  const mapped = error instanceof BookijiError ? error : toBookijiError(error);
   printError(mapped, { json, debug: process.argv.includes('--debug') });
   return new ReportedFailure(2);
 }
@@ -50,7 +50,12 @@ function progressLine(): { update(text: string): void; done(): void } {
 
 export function registerSimcity(program: Command): void {
   const simcity = program.command('simcity').description('SimCity: seeded adversarial scenarios against the engine, and the interleaving explorer.');
+  registerSimcityList(simcity);
+  registerSimcityRun(simcity);
+  registerSimcityExplore(simcity);
+}
 
+function registerSimcityList(simcity: Command): void {
   simcity
     .command('list')
     .description("List the catalogue: each scenario's certification phase, the invariants its oracles check, what it proves (and the explorer's races).")
@@ -83,7 +88,9 @@ together the catalogue must cover I1-I10, P1-P4 and R1-R4.`,
         races.map((r) => [r.id, r.sessions.join('\n'), r.permutations]),
       );
     });
+}
 
+function registerSimcityRun(simcity: Command): void {
   simcity
     .command('run')
     .description('Run scenarios with a seed; on a violation print the forensic snapshot and the command that replays it.')
@@ -118,58 +125,59 @@ server (another process, on the same database) instead of an API SimCity
 starts itself; the truth is still read from DATABASE_URL or the embedded
 database, which must be the server's. Scenarios without an HTTP path ignore it.`,
     )
-    .action(
-      async (
-        ids: string[],
-        options: { seed: string; iterations?: number; concurrency?: number; junit?: string; targetUrl?: string; apiKey?: string; json?: boolean },
-      ) => {
-        const json = Boolean(options.json);
-        const simcityApi = await import('../../simcity/index.js');
-        let db: import('../../db/database.js').Database;
-        try {
-          for (const id of ids) simcityApi.loadScenario(id);
-          const { openDatabase } = await import('../../db/database.js');
-          db = await openDatabase({ poolMax: 4 });
-        } catch (error) {
-          throw setupFailure(error, json);
-        }
-        const results: import('../../simcity/index.js').ScenarioResult[] = [];
-        const progress = progressLine();
-        try {
-          for (const id of ids) {
-            const result = await simcityApi.runScenario({
-              scenarioId: id,
-              seed: options.seed,
-              iterations: options.iterations,
-              concurrency: options.concurrency,
-              pool: db.pool,
-              connectionString: db.target.connectionString,
-              ...(options.targetUrl ? { targetUrl: options.targetUrl, apiKey: options.apiKey } : {}),
-              onProgress: (p) => progress.update(`${p.scenarioId}  iteration ${p.iteration}/${p.iterations}  ${p.actions} actions  ${p.violations} violations`),
-            });
-            progress.done();
-            results.push(result);
-            if (!json) printScenario(result, simcityApi);
-          }
-        } catch (error) {
-          progress.done();
-          throw setupFailure(error, json);
-        } finally {
-          await db.close();
-        }
-        if (options.junit) {
-          const { mkdirSync, writeFileSync } = await import('node:fs');
-          const path = await import('node:path');
-          mkdirSync(path.dirname(path.resolve(options.junit)), { recursive: true });
-          writeFileSync(options.junit, simcityApi.toJUnitXml(results));
-        }
-        const passed = results.every((r) => r.passed);
-        if (json) printJson({ passed, commit: results[0]?.commit ?? null, results });
-        else printSummary(results, options.junit);
-        if (!passed) throw new ReportedFailure(1);
-      },
-    );
+    .action(runScenariosCommand);
+}
 
+type RunOptions = { seed: string; iterations?: number; concurrency?: number; junit?: string; targetUrl?: string; apiKey?: string; json?: boolean };
+
+async function runScenariosCommand(ids: string[], options: RunOptions): Promise<void> {
+  const json = Boolean(options.json);
+  const simcityApi = await import('../../simcity/index.js');
+  let db: import('../../db/database.js').Database;
+  try {
+    for (const id of ids) simcityApi.loadScenario(id);
+    const { openDatabase } = await import('../../db/database.js');
+    db = await openDatabase({ poolMax: 4 });
+  } catch (error) {
+    throw setupFailure(error, json);
+  }
+  const results: import('../../simcity/index.js').ScenarioResult[] = [];
+  const progress = progressLine();
+  try {
+    for (const id of ids) {
+      const result = await simcityApi.runScenario({
+        scenarioId: id,
+        seed: options.seed,
+        iterations: options.iterations,
+        concurrency: options.concurrency,
+        pool: db.pool,
+        connectionString: db.target.connectionString,
+        ...(options.targetUrl ? { targetUrl: options.targetUrl, apiKey: options.apiKey } : {}),
+        onProgress: (p) => progress.update(`${p.scenarioId}  iteration ${p.iteration}/${p.iterations}  ${p.actions} actions  ${p.violations} violations`),
+      });
+      progress.done();
+      results.push(result);
+      if (!json) printScenario(result, simcityApi);
+    }
+  } catch (error) {
+    progress.done();
+    throw setupFailure(error, json);
+  } finally {
+    await db.close();
+  }
+  if (options.junit) {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    mkdirSync(path.dirname(path.resolve(options.junit)), { recursive: true });
+    writeFileSync(options.junit, simcityApi.toJUnitXml(results));
+  }
+  const passed = results.every((r) => r.passed);
+  if (json) printJson({ passed, commit: results[0]?.commit ?? null, results });
+  else printSummary(results, options.junit);
+  if (!passed) throw new ReportedFailure(1);
+}
+
+function registerSimcityExplore(simcity: Command): void {
   simcity
     .command('explore')
     .description('Run small races step by step in every permutation of their statements; print any failing schedule.')
@@ -189,60 +197,64 @@ schedule moves on, as PostgreSQL's isolation tester does; a schedule whose
 next step belongs to a waiting session is counted infeasible. Runs in the
 simulation database bookiji_sim beside your database (races move its clock).`,
     )
-    .action(async (options: { race?: string[]; permutation?: string; json?: boolean }) => {
-      const json = Boolean(options.json);
-      const { explore } = await import('../../simcity/index.js');
-      const { openSimulationDatabase } = await import('../../simcity/simulationDatabase.js');
-      let db: import('../../db/database.js').Database;
-      try {
-        db = await openSimulationDatabase();
-      } catch (error) {
-        throw setupFailure(error, json);
-      }
-      const progress = progressLine();
-      let result: import('../../simcity/index.js').ExploreResult;
-      try {
-        result = await explore({
-          pool: db.pool,
-          connectionString: db.target.connectionString,
-          races: options.race,
-          permutation: options.permutation,
-          onPermutation: (race, index, total) => progress.update(`${race}  permutation ${index}/${total}`),
-        });
-      } catch (error) {
-        throw setupFailure(error, json);
-      } finally {
-        progress.done();
-        await db.close();
-      }
-      if (json) printJson(result);
-      else {
-        printTable(
-          ['race', 'permutations', 'run', 'infeasible', 'ambiguous wake-up', 'failing', 'verdict'],
-          result.races.map((r) => [
-            r.raceId,
-            r.permutations,
-            r.feasible,
-            r.infeasible,
-            r.ambiguous,
-            r.failing.length,
-            r.passed ? chalk.green('pass') : chalk.red('FAIL'),
-          ]),
-        );
-        for (const race of result.races) {
-          for (const failing of race.failing) {
-            process.stdout.write(`\n${chalk.red('FAILING SCHEDULE')} ${race.raceId}: ${failing.schedule.join(' → ')}\n`);
-            for (const outcome of failing.outcomes) {
-              const how = outcome.status === 'ok' ? 'ok' : `error ${outcome.sqlState}: ${outcome.message}`;
-              process.stdout.write(`  ${outcome.label}${outcome.blocked ? ' (waited on a lock)' : ''}: ${how}\n`);
-            }
-            for (const violation of failing.violations) process.stdout.write(`  ${chalk.red(`[${violation.oracle}]`)} ${violation.message}\n`);
-            process.stdout.write(`  replay: ${failing.replayCommand}\n`);
-          }
-        }
-      }
-      if (!result.passed) throw new ReportedFailure(1);
+    .action(exploreCommand);
+}
+
+async function exploreCommand(options: { race?: string[]; permutation?: string; json?: boolean }): Promise<void> {
+  const json = Boolean(options.json);
+  const { explore } = await import('../../simcity/index.js');
+  const { openSimulationDatabase } = await import('../../simcity/simulationDatabase.js');
+  let db: import('../../db/database.js').Database;
+  try {
+    db = await openSimulationDatabase();
+  } catch (error) {
+    throw setupFailure(error, json);
+  }
+  const progress = progressLine();
+  let result: import('../../simcity/index.js').ExploreResult;
+  try {
+    result = await explore({
+      pool: db.pool,
+      connectionString: db.target.connectionString,
+      races: options.race,
+      permutation: options.permutation,
+      onPermutation: (race, index, total) => progress.update(`${race}  permutation ${index}/${total}`),
     });
+  } catch (error) {
+    throw setupFailure(error, json);
+  } finally {
+    progress.done();
+    await db.close();
+  }
+  if (json) printJson(result);
+  else printExploreResult(result);
+  if (!result.passed) throw new ReportedFailure(1);
+}
+
+function printExploreResult(result: import('../../simcity/index.js').ExploreResult): void {
+  printTable(
+    ['race', 'permutations', 'run', 'infeasible', 'ambiguous wake-up', 'failing', 'verdict'],
+    result.races.map((r) => [
+      r.raceId,
+      r.permutations,
+      r.feasible,
+      r.infeasible,
+      r.ambiguous,
+      r.failing.length,
+      r.passed ? chalk.green('pass') : chalk.red('FAIL'),
+    ]),
+  );
+  for (const race of result.races) {
+    for (const failing of race.failing) {
+      process.stdout.write(`\n${chalk.red('FAILING SCHEDULE')} ${race.raceId}: ${failing.schedule.join(' → ')}\n`);
+      for (const outcome of failing.outcomes) {
+        const how = outcome.status === 'ok' ? 'ok' : `error ${outcome.sqlState}: ${outcome.message}`;
+        process.stdout.write(`  ${outcome.label}${outcome.blocked ? ' (waited on a lock)' : ''}: ${how}\n`);
+      }
+      for (const violation of failing.violations) process.stdout.write(`  ${chalk.red(`[${violation.oracle}]`)} ${violation.message}\n`);
+      process.stdout.write(`  replay: ${failing.replayCommand}\n`);
+    }
+  }
 }
 
 function printScenario(result: import('../../simcity/index.js').ScenarioResult, api: typeof import('../../simcity/index.js')): void {

@@ -26,7 +26,7 @@ import { claimSlot } from '../../engine/bookings.js';
 import { advanceClock } from '../../engine/clock.js';
 import { expireHolds } from '../../engine/holds.js';
 import type { Actor } from '../../engine/types.js';
-import { BookijiError, fromDatabaseError } from '../../errors.js';
+import { BookijiError, toBookijiError } from '../../errors.js';
 import { payAsCustomer, startCardCheckout } from '../../payments/checkout.js';
 import { PaymentGateway } from '../../payments/gateway.js';
 import { reconcile } from '../../reconcile/index.js';
@@ -119,7 +119,7 @@ async function killWaitingClaims(fixture: DegradedFixture, pool: Pool): Promise<
         ])
         .then(
           () => 'OK',
-          (error: unknown) => fromDatabaseError(error).code,
+          (error: unknown) => toBookijiError(error).code,
         ),
     );
     const deadline = Date.now() + VICTIM_WAIT_MS_MAX;
@@ -157,7 +157,7 @@ async function killBeforeCommit(fixture: DegradedFixture, pool: Pool): Promise<R
       victims.map((c) =>
         c.query('COMMIT').then(
           () => 'COMMITTED',
-          (error: unknown) => fromDatabaseError(error).code,
+          (error: unknown) => toBookijiError(error).code,
         ),
       ),
     );

@@ -200,6 +200,7 @@ export function parseSchedule(race: Race, text: string): StepRef[] {
   return match;
 }
 
+// Stays long: per race it opens the sessions, runs every schedule and closes them in one try/finally, so no session outlives its race.
 export async function explore(options: ExploreOptions = {}): Promise<ExploreResult> {
   const startedAt = Date.now();
   const selected =
