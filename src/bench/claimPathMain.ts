@@ -28,6 +28,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findPgbench, initTpcb, runPgbench, seedScriptCustomers, seedScriptSlots, writeClaimScript, type PgbenchRun } from './pgbench.js';
+import type { Pool } from '../db/pool.js';
 import { seedVendors } from './seed.js';
 import { startBenchServer } from './server.js';
 import { median } from './stats.js';
@@ -67,6 +68,60 @@ const SLOT_VENDORS = 256;
 const CUSTOMERS = 2_000;
 const fmt = (run: PgbenchRun): string => `${run.transactionsPerS.toFixed(0)}/s p95 ${run.latency.p95.toFixed(2)}ms`;
 
+interface Runner {
+  claim(kind: 'claim' | 'busy' | 'spread', clients: number): Promise<PgbenchRun>;
+  tpcb(clients: number): Promise<PgbenchRun>;
+}
+
+/** --profile: each variant's per-claim function profile (track_functions) from 4 clients. */
+async function printProfiles(pool: Pool, databaseName: string, options: Options, run: Runner): Promise<void> {
+  await pool.query(`ALTER DATABASE ${databaseName} SET track_functions = 'all'`);
+  for (const variant of options.variants) {
+    if (variant.sql) await pool.query(variant.sql);
+    await run.claim('claim', 4);
+    await pool.query('SELECT pg_stat_reset()');
+    const measured = await run.claim('claim', 4);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const profile = await pool.query<{ funcname: string; per_claim: string; self_ms: string; total_ms: string }>(
+      `SELECT funcname, round(calls::numeric / $1, 2) AS per_claim, round((self_time / $1)::numeric, 4) AS self_ms, round((total_time / $1)::numeric, 4) AS total_ms
+       FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 25`,
+      [measured.transactions],
+    );
+    process.stdout.write(
+      `${variant.name}: ${fmt(measured)}\n${profile.rows.map((row) => `  ${row.funcname} ×${row.per_claim} self ${row.self_ms} total ${row.total_ms} ms`).join('\n')}\n`,
+    );
+  }
+}
+
+/** The rounds: per variant and client count, claims and tpcb-like alternating which goes first; round 0 warms up. */
+async function measureRounds(pool: Pool, options: Options, run: Runner): Promise<Map<string, number[]>> {
+  const results = new Map<string, number[]>();
+  const record = (key: string, value: number): void => void results.set(key, [...(results.get(key) ?? []), value]);
+  for (let round = 0; round <= options.rounds; round++) {
+    const flip = round % 2 === 0;
+    for (const variant of options.variants) {
+      if (variant.sql) await pool.query(variant.sql);
+      for (const clients of options.clients) {
+        const base = flip ? await run.tpcb(clients) : undefined;
+        const mine = await run.claim('claim', clients);
+        const baseline = base ?? (await run.tpcb(clients));
+        process.stderr.write(`round ${round} ${variant.name} c${clients}: claim ${fmt(mine)} tpcb ${fmt(baseline)} load ${os.loadavg()[0]!.toFixed(1)}\n`);
+        if (round === 0) continue; // warm-up
+        record(`${variant.name} c${clients} tps`, mine.transactionsPerS / baseline.transactionsPerS);
+        record(`${variant.name} c${clients} p95`, mine.latency.p95 / baseline.latency.p95);
+      }
+      if (options.busy) {
+        const spread = flip ? await run.claim('spread', BUSY_CLIENTS) : undefined;
+        const one = await run.claim('busy', BUSY_CLIENTS);
+        const many = spread ?? (await run.claim('spread', BUSY_CLIENTS));
+        process.stderr.write(`round ${round} ${variant.name} busy: one ${fmt(one)} spread ${fmt(many)}\n`);
+        if (round > 0) record(`${variant.name} busy`, one.transactionsPerS / many.transactionsPerS);
+      }
+    }
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
   const options = parse(process.argv.slice(2));
   const pgbench = findPgbench();
@@ -104,54 +159,30 @@ async function main(): Promise<void> {
     const claim = (kind: keyof typeof ranges, clients: number): Promise<PgbenchRun> => {
       const first = cursor[kind];
       cursor[kind] += clients * options.perClient;
-      return runPgbench({ pgbench, connectionString: database.connectionString, clients, transactionsPerClient: options.perClient, script: { file: script }, defines: { first, i: 0, clients } });
+      return runPgbench({
+        pgbench,
+        connectionString: database.connectionString,
+        clients,
+        transactionsPerClient: options.perClient,
+        script: { file: script },
+        defines: { first, i: 0, clients },
+      });
     };
     const tpcb = (clients: number): Promise<PgbenchRun> =>
       runPgbench({ pgbench, connectionString: database.connectionString, clients, transactionsPerClient: options.perClient, script: { builtin: 'tpcb-like' } });
+    const runner: Runner = { claim, tpcb };
     if (options.profile) {
-      await pool.query(`ALTER DATABASE ${database.name} SET track_functions = 'all'`);
-      for (const variant of options.variants) {
-        if (variant.sql) await pool.query(variant.sql);
-        await claim('claim', 4);
-        await pool.query('SELECT pg_stat_reset()');
-        const run = await claim('claim', 4);
-        await new Promise((resolve) => setTimeout(resolve, 1_500));
-        const profile = await pool.query<{ funcname: string; per_claim: string; self_ms: string; total_ms: string }>(
-          `SELECT funcname, round(calls::numeric / $1, 2) AS per_claim, round((self_time / $1)::numeric, 4) AS self_ms, round((total_time / $1)::numeric, 4) AS total_ms
-           FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 25`,
-          [run.transactions],
-        );
-        process.stdout.write(`${variant.name}: ${fmt(run)}\n${profile.rows.map((row) => `  ${row.funcname} ×${row.per_claim} self ${row.self_ms} total ${row.total_ms} ms`).join('\n')}\n`);
-      }
+      await printProfiles(pool, database.name, options, runner);
       return;
     }
-    const results = new Map<string, number[]>();
-    const record = (key: string, value: number): void => void results.set(key, [...(results.get(key) ?? []), value]);
-    for (let round = 0; round <= options.rounds; round++) {
-      for (const variant of options.variants) {
-        if (variant.sql) await pool.query(variant.sql);
-        for (const clients of options.clients) {
-          const flip = round % 2 === 0;
-          const base = flip ? await tpcb(clients) : undefined;
-          const mine = await claim('claim', clients);
-          const baseline = base ?? (await tpcb(clients));
-          process.stderr.write(`round ${round} ${variant.name} c${clients}: claim ${fmt(mine)} tpcb ${fmt(baseline)} load ${os.loadavg()[0]!.toFixed(1)}\n`);
-          if (round === 0) continue; // warm-up
-          record(`${variant.name} c${clients} tps`, mine.transactionsPerS / baseline.transactionsPerS);
-          record(`${variant.name} c${clients} p95`, mine.latency.p95 / baseline.latency.p95);
-        }
-        if (options.busy) {
-          const flip = round % 2 === 0;
-          const spread = flip ? await claim('spread', BUSY_CLIENTS) : undefined;
-          const one = await claim('busy', BUSY_CLIENTS);
-          const many = spread ?? (await claim('spread', BUSY_CLIENTS));
-          process.stderr.write(`round ${round} ${variant.name} busy: one ${fmt(one)} spread ${fmt(many)}\n`);
-          if (round > 0) record(`${variant.name} busy`, one.transactionsPerS / many.transactionsPerS);
-        }
-      }
-    }
+    const results = await measureRounds(pool, options, runner);
     const lines = [...results].map(([key, values]) => `${key}: median ${median(values).toFixed(2)}× [${values.map((v) => v.toFixed(2)).join(', ')}]`);
-    process.stdout.write(`${lines.join('\n')}\nload average at end ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}\n`);
+    process.stdout.write(
+      `${lines.join('\n')}\nload average at end ${os
+        .loadavg()
+        .map((v) => v.toFixed(2))
+        .join(' ')}\n`,
+    );
     await pool.end();
   } finally {
     rmSync(scriptDir, { recursive: true, force: true });
