@@ -11,13 +11,8 @@ BEGIN
   IF p_new.booked_count = p_old.booked_count OR to_jsonb(p_new) - 'booked_count' <> to_jsonb(p_old) - 'booked_count' THEN
     RETURN false;
   END IF;
-  -- "= ANY (ARRAY[…])" keeps the planner on bookings_slot (btree, both
-  -- keys): with plain "=" it may pick the exclusion constraint's GiST
-  -- index, which cannot narrow a busy vendor's entries by slot id and reads
-  -- all of them (measured: the busy-vendor pair fell from 0.54× to 0.28×).
-  -- GiST does not take array conditions.
   RETURN p_new.booked_count = (SELECT count(*) FROM bookings b
-                               WHERE b.vendor_id = ANY (ARRAY[p_new.vendor_id]) AND b.slot_id = ANY (ARRAY[p_new.id])
+                               WHERE b.vendor_id = p_new.vendor_id AND b.slot_id = p_new.id
                                  AND booking_state_holds_capacity(b.state));
 END $function$;
 

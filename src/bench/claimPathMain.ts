@@ -18,7 +18,8 @@
 //    when a probe finds an expired hold (0052), the vendor foreign key kept
 //    vs checked through the slot (0054): claims/s 1.2×, busy vendor 1.28×;
 //  - 0053's count with "=" vs "= ANY (ARRAY[…])": "=" let the planner use
-//    the exclusion constraint's GiST index (busy pair 0.54× → 0.28×);
+//    the exclusion constraint's GiST index (busy pair 0.54× → 0.28×), until
+//    0063 took that index away from queries (0064 spells "=" again);
 //  - 0053's check and the path's SQL functions as SQL vs PL/pgSQL (0055):
 //    claims/s 1.12×, busy vendor 1.17×.
 // Figures and commands are in the commit messages and README, Performance. --busy adds the busy-vendor pair: 16

@@ -2,7 +2,7 @@
 // database's: the CLI, the engine's claimSlot and the partner API's schema
 // refuse a bad TTL with the caller's own field name and no round trip.
 // The database is the truth: claim_slot enforces the engine_limits rows
-// (migrations/0004); test/engine/limits.test.ts fails if a value here disagrees.
+// (migrations/0004); test/engine/holdTtlLimits.test.ts fails if a value here disagrees.
 
 import { requireInt } from './validate.js';
 
