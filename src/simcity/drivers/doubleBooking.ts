@@ -126,6 +126,27 @@ function openingTerminal(truth: VendorTruth, fixture: DoubleBookingFixture, sett
   return findings;
 }
 
+/**
+ * The iteration's vendor, then its slots S (in two days) and S0 (a day after
+ * S, so a booking on each never overlaps: I2 would refuse it) in one INSERT.
+ */
+async function insertVendorWithSlots(db: Pool, name: string): Promise<{ vendorId: string; slotId: string; openingSlotId: string }> {
+  const vendor = await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [name]);
+  const vendorId = (vendor.rows[0] as { id: string }).id;
+  const slots = await db.query(
+    `WITH who AS (SELECT set_actor('simcity', 'setup', 'simcity', 'SC-1 fixture')),
+          at AS (SELECT date_trunc('hour', bookiji_now()) AS hour)
+     INSERT INTO slots (vendor_id, starts_at, ends_at, capacity)
+     SELECT $1, at.hour + offsets.starts, at.hour + offsets.starts + interval '1 hour', 1
+       FROM who, at, (VALUES (1, interval '2 days'), (2, interval '3 days')) AS offsets (position, starts)
+      ORDER BY offsets.position
+     RETURNING id, starts_at`,
+    [vendorId],
+  );
+  const [slot, opening] = (slots.rows as Array<{ id: string; starts_at: Date }>).sort((a, b) => a.starts_at.getTime() - b.starts_at.getTime());
+  return { vendorId, slotId: slot!.id, openingSlotId: opening!.id };
+}
+
 export const doubleBooking: Driver<DoubleBookingFixture> = {
   oracles: ['cardinality', 'slot-coherence', 'booking-coherence', 'idempotency', 'winner-never-flips', 'no-booking-without-intent', 'no-booking-disappears'],
   oracleInvariants: {
@@ -172,22 +193,13 @@ export const doubleBooking: Driver<DoubleBookingFixture> = {
   },
 
   async setup(db: Pool, plan, runId, http) {
-    const vendor = await db.query(`INSERT INTO vendors (name, timezone) VALUES ($1, 'UTC') RETURNING id`, [`SimCity SC-1 ${runId} #${plan.iteration}`]);
-    const vendorId = (vendor.rows[0] as { id: string }).id;
-    const slot = await db.query(
-      `WITH who AS (SELECT set_actor('simcity', 'setup', 'simcity', 'SC-1 fixture'))
-       INSERT INTO slots (vendor_id, starts_at, ends_at, capacity) SELECT $1, date_trunc('hour', bookiji_now()) + interval '2 days', date_trunc('hour', bookiji_now()) + interval '2 days 1 hour', 1 FROM who RETURNING id`,
-      [vendorId],
-    );
-    const slotId = (slot.rows[0] as { id: string }).id;
-    // A day after S, so a booking on each never overlaps (I2 would refuse it).
-    const opening = await db.query(
-      `WITH who AS (SELECT set_actor('simcity', 'setup', 'simcity', 'SC-1 fixture'))
-       INSERT INTO slots (vendor_id, starts_at, ends_at, capacity) SELECT $1, date_trunc('hour', bookiji_now()) + interval '3 days', date_trunc('hour', bookiji_now()) + interval '3 days 1 hour', 1 FROM who RETURNING id`,
-      [vendorId],
-    );
-    const openingSlotId = (opening.rows[0] as { id: string }).id;
-    const customers = { C1: await insertCustomer(db, 'C1', runId), C2: await insertCustomer(db, 'C2', runId) };
+    // Two round trips deep instead of five: the customers do not depend on
+    // the vendor, and both slots go in one INSERT (S first, so the vendor's
+    // audit chain records them in the same order as one INSERT each did).
+    const [{ vendorId, slotId, openingSlotId }, customers] = await Promise.all([
+      insertVendorWithSlots(db, `SimCity SC-1 ${runId} #${plan.iteration}`),
+      Promise.all([insertCustomer(db, 'C1', runId), insertCustomer(db, 'C2', runId)]).then(([C1, C2]) => ({ C1, C2 })),
+    ]);
     const keys = Object.fromEntries(ALL_INTENTS.map((intent) => [intent, intentKey(http, `sc1-${runId}-${plan.iteration}-intent-${intent}`)])) as Record<
       IntentName,
       string
