@@ -50,8 +50,15 @@ SELECT
     ) ORDER BY b.created_at, b.id), '[]'::jsonb)
    FROM bookings b WHERE b.vendor_id = $1) AS bookings`;
 
+/**
+ * Named, so each connection parses and plans it once: a run reads it after
+ * every action, and planning took longer than executing it (0.3 vs 0.2 ms on
+ * SC-1's two slots). The text is fixed, so the name always means this query.
+ */
+const TRUTH_STATEMENT = 'simcity_vendor_truth';
+
 export async function readVendorTruth(db: Queryable, vendorId: string): Promise<VendorTruth> {
-  const result = await db.query(TRUTH_SQL, [vendorId]);
+  const result = await db.query({ name: TRUTH_STATEMENT, text: TRUTH_SQL, values: [vendorId] });
   const row = result.rows[0] as { slots: SlotTruth[]; bookings: BookingTruth[] };
   return { slots: row.slots, bookings: row.bookings };
 }
