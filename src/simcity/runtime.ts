@@ -20,7 +20,7 @@ import { createRandom } from './random.js';
 import { currentCommit, replayCommand } from './replay.js';
 import { loadScenario, type ScenarioDefinition } from './scenarioFile.js';
 import { readVendorTruth } from './truth.js';
-import type { IterationPlan, PlannedAction, RunScenarioOptions, ScenarioParameters, ScenarioResult, Verdict, Violation } from './types.js';
+import type { HistoryEvent, IterationPlan, PlannedAction, RunScenarioOptions, ScenarioParameters, ScenarioResult, Verdict, Violation } from './types.js';
 
 /**
  * Waits until no connection of this run (clients, old client pools, the API
@@ -44,6 +44,22 @@ async function quiesce(observer: Pool, runId: string, timeoutMs: number): Promis
 }
 
 const QUIESCE_POLL_MS = 20;
+
+/**
+ * Whether this iteration may have left a request running server-side that no
+ * client waits for any more, so the settle phase must first wait for quiet.
+ * A fault may (a restart forgets its requests while the server still runs
+ * them; a killed server or a moved clock leaves work behind), and so may an
+ * action whose outcome is unknown (it timed out or lost its connection). An
+ * action answered ok or with a refusal is over: the engine answers after its
+ * statement ended, the partner API after the engine answered it. That holds
+ * only for drivers whose actions start no work that outlives the answer
+ * (`answersAreFinal`); for the others every iteration waits, as before.
+ */
+export function mayLeaveRequestsRunning(driver: AnyDriver, events: readonly HistoryEvent[]): boolean {
+  if (!driver.answersAreFinal) return true;
+  return events.some((event) => event.process === 'nemesis' || event.type === 'unknown');
+}
 
 /** A request that has not answered in this long is recorded as unknown (it may still land). */
 const OPERATION_TIMEOUT_MS = 15_000;
@@ -367,7 +383,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
 
       // Settle: let the chaos finish, then give every intent a definite outcome.
       const pending = await withTimeout(Promise.allSettled([...inFlight]), SETTLE_WAIT_MS);
-      const quiet = stopped || (await quiesce(target.observer, runId, SETTLE_WAIT_MS));
+      const quiet = stopped || !mayLeaveRequestsRunning(driver, history.forIteration(iteration)) || (await quiesce(target.observer, runId, SETTLE_WAIT_MS));
       if (!stopped && (pending === 'timeout' || !quiet)) {
         verdict = 'undecided';
         await stop([{ oracle: 'settle', message: `requests still in flight after ${SETTLE_WAIT_MS} ms: their outcome cannot be established` }], -1);

@@ -46,6 +46,14 @@ export interface Driver<F extends Fixture = Fixture> {
    * restart a process and wait for it (a loaded machine takes seconds per restart).
    */
   slowActionTimeoutsMs?: Readonly<Record<string, number>>;
+  /**
+   * True when an action's every database effect is over once its request is
+   * answered: no webhook, outbox or other work it starts runs on afterwards.
+   * Then an iteration with no fault and no unknown outcome has nothing left
+   * running when its last answer arrives, and the runtime skips the settle
+   * phase's wait for quiet (see `mayLeaveRequestsRunning` in the runtime).
+   */
+  answersAreFinal?: boolean;
   /** Long-lived services the scenario needs (a payment provider, a webhook receiver), started once per run. */
   openServices?(observer: Pool, parameters: ScenarioParameters, seed: string): Promise<Services>;
   /** Lets the chaos settle before the terminal check (deliver webhooks, reconcile). */
