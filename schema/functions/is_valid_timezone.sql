@@ -3,10 +3,14 @@
 
 CREATE OR REPLACE FUNCTION public.is_valid_timezone(p_zone text)
  RETURNS boolean
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE
  SET search_path TO 'public', 'pg_temp'
 AS $function$
-  SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = p_zone)
-$function$;
+BEGIN
+  IF EXISTS (SELECT 1 FROM timezone_names WHERE name = p_zone) THEN
+    RETURN true;
+  END IF;
+  RETURN EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = p_zone);
+END $function$;
 
