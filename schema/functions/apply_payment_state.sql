@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.apply_payment_state(p_vendor_id uuid, p_paymen
  RETURNS jsonb
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_payment payments%ROWTYPE;

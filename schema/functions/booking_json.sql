@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION public.booking_json(p_vendor_id uuid, p_booking_id uu
  LANGUAGE sql
  STABLE
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
   SELECT to_jsonb(b) FROM bookings b WHERE b.vendor_id = p_vendor_id AND b.id = p_booking_id
 $function$;

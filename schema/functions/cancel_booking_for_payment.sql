@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.cancel_booking_for_payment(p_vendor_id uuid, p
  RETURNS void
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_booking bookings%ROWTYPE;
@@ -23,6 +24,7 @@ CREATE OR REPLACE FUNCTION public.cancel_booking_for_payment(p_vendor_id uuid, p
  RETURNS void
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_booking bookings%ROWTYPE;

@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION public.claim_replay(p_idempotency_key text, p_hash te
  LANGUAGE plpgsql
  STABLE
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_existing bookings%ROWTYPE;

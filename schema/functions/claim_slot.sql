@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.claim_slot(p_slot_id uuid, p_customer_id uuid,
  RETURNS TABLE(booking jsonb, replayed boolean)
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_now timestamptz := bookiji_now();

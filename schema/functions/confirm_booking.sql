@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.confirm_booking(p_booking_id uuid, p_expected_
  RETURNS jsonb
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_booking bookings%ROWTYPE;

@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.expire_stale_holds_on_slot(p_vendor_id uuid, p
  RETURNS SETOF uuid
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_saved_kind text;

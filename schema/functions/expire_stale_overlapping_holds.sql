@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.expire_stale_overlapping_holds(p_vendor_id uui
  RETURNS void
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_slot_id uuid;

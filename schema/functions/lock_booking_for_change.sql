@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.lock_booking_for_change(p_booking_id uuid, p_e
  RETURNS bookings
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_booking bookings%ROWTYPE;

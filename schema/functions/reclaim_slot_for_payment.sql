@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.reclaim_slot_for_payment(p_vendor_id uuid, p_o
  RETURNS uuid
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_old bookings%ROWTYPE;

@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION public.record_payment_intent(p_vendor_id uuid, p_paym
  RETURNS jsonb
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_payment payments%ROWTYPE;

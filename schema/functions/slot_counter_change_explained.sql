@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION public.slot_counter_change_explained(p_old slots, p_n
  LANGUAGE plpgsql
  STABLE
  SET search_path TO 'public', 'pg_temp'
+ SET enable_seqscan TO 'off'
 AS $function$
 BEGIN
   IF p_new.booked_count = p_old.booked_count OR to_jsonb(p_new) - 'booked_count' <> to_jsonb(p_old) - 'booked_count' THEN

@@ -4,7 +4,7 @@
 // every variant is judged against tpcb-like runs made next to it.
 //
 //   node dist/bench/claimPathMain.js [--rounds N] [--per-client T] [--clients 8,32] \
-//        [--busy] [--variant name=file.sql ...]
+//        [--busy] [--profile | --cpu] [--variant name=file.sql ...]
 //
 // A variant is a SQL file of CREATE OR REPLACE statements (and trigger
 // changes), installed before each of its runs; so each must define every
@@ -21,14 +21,25 @@
 //    the exclusion constraint's GiST index (busy pair 0.54× → 0.28×), until
 //    0063 took that index away from queries (0064 spells "=" again);
 //  - 0053's check and the path's SQL functions as SQL vs PL/pgSQL (0055):
-//    claims/s 1.12×, busy vendor 1.17×.
+//    claims/s 1.12×, busy vendor 1.17×;
+//  - the path's functions without vs with SET enable_seqscan = off (0065;
+//    the generic plans a session caches while bookings is small are full
+//    scans): claims/tpcb-like 0.49× → 0.59× at 8 clients, 0.60× → 0.67× at 32;
+//    --cpu with 1,600 claims per session 1.58× → 1.56× of tpcb-like: the
+//    gain grows with the session (one session of 4,000 claims: 0065's note);
+//  - the INSERT's EXCEPTION block (a subtransaction per claim) vs ON CONFLICT
+//    on the idempotency key, --cpu: 1.83× vs 2.03× of tpcb-like's backend
+//    CPU (medians of 3, spreads overlapping): no gain found, and an overlap
+//    found by the exclusion constraint would reach SQL callers as a bare
+//    23P01 instead of BK001; not shipped.
 // Figures and commands are in the commit messages and README, Performance. --busy adds the busy-vendor pair: 16
 // clients on distinct slots of one vendor vs the same spread over 100 vendors.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findPgbench, initTpcb, runPgbench, seedScriptCustomers, seedScriptSlots, writeClaimScript, type PgbenchRun } from './pgbench.js';
+import { backendCpuPerTransactionMs, tpcbLikeTransaction } from './backendCpu.js';
+import { claimStatement, findPgbench, initTpcb, runPgbench, seedScriptCustomers, seedScriptSlots, writeClaimScript, type PgbenchRun } from './pgbench.js';
 import type { Pool } from '../db/pool.js';
 import { seedVendors } from './seed.js';
 import { startBenchServer } from './server.js';
@@ -41,11 +52,13 @@ interface Options {
   busy: boolean;
   /** Print a track_functions profile of one claim run per variant instead of ratios. */
   profile: boolean;
+  /** Judge variants by backend CPU per claim ÷ per tpcb-like transaction, one session each, instead of pgbench. */
+  cpu: boolean;
   variants: Array<{ name: string; sql: string }>;
 }
 
 function parse(argv: string[]): Options {
-  const options: Options = { rounds: 3, perClient: 150, clients: [8], busy: false, profile: false, variants: [{ name: 'shipped', sql: '' }] };
+  const options: Options = { rounds: 3, perClient: 150, clients: [8], busy: false, profile: false, cpu: false, variants: [{ name: 'shipped', sql: '' }] };
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i]!;
     if (argument === '--rounds') options.rounds = Number(argv[++i]);
@@ -53,6 +66,7 @@ function parse(argv: string[]): Options {
     else if (argument === '--clients') options.clients = argv[++i]!.split(',').map(Number);
     else if (argument === '--busy') options.busy = true;
     else if (argument === '--profile') options.profile = true;
+    else if (argument === '--cpu') options.cpu = true;
     else if (argument === '--variant') {
       const [name, file] = argv[++i]!.split('=');
       options.variants.push({ name: name!, sql: readFileSync(file!, 'utf8') });
@@ -67,6 +81,7 @@ const BUSY_CLIENTS = 16;
 const SPREAD_VENDORS = 100;
 const SLOT_VENDORS = 256;
 const CUSTOMERS = 2_000;
+const TPCB_SCALE = 32;
 const fmt = (run: PgbenchRun): string => `${run.transactionsPerS.toFixed(0)}/s p95 ${run.latency.p95.toFixed(2)}ms`;
 
 interface Runner {
@@ -123,6 +138,22 @@ async function measureRounds(pool: Pool, options: Options, run: Runner): Promise
   return results;
 }
 
+/** --cpu: per round and variant, backend CPU per claim ÷ per tpcb-like transaction (src/bench/backendCpu.ts). */
+async function measureCpu(pool: Pool, options: Options, nextClaim: () => number): Promise<Map<string, number[]>> {
+  const results = new Map<string, number[]>();
+  const transactions = options.perClient * Math.max(...options.clients);
+  for (let round = 0; round <= options.rounds; round++) {
+    for (const variant of options.variants) {
+      if (variant.sql) await pool.query(variant.sql);
+      const claim = await backendCpuPerTransactionMs(pool, transactions, (client) => client.query(claimStatement(String(nextClaim()), CUSTOMERS)));
+      const tpcb = await backendCpuPerTransactionMs(pool, transactions, (client) => tpcbLikeTransaction(client, TPCB_SCALE));
+      process.stderr.write(`round ${round} ${variant.name}: claim ${claim.toFixed(3)} ms CPU, tpcb-like ${tpcb.toFixed(3)} ms CPU\n`);
+      if (round > 0) results.set(`${variant.name} cpu`, [...(results.get(`${variant.name} cpu`) ?? []), claim / tpcb]);
+    }
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
   const options = parse(process.argv.slice(2));
   const pgbench = findPgbench();
@@ -132,7 +163,7 @@ async function main(): Promise<void> {
   try {
     const database = await server.createDatabase('claimpath');
     const pool = database.openPool(2);
-    await initTpcb(pgbench, database.connectionString, 32);
+    await initTpcb(pgbench, database.connectionString, TPCB_SCALE);
     const vendors = await seedVendors(pool, SLOT_VENDORS, 'Pgbench vendor');
     const [busyVendor] = await seedVendors(pool, 1, 'Busy vendor');
     const spreadVendors = vendors.slice(0, SPREAD_VENDORS);
@@ -176,7 +207,7 @@ async function main(): Promise<void> {
       await printProfiles(pool, database.name, options, runner);
       return;
     }
-    const results = await measureRounds(pool, options, runner);
+    const results = options.cpu ? await measureCpu(pool, options, () => cursor.claim++) : await measureRounds(pool, options, runner);
     const lines = [...results].map(([key, values]) => `${key}: median ${median(values).toFixed(2)}× [${values.map((v) => v.toFixed(2)).join(', ')}]`);
     process.stdout.write(
       `${lines.join('\n')}\nload average at end ${os

@@ -135,6 +135,12 @@ export async function seedScriptSlots(pool: Pool, vendorIds: string[], first: nu
   });
 }
 
+/** The claim both the pgbench script and the one-session CPU measurement send: slot n, by a customer of `customers`. */
+export function claimStatement(n: string, customers: number): string {
+  const actor = `'${BENCH_ACTOR.kind}', '${BENCH_ACTOR.id}', '${BENCH_ACTOR.source}'`;
+  return `SELECT claim_slot(${SLOT_ID(n)}, ${CUSTOMER_ID(`(${n} % ${customers})`)}, false, NULL, NULL, NULL, ${actor})`;
+}
+
 /**
  * Writes the claim script: each client claims slots first + i * clients +
  * client_id for i = 0, 1, …, so no two transactions touch the same slot and
@@ -142,15 +148,6 @@ export async function seedScriptSlots(pool: Pool, vendorIds: string[], first: nu
  */
 export function writeClaimScript(dir: string, customers: number): string {
   const file = path.join(dir, 'claim.sql');
-  const actor = `'${BENCH_ACTOR.kind}', '${BENCH_ACTOR.id}', '${BENCH_ACTOR.source}'`;
-  writeFileSync(
-    file,
-    [
-      '\\set n :first + :i * :clients + :client_id',
-      '\\set i :i + 1',
-      `SELECT claim_slot(${SLOT_ID(':n')}, ${CUSTOMER_ID(`(:n % ${customers})`)}, false, NULL, NULL, NULL, ${actor});`,
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(file, ['\\set n :first + :i * :clients + :client_id', '\\set i :i + 1', `${claimStatement(':n', customers)};`, ''].join('\n'));
   return file;
 }
