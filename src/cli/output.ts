@@ -1,7 +1,7 @@
 // How the CLI speaks: tables and colour for people, JSON for scripts.
 // chalk already honours NO_COLOR, FORCE_COLOR and a non-TTY stdout.
 
-import chalk from 'chalk';
+import { chalk } from './colour.js';
 import { BookijiError } from '../errors.js';
 import { renderTable } from './table.js';
 
