@@ -52,7 +52,14 @@ writeFileSync(script, PRINT_STYLES);
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 function stylesUnder(testCase: Case): { chalk: string[]; ours: string[] } {
-  const env: Record<string, string | undefined> = { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined, TF_BUILD: undefined, CI: undefined, ...testCase.env };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    FORCE_COLOR: undefined,
+    NO_COLOR: undefined,
+    TF_BUILD: undefined,
+    CI: undefined,
+    ...testCase.env,
+  };
   const child = spawnSync(process.execPath, [script, ...testCase.flags], { env, encoding: 'utf8' });
   if (child.status !== 0) throw new Error(child.stderr);
   return JSON.parse(child.stdout) as { chalk: string[]; ours: string[] };
