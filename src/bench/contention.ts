@@ -1,7 +1,7 @@
 // Contests on one slot and the equivalent uncontended work, shared by the
 // hot-slot figure and the claim-path alternatives.
 
-import pg from 'pg';
+import pg from '../db/pg.js';
 import { claimSlot } from '../engine/bookings.js';
 import type { Pool } from '../db/pool.js';
 import { latenciesOf, outcomeCounts, runLoad } from './load.js';

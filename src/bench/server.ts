@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import pg from '../db/pg.js';
 import { connectionStringFor, ensureDatabaseExists } from '../db/database.js';
 import { destroyEmbeddedServer, ensureEmbeddedServer } from '../db/embeddedServer.js';
 import { migrate } from '../db/migrate.js';

@@ -2,7 +2,7 @@
 // migrated, and dropped afterwards. The user's database is never touched.
 
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import pg from '../db/pg.js';
 import { ensureDatabaseExists } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';

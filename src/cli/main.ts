@@ -5,14 +5,15 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { BookijiError, exitCodeFor, toBookijiError } from '../errors.js';
-import { registerCommands } from './commands/index.js';
+import { invokedGroup } from './commands/groups.js';
 import { printError } from './output.js';
 import { ReportedFailure } from './reportedFailure.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
 
-export function buildProgram(): Command {
+/** The program with the command group `argv` invokes, or with every command when it names none. */
+export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command();
   program
     .name('bookiji')
@@ -22,7 +23,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  registerCommands(program);
+  const group = invokedGroup(argv);
+  if (group) await group.register(program);
+  else (await import('./commands/index.js')).registerCommands(program);
   // Every subcommand throws instead of exiting, so main() decides the code.
   const override = (command: Command): void => {
     command.exitOverride();
@@ -37,7 +40,7 @@ function wantsJson(argv: string[]): boolean {
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return 0;

@@ -1,9 +1,9 @@
 // How the CLI speaks: tables and colour for people, JSON for scripts.
 // chalk already honours NO_COLOR, FORCE_COLOR and a non-TTY stdout.
 
-import chalk from 'chalk';
-import Table from 'cli-table3';
+import { chalk } from './colour.js';
 import { BookijiError } from '../errors.js';
+import { renderTable } from './table.js';
 
 export interface OutputOptions {
   json?: boolean;
@@ -14,9 +14,9 @@ export function printJson(value: unknown): void {
 }
 
 export function printTable(head: string[], rows: Array<Array<string | number | boolean | null | undefined>>): void {
-  const table = new Table({ head: head.map((h) => chalk.bold(h)), style: { head: [], border: [] } });
-  for (const row of rows) table.push(row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
-  process.stdout.write(`${table.toString()}\n`);
+  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
+  const bold = head.map((h) => chalk.bold(h));
+  process.stdout.write(`${renderTable(bold, cells)}\n`);
 }
 
 /** Key/value block for one record. */

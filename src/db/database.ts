@@ -6,7 +6,7 @@
 // `openDatabase`, which also brings the schema up to date.
 
 import path from 'node:path';
-import pg from 'pg';
+import pg from './pg.js';
 import { BookijiError, toBookijiError } from '../errors.js';
 import { ensureEmbeddedServer, type ClusterCredentials } from './embeddedServer.js';
 import { ensureMigrated } from './migrate.js';

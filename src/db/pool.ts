@@ -5,7 +5,7 @@
 // serialization failures and deadlocks with jittered backoff, a bounded number
 // of times. Errors leave here already mapped to BookijiError.
 
-import pg from 'pg';
+import pg from './pg.js';
 import { toBookijiError } from '../errors.js';
 
 export type Pool = pg.Pool;

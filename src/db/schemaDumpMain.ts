@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import pg from './pg.js';
 import { connectionStringFor, ensureDatabaseExists } from './database.js';
 import { destroyEmbeddedServer, ensureEmbeddedServer } from './embeddedServer.js';
 import { migrate, readMigrationFiles } from './migrate.js';

@@ -7,7 +7,7 @@
 // name contains `intent`, an event's `object_id`, or an event table's JSON
 // payload). Nothing here writes.
 
-import pg from 'pg';
+import pg from '../db/pg.js';
 import type { Queryable } from '../db/pool.js';
 
 export interface RelatedRow {

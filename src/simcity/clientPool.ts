@@ -3,7 +3,7 @@
 // requests with it, and starts a new pool under a new name: what a crashed
 // and restarted application process looks like to the database.
 
-import pg from 'pg';
+import pg from '../db/pg.js';
 import { createPool, type Pool, type Queryable } from '../db/pool.js';
 
 export class ClientPool {

@@ -6,7 +6,7 @@
 // violation with a forensic snapshot.
 
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import pg from '../db/pg.js';
 import { BookijiError } from '../errors.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { ClientPool, quietClients } from './clientPool.js';

@@ -3,7 +3,7 @@
 // so a mutant never sees another's changes nor the user's data.
 
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import pg from '../../db/pg.js';
 import { ensureDatabaseExists } from '../../db/database.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool, type Pool } from '../../db/pool.js';

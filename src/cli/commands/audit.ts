@@ -1,7 +1,7 @@
 // bookiji audit verify | audit checkpoint: the hash chains, and signed
 // checkpoints of their heads kept outside the database.
 
-import chalk from 'chalk';
+import { chalk } from '../colour.js';
 import type { Command } from 'commander';
 import { ReportedFailure } from '../reportedFailure.js';
 import { printJson, printTable, success } from '../output.js';

@@ -1,7 +1,7 @@
 // bookiji certify: run the seven phases in fresh databases, sign the verdict.
 // bookiji certify verify FILE: check a certification's signature and content.
 
-import chalk from 'chalk';
+import { chalk } from '../colour.js';
 import type { Command } from 'commander';
 import type { MutationScore } from '../../certify/signing/statement.js';
 import type { CertificationReport, PhaseId } from '../../certify/types.js';

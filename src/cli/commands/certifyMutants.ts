@@ -1,7 +1,7 @@
 // bookiji certify mutants: run the engine's mutant catalogue against the
 // certifier and report killed / total (mutation-testing-report-schema file).
 
-import chalk from 'chalk';
+import { chalk } from '../colour.js';
 import type { Command } from 'commander';
 import type { MutantOutcome, MutationSummary } from '../../certify/mutants/index.js';
 import { note, printJson, printTable } from '../output.js';

@@ -1,6 +1,6 @@
 // bookiji forensics ID: a booking's story for support, with every gap named.
 
-import chalk from 'chalk';
+import { chalk } from '../colour.js';
 import type { Command } from 'commander';
 import type { ForensicReport } from '../../forensics/types.js';
 import { printJson, printRecord, printTable } from '../output.js';

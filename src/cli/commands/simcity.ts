@@ -3,7 +3,7 @@
 // run: exit 0 when every scenario passes, 1 on a violation or an undecided
 // verdict, 2 on a usage or setup error (no database, unknown scenario).
 
-import chalk from 'chalk';
+import { chalk } from '../colour.js';
 import type { Command } from 'commander';
 import { BookijiError, toBookijiError } from '../../errors.js';
 import { printError, printJson, printTable } from '../output.js';

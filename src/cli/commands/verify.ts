@@ -1,6 +1,6 @@
 // bookiji verify: every invariant, checked against the database's truth.
 
-import chalk from 'chalk';
+import { chalk } from '../colour.js';
 import type { Command } from 'commander';
 import { ReportedFailure } from '../reportedFailure.js';
 import { printJson, printTable } from '../output.js';

@@ -19,7 +19,7 @@
 // and reconcile: no orphan payment, the ledger equals the provider, no
 // expired hold left, each released exactly once.
 
-import pg from 'pg';
+import pg from '../../db/pg.js';
 import type { Pool } from '../../db/pool.js';
 import { actorArgs } from '../../engine/actor.js';
 import { claimSlot } from '../../engine/bookings.js';

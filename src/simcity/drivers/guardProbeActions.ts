@@ -6,7 +6,7 @@
 // a broken engine's acceptance leaves nothing behind.
 
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import pg from '../../db/pg.js';
 import type { Pool } from '../../db/pool.js';
 import { cancelBooking, claimSlot, confirmBooking, rescheduleBooking } from '../../engine/bookings.js';
 import { refreshVendorSlots } from '../../engine/slots.js';

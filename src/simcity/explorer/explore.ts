@@ -12,7 +12,7 @@
 // ambiguous (their outcome is still checked, whichever it was).
 
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import pg from '../../db/pg.js';
 import { BookijiError } from '../../errors.js';
 import { createPool, type Pool } from '../../db/pool.js';
 import type { Finding } from '../drivers/driver.js';
