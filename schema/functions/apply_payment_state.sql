@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION public.apply_payment_state(p_vendor_id uuid, p_paymen
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
  SET enable_seqscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 DECLARE
   v_payment payments%ROWTYPE;

@@ -7,6 +7,7 @@ CREATE OR REPLACE FUNCTION public.booking_json(p_vendor_id uuid, p_booking_id uu
  STABLE
  SET search_path TO 'public', 'pg_temp'
  SET enable_seqscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
   SELECT to_jsonb(b) FROM bookings b WHERE b.vendor_id = p_vendor_id AND b.id = p_booking_id
 $function$;

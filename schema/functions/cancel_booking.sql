@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION public.cancel_booking(p_booking_id uuid, p_expected_v
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
  SET enable_seqscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 DECLARE
   v_booking bookings%ROWTYPE;

@@ -7,6 +7,7 @@ CREATE OR REPLACE FUNCTION public.claim_replay(p_idempotency_key text, p_hash te
  STABLE
  SET search_path TO 'public', 'pg_temp'
  SET enable_seqscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 DECLARE
   v_existing bookings%ROWTYPE;

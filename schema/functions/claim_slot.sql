@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION public.claim_slot(p_slot_id uuid, p_customer_id uuid,
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
  SET enable_seqscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 DECLARE
   v_now timestamptz := bookiji_now();

@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION public.expire_stale_holds_on_slot(p_vendor_id uuid, p
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
  SET enable_seqscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 DECLARE
   v_saved_kind text;

@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION public.expire_stale_overlapping_holds(p_vendor_id uui
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
  SET enable_seqscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 DECLARE
   v_slot_id uuid;

@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION public.lock_slots_for_write(p_vendor_id uuid, p_slot_
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
  SET enable_seqscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 BEGIN
   -- The slots to lock are the given ones and those of the vendor's expired

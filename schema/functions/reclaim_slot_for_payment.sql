@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION public.reclaim_slot_for_payment(p_vendor_id uuid, p_o
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
  SET enable_seqscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 DECLARE
   v_old bookings%ROWTYPE;

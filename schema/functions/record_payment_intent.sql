@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION public.record_payment_intent(p_vendor_id uuid, p_paym
  LANGUAGE plpgsql
  SET search_path TO 'public', 'pg_temp'
  SET enable_seqscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 DECLARE
   v_payment payments%ROWTYPE;

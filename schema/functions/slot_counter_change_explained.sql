@@ -7,6 +7,7 @@ CREATE OR REPLACE FUNCTION public.slot_counter_change_explained(p_old slots, p_n
  STABLE
  SET search_path TO 'public', 'pg_temp'
  SET enable_seqscan TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 BEGIN
   IF p_new.booked_count = p_old.booked_count OR to_jsonb(p_new) - 'booked_count' <> to_jsonb(p_old) - 'booked_count' THEN
