@@ -107,46 +107,45 @@ async function plansOnPath(
   return { all, fullScans, customPlans };
 }
 
-describe('request path plans (0065)', () => {
-  // One connection each, so the session settings and the cached plans are the path's own.
-  let shipped: Awaited<ReturnType<typeof openWatched>>;
-  let forgotten: Awaited<ReturnType<typeof openWatched>>;
+type Watched = Awaited<ReturnType<typeof openWatched>>;
+
+/** The shipped engine's database and one whose functions lost a setting, one connection each, so the session settings and the cached plans are the path's own. */
+function useShippedAndForgotten(): { shipped: () => Watched; forgotten: () => Watched } {
+  const opened: Watched[] = [];
   beforeAll(async () => {
-    shipped = await openWatched();
-    forgotten = await openWatched();
+    opened.push(await openWatched(), await openWatched());
   });
-  afterAll(async () => Promise.all([shipped.db.drop(), forgotten.db.drop()]));
+  afterAll(async () => Promise.all(opened.map((watched) => watched.db.drop())));
+  return { shipped: () => opened[0]!, forgotten: () => opened[1]! };
+}
+
+describe('request path plans (0065)', () => {
+  const { shipped, forgotten } = useShippedAndForgotten();
 
   it('never scans bookings or slots end to end, with statistics that say both are empty', async () => {
-    const plans = await plansOnPath(shipped, { genericSession: true, runs: 1 });
+    const plans = await plansOnPath(shipped(), { genericSession: true, runs: 1 });
     // The watch saw the path's probes (so an empty list below is not a watch that saw nothing).
     expect(plans.all.some((plan) => plan.includes('bookings_held_by_vendor'))).toBe(true);
     expect(plans.fullScans).toEqual([]);
   });
 
   it('twin: without the setting (a redefinition that dropped it) the same path scans bookings', async () => {
-    const plans = await plansOnPath(forgotten, { breakEngine: RESET_SEQSCAN_SQL, genericSession: true, runs: 1 });
+    const plans = await plansOnPath(forgotten(), { breakEngine: RESET_SEQSCAN_SQL, genericSession: true, runs: 1 });
     expect(plans.fullScans.some((text) => text.includes("state = 'held'"))).toBe(true);
   });
 });
 
 describe('request path plans (0066)', () => {
-  let shipped: Awaited<ReturnType<typeof openWatched>>;
-  let forgotten: Awaited<ReturnType<typeof openWatched>>;
-  beforeAll(async () => {
-    shipped = await openWatched();
-    forgotten = await openWatched();
-  });
-  afterAll(async () => Promise.all([shipped.db.drop(), forgotten.db.drop()]));
+  const { shipped, forgotten } = useShippedAndForgotten();
 
   it('plans no statement of the path for the values of one call, in the fourth run of one session', async () => {
-    const plans = await plansOnPath(shipped, { genericSession: false, runs: 4 });
+    const plans = await plansOnPath(shipped(), { genericSession: false, runs: 4 });
     expect(plans.all.some((plan) => plan.includes('bookings_held_by_vendor'))).toBe(true);
     expect(plans.customPlans).toEqual([]);
   });
 
   it('twin: without the setting the path plans statements for each call (at least in their first five runs)', async () => {
-    const plans = await plansOnPath(forgotten, { breakEngine: RESET_PLAN_CACHE_SQL, genericSession: false, runs: 4 });
+    const plans = await plansOnPath(forgotten(), { breakEngine: RESET_PLAN_CACHE_SQL, genericSession: false, runs: 4 });
     expect(plans.customPlans.length).toBeGreaterThan(0);
   });
 });
