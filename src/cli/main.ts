@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { BookijiError, exitCodeFor, toBookijiError } from '../errors.js';
-import { invokedGroup } from './commands/groups.js';
+import { invokedGroup, registerCommands } from './commands/groups.js';
 import { printError } from './output.js';
 import { ReportedFailure } from './reportedFailure.js';
 
@@ -24,8 +24,8 @@ export async function buildProgram(argv: string[]): Promise<Command> {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   const group = invokedGroup(argv);
-  if (group) await group.register(program);
-  else (await import('./commands/index.js')).registerCommands(program);
+  if (group) (await group.load())(program);
+  else await registerCommands(program);
   // Every subcommand throws instead of exiting, so main() decides the code.
   const override = (command: Command): void => {
     command.exitOverride();

@@ -1,13 +1,13 @@
-// The start-up table of command groups (src/cli/commands/groups.ts) against
-// the whole tree (registerCommands): the same top-level commands in the same
-// order, and each group, registered alone from the table, with the same
-// commands, options and help text as in the whole tree. A table that drifts
-// (a group missing, renamed, or loading only part of its definition) fails.
+// The command groups (src/cli/commands/groups.ts), each registered alone as
+// `bookiji <group>` does, against the whole tree `bookiji --help` builds
+// (registerCommands): the same top-level commands in the same order, and each
+// group with the same commands, options and help text as in the whole tree.
+// A group that loads only part of its definition, or needs another group to
+// complete it, fails.
 
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { type CommandGroup, COMMAND_GROUPS, invokedGroup } from '../../src/cli/commands/groups.js';
-import { registerCommands } from '../../src/cli/commands/index.js';
+import { type CommandGroup, COMMAND_GROUPS, invokedGroup, registerCommands } from '../../src/cli/commands/groups.js';
 import { registerVendor } from '../../src/cli/commands/vendor.js';
 
 function helpOf(command: Command): string {
@@ -28,13 +28,13 @@ function helpTree(command: Command, path: string[] = []): Map<string, string> {
 /** What differs between `table` and the whole tree; empty when they agree. */
 async function driftOf(table: readonly CommandGroup[]): Promise<string[]> {
   const whole = new Command('bookiji');
-  registerCommands(whole);
+  await registerCommands(whole);
   const wholeNames = whole.commands.map((command) => command.name());
   const tableNames = table.map((group) => group.name);
   const drift = wholeNames.join(' ') === tableNames.join(' ') ? [] : [`names: table [${tableNames.join(' ')}], tree [${wholeNames.join(' ')}]`];
   for (const group of table) {
     const alone = new Command('bookiji');
-    await group.register(alone);
+    (await group.load())(alone);
     const registered = alone.commands.map((command) => command.name());
     if (registered.join(' ') !== group.name) drift.push(`${group.name}: registers [${registered.join(' ')}]`);
     const inWhole = whole.commands.find((command) => command.name() === group.name);
@@ -55,7 +55,7 @@ describe('the command group table', () => {
   it('notices a drifted table', async () => {
     // Twin: one group missing, and vendor loading only part of itself (no import-ics).
     const drifted = COMMAND_GROUPS.filter((group) => group.name !== 'holds').map((group) =>
-      group.name === 'vendor' ? { name: 'vendor', register: async (program: Command) => registerVendor(program) } : group,
+      group.name === 'vendor' ? { name: 'vendor', load: async () => registerVendor } : group,
     );
     const drift = await driftOf(drifted);
     expect(drift.some((line) => line.startsWith('names:'))).toBe(true);

@@ -3,7 +3,7 @@
 
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { registerCommands } from '../../src/cli/commands/index.js';
+import { registerCommands } from '../../src/cli/commands/groups.js';
 
 function leaves(command: Command, path: string[] = []): Array<{ name: string; command: Command }> {
   const here = [...path, command.name()];
@@ -20,9 +20,10 @@ function helpOf(command: Command): string {
 
 const EXAMPLE = /Examples?:\n(?:\s+.*\n)*?\s+bookiji \S+/;
 
+const program = new Command('bookiji');
+await registerCommands(program);
+
 describe('--help of every leaf command', () => {
-  const program = new Command('bookiji');
-  registerCommands(program);
   const all = leaves(program);
 
   it('finds the command tree', () => {
