@@ -21,10 +21,14 @@ beforeAll(async () => {
 });
 afterAll(async () => w.close());
 
-/** A card hold whose checkout began (an intent exists), then its TTL passed by `minutes`. */
+/** A card hold whose checkout began (an intent exists, its webhook delivered), then its TTL passed by `minutes`. */
 async function expiredCheckout(minutes: number) {
   const hold = await cardHold(w.pool, { holdTtlSeconds: 60 });
   const { payment } = await startCardCheckout(w.pool, w.gateway, hold.booking.id, CUSTOMER_ACTOR);
+  // The intent's payment_intent.created reaches our handler asynchronously;
+  // while its transaction holds the slot, the sweep skips that slot (SKIP
+  // LOCKED, by design) and would list nothing. Let it land first.
+  await w.sandbox.flushWebhooks();
   await advanceClock(w.pool, (60 + minutes * 60) * 1000);
   return { hold, payment };
 }
