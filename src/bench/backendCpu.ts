@@ -17,18 +17,27 @@ function processCpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
 }
 
-/** Runs `transactions` calls of `one` on a fresh session; returns its backend's CPU ms per call. */
-export async function backendCpuPerTransactionMs(
+export interface BackendCost {
+  /** Backend CPU ms per call. */
+  cpuMs: number;
+  /** WAL bytes inserted per call (the whole server's, so a quiet server is assumed). */
+  walBytes: number;
+}
+
+/** Runs `transactions` calls of `one` on a fresh session; returns its backend's CPU and the WAL written, per call. */
+export async function backendCostPerTransaction(
   pool: Pool,
   transactions: number,
   one: (client: PoolClient, index: number) => Promise<unknown>,
-): Promise<number> {
+): Promise<BackendCost> {
   const client = await pool.connect();
   try {
-    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    const before = processCpuMs(pid);
+    const start = (await client.query<{ pid: number; lsn: string }>('SELECT pg_backend_pid() AS pid, pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!;
+    const before = processCpuMs(start.pid);
     for (let index = 0; index < transactions; index++) await one(client, index);
-    return (processCpuMs(pid) - before) / transactions;
+    const cpuMs = (processCpuMs(start.pid) - before) / transactions;
+    const wal = await client.query<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::text AS bytes', [start.lsn]);
+    return { cpuMs, walBytes: Number(wal.rows[0]!.bytes) / transactions };
   } finally {
     // A fresh session for the next measurement: no plans cached from this one.
     client.release(true);
