@@ -24,6 +24,7 @@ export interface BenchSizes {
   availabilityDays: number;
   availabilityVendors: number;
   availabilitySlotsPerDay: number;
+  /** Per repetition: timed calls for the one-vendor listing, and timed passes over all vendors for the many-vendor one. */
   availabilityCallsPerRun: number;
   availabilityConcurrency: number;
   soakOps: number;
