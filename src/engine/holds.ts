@@ -59,6 +59,21 @@ export async function expireHolds(pool: Pool, options: { dryRun: boolean; batchM
   }
 }
 
+/**
+ * Which of `bookingIds` are still held past their TTL. A sweep skips a slot
+ * another transaction holds locked (SKIP LOCKED), so a hold it listed may be
+ * left for the next run rather than expired by someone else.
+ */
+export async function stillHeldPastTtl(pool: Pool, bookingIds: string[]): Promise<string[]> {
+  if (bookingIds.length === 0) return [];
+  const result = await queryWithRetry(
+    pool,
+    `SELECT id FROM bookings WHERE id = ANY ($1::uuid[]) AND state = 'held' AND hold_expires_at <= bookiji_now() ORDER BY hold_expires_at, id`,
+    [bookingIds],
+  );
+  return result.rows.map((row) => row.id as string);
+}
+
 /** What an operator needs to act on a hold: whose, where, when in the vendor's zone, and the money behind it. */
 export interface HoldDetail {
   bookingId: string;

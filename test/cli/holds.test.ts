@@ -25,9 +25,9 @@ beforeAll(async () => {
 afterAll(async () => db.drop());
 
 /** A card hold on a Kolkata vendor's slot (UTC+05:30, no DST), its TTL passed 3 minutes ago. */
-async function expiredKolkataHold() {
+async function expiredKolkataHold(email = 'priya.raman@example.test') {
   const vendor = await addVendor(db.pool, { name: 'Clinic Mumbai', timezone: 'Asia/Kolkata' });
-  const customer = await addCustomer(db.pool, { name: 'Priya Raman', email: 'priya.raman@example.test' });
+  const customer = await addCustomer(db.pool, { name: 'Priya Raman', email });
   const slot = await makeSlot(db.pool, vendor, { startInMinutes: 600, priceCents: 2500 });
   const { booking } = await claimSlot(db.pool, { slot: slot.id, customer: customer.id, hold: true, paymentMethod: 'card', holdTtlSeconds: 60 }, TEST_ACTOR);
   await advanceClock(db.pool, (60 + 3 * 60) * 1000);
@@ -85,6 +85,34 @@ describe('holds list and holds expire', () => {
     const audit = await db.pool.query(`SELECT actor_kind, actor_id FROM audit_log WHERE entity_id = $1 ORDER BY seq DESC LIMIT 1`, [booking.id]);
     expect(audit.rows[0]).toEqual({ actor_kind: 'operator', actor_id: os.userInfo().username });
     expect(vendor.id).toBe(row.vendorId);
+  });
+
+  // Proves a hold the sweep had to skip (its slot locked by a running request) is reported as still held, not as expired by someone else, and the next run expires it.
+  it('reports a hold whose slot was locked as still held, and expires it on the next run', async () => {
+    const { slot, booking } = await expiredKolkataHold('priya.raman+locked@example.test');
+    const locker = await db.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM slots WHERE id = $1 FOR UPDATE', [slot.id]);
+      const json = await runCli(['holds', 'expire', '--yes', '--json'], env);
+      expect(json.code, json.stderr).toBe(0);
+      const report = json.json() as { expired: Array<{ bookingId: string }>; stillHeld: string[] };
+      expect(report.expired.map((h) => h.bookingId)).not.toContain(booking.id);
+      expect(report.stillHeld).toEqual([booking.id]);
+      const text = await runCli(['holds', 'expire', '--yes'], env);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).not.toMatch(/expired concurrently by someone else/);
+      expect(text.stderr).toContain(
+        `1 hold(s) past their TTL are still held: a running request had their slot locked; run again to expire them (${booking.id})`,
+      );
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
+    const again = await runCli(['holds', 'expire', '--yes', '--json'], env);
+    const after = again.json() as { expired: Array<{ bookingId: string }>; stillHeld: string[] };
+    expect(after.expired.map((h) => h.bookingId)).toEqual([booking.id]);
+    expect(after.stillHeld).toEqual([]);
   });
 
   // Proves what expiring a hold owes follows its payment: an authorization is owed a release, captured money a refund.

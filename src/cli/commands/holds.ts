@@ -46,11 +46,11 @@ function registerHoldsExpire(holds: Command): void {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nOn a terminal it shows the holds and asks first; scripts pass --yes.\nClaims already treat expired holds as free; this gives them their final state.\nA card hold whose payment is authorized then owes a release, which reconcile sends.\n\nExample:\n  bookiji holds expire --dry-run\n  bookiji holds expire --yes --json',
+      '\nOn a terminal it shows the holds and asks first; scripts pass --yes.\nClaims already treat expired holds as free; this gives them their final state.\nA card hold whose payment is authorized then owes a release, which reconcile sends.\nA hold whose slot a running request has locked is skipped and reported as still held\n(stillHeld in --json); run again to expire it.\n\nExample:\n  bookiji holds expire --dry-run\n  bookiji holds expire --yes --json',
     )
     .action(async (options: { dryRun?: boolean; yes?: boolean; json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
-      const { expireHolds } = await import('../../engine/holds.js');
+      const { expireHolds, stillHeldPastTtl } = await import('../../engine/holds.js');
       const { withOpsFields, OPS_HOLD_HEAD, opsHoldRow } = await import('../holdsView.js');
       await withDatabase(async ({ pool }) => {
         const candidates = await withOpsFields(pool, await expireHolds(pool, { dryRun: true, actor: CLI_OPERATOR }), (h) => h.bookingId);
@@ -83,11 +83,20 @@ function registerHoldsExpire(holds: Command): void {
           }
         }
         const expired = await withOpsFields(pool, await expireHolds(pool, { dryRun: false, actor: CLI_OPERATOR }), (h) => h.bookingId);
-        if (options.json) printJson({ dryRun: false, expired });
-        else
-          success(
-            `expired ${expired.length} hold(s)${expired.length < candidates.length ? ` (${candidates.length - expired.length} were expired concurrently by someone else)` : ''}`,
-          );
+        const expiredIds = new Set(expired.map((h) => h.bookingId));
+        const notByUs = candidates.map((h) => h.bookingId).filter((id) => !expiredIds.has(id));
+        // A listed hold we did not expire was either expired by someone else or skipped because a running request held its slot.
+        const busy = await stillHeldPastTtl(pool, notByUs);
+        if (options.json) printJson({ dryRun: false, expired, stillHeld: busy });
+        else {
+          const byOthers = notByUs.length - busy.length;
+          success(`expired ${expired.length} hold(s)${byOthers > 0 ? ` (${byOthers} were expired concurrently by someone else)` : ''}`);
+          if (busy.length > 0) {
+            note(
+              `${busy.length} hold(s) past their TTL are still held: a running request had their slot locked; run again to expire them (${busy.join(', ')})`,
+            );
+          }
+        }
       });
     });
 }
