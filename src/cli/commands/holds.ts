@@ -85,12 +85,12 @@ function registerHoldsExpire(holds: Command): void {
         const expired = await withOpsFields(pool, await expireHolds(pool, { dryRun: false, actor: CLI_OPERATOR }), (h) => h.bookingId);
         const expiredIds = new Set(expired.map((h) => h.bookingId));
         const notByUs = candidates.map((h) => h.bookingId).filter((id) => !expiredIds.has(id));
-        // A listed hold we did not expire was either expired by someone else or skipped because a running request held its slot.
+        // A listed hold we did not expire was either expired (or settled by a late payment) by someone else, or skipped because a running request held its slot.
         const busy = await stillHeldPastTtl(pool, notByUs);
         if (options.json) printJson({ dryRun: false, expired, stillHeld: busy });
         else {
           const byOthers = notByUs.length - busy.length;
-          success(`expired ${expired.length} hold(s)${byOthers > 0 ? ` (${byOthers} were expired concurrently by someone else)` : ''}`);
+          success(`expired ${expired.length} hold(s)${byOthers > 0 ? ` (${byOthers} were expired or settled by someone else meanwhile)` : ''}`);
           if (busy.length > 0) {
             note(
               `${busy.length} hold(s) past their TTL are still held: a running request had their slot locked; run again to expire them (${busy.join(', ')})`,
