@@ -30,8 +30,11 @@ afterAll(async () => {
   await db.drop();
 });
 
-// The window is long so that no test can straddle a window boundary.
-const WINDOW_SECONDS = 3600;
+// Windows are fixed and aligned to the epoch (rate_limit_take), so an hour-long
+// window turns over at every full hour, and a burst sent at 06:00:00 UTC was
+// split across two budgets (seen once in a full run). Ten years: the next
+// boundary is in December 2029, and none falls inside a test run before then.
+const WINDOW_SECONDS = 10 * 365 * 24 * 3600;
 
 /** Throws unless a request through `url` is refused with 503 DEPENDENCY_UNAVAILABLE. */
 async function expectFailsClosed(url: string, key: string): Promise<void> {
@@ -126,7 +129,8 @@ describe('rate limiting', () => {
       `INSERT INTO api_rate_windows (api_key_id, window_start, hits) VALUES ($1, clock_timestamp() - interval '3 hours', 5), ($1, clock_timestamp(), 1)`,
       [partner.id],
     );
-    await pruneRateWindows(db.pool, WINDOW_SECONDS);
+    // An hour-long window: the row three hours old is past two windows, the current one is not.
+    await pruneRateWindows(db.pool, 3600);
     const left = await db.pool.query('SELECT hits FROM api_rate_windows WHERE api_key_id = $1', [partner.id]);
     expect(left.rows).toEqual([{ hits: 1 }]);
   });
