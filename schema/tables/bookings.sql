@@ -41,7 +41,7 @@ CREATE INDEX bookings_holds_by_expiry ON public.bookings USING btree (hold_expir
 CREATE INDEX bookings_id ON public.bookings USING btree (id);
 CREATE UNIQUE INDEX bookings_idempotency_key_unique ON public.bookings USING btree (idempotency_key) WHERE (idempotency_key IS NOT NULL);
 CREATE INDEX bookings_slot ON public.bookings USING btree (vendor_id, slot_id) WHERE booking_state_holds_capacity(state);
-CREATE TRIGGER bookings_audit AFTER INSERT OR UPDATE ON bookings FOR EACH ROW EXECUTE FUNCTION audit_row_change();
+CREATE TRIGGER bookings_audit AFTER UPDATE ON bookings FOR EACH ROW EXECUTE FUNCTION audit_row_change();
 CREATE TRIGGER bookings_end_reservation AFTER UPDATE OF state ON bookings FOR EACH ROW EXECUTE FUNCTION bookings_end_reservation();
 CREATE TRIGGER bookings_log_transition AFTER INSERT OR UPDATE ON bookings FOR EACH ROW EXECUTE FUNCTION bookings_log_transition();
 CREATE TRIGGER bookings_no_delete BEFORE DELETE ON bookings FOR EACH ROW EXECUTE FUNCTION refuse_change();
@@ -52,3 +52,4 @@ CREATE TRIGGER bookings_release_payment AFTER UPDATE OF state ON bookings FOR EA
 CREATE TRIGGER bookings_reservation_booking_not_moved_alone BEFORE UPDATE OF slot_id ON bookings FOR EACH ROW WHEN (new.slot_id IS DISTINCT FROM old.slot_id) EXECUTE FUNCTION bookings_reservation_booking_not_moved_alone();
 CREATE TRIGGER bookings_reservation_confirms_on_commit BEFORE UPDATE OF state ON bookings FOR EACH ROW WHEN (new.state = 'confirmed'::text AND old.state IS DISTINCT FROM 'confirmed'::text) EXECUTE FUNCTION bookings_reservation_confirms_on_commit();
 CREATE TRIGGER bookings_state_machine BEFORE INSERT OR UPDATE ON bookings FOR EACH ROW EXECUTE FUNCTION bookings_state_machine();
+CREATE TRIGGER bookings_zz_audit_insert AFTER INSERT ON bookings FOR EACH ROW EXECUTE FUNCTION audit_row_change();

@@ -71,8 +71,9 @@ export const BROKEN_ENGINES: Record<number, { what: string; apply: (pool: Pool) 
     },
   },
   6: {
-    what: 'bookings changed without audit rows (the audit trigger disabled)',
+    what: 'bookings changed without audit rows (both audit triggers disabled)',
     async apply(pool) {
+      await pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_zz_audit_insert');
       await pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_audit');
     },
   },

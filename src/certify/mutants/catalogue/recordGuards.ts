@@ -103,17 +103,22 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
   },
   {
     id: 'bookings-not-audited',
-    title: 'the audit trigger on bookings disabled',
+    title: 'the audit triggers on bookings disabled',
     language: 'sql',
     invariants: ['I8'],
     phase: 1,
     expectedCatcher: 'the invariant check ending phase 1 (I8: every booking audited)',
     source: {
-      file: 'migrations/0003_audit.sql',
-      original: 'CREATE TRIGGER bookings_audit AFTER INSERT OR UPDATE ON bookings',
-      replacement: 'ALTER TABLE bookings DISABLE TRIGGER bookings_audit',
+      file: 'migrations/0067_bookings_audit_after_transition.sql',
+      original: 'CREATE TRIGGER bookings_zz_audit_insert AFTER INSERT ON bookings',
+      replacement: 'ALTER TABLE bookings DISABLE TRIGGER bookings_zz_audit_insert (and bookings_audit, on UPDATE)',
     },
-    apply: (pool) => alterGuard(pool, triggerExists('bookings', 'bookings_audit'), 'ALTER TABLE bookings DISABLE TRIGGER bookings_audit'),
+    apply: (pool) =>
+      alterGuard(
+        pool,
+        triggerExists('bookings', 'bookings_zz_audit_insert'),
+        'ALTER TABLE bookings DISABLE TRIGGER bookings_zz_audit_insert; ALTER TABLE bookings DISABLE TRIGGER bookings_audit',
+      ),
     async witness({ normal }) {
       const v = await witnessVendor(normal, [{ startInMinutes: 120 }], 1);
       const booking = await bookOne(normal, v);
