@@ -49,9 +49,15 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM booking_transitions t WHERE t.vendor_id = s.vendor_id AND (t.from_slot_id = s.id OR t.to_slot_id = s.id))
   ),
   i8_chain AS (SELECT * FROM audit_verify()),
+  -- A booking's insert is audited once, and each of its updates once: every
+  -- UPDATE raises version by one (bookings_state_machine), so a booking at
+  -- version v has exactly v - 1 update rows (0068).
   i8_missing AS (
-    SELECT b.id FROM bookings b
-    WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.entity_id = b.id AND a.vendor_id = b.vendor_id AND a.entity = 'bookings' AND a.action = 'insert')
+    SELECT b.id, b.version, t.inserts, t.updates FROM bookings b
+    CROSS JOIN LATERAL (
+      SELECT count(*) FILTER (WHERE a.action = 'insert') AS inserts, count(*) FILTER (WHERE a.action = 'update') AS updates
+      FROM audit_log a WHERE a.entity_id = b.id AND a.vendor_id = b.vendor_id AND a.entity = 'bookings') t
+    WHERE t.inserts <> 1 OR t.updates <> b.version - 1
   ),
   i9 AS (
     SELECT booking_id, count(*) AS releases FROM booking_transitions
@@ -80,8 +86,9 @@ BEGIN
   UNION ALL SELECT 'I5', 'time: nothing held, booked or confirmed into a slot at or after its start', (SELECT count(*) FROM i5), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM i5 LIMIT 5) x)
   UNION ALL SELECT 'I6', 'idempotency: one key, at most one booking', (SELECT count(*) FROM i6), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM i6 LIMIT 5) x)
   UNION ALL SELECT 'I7', 'preservation: legacy slots are kept only for bookings', (SELECT count(*) FROM i7), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM i7 LIMIT 5) x)
-  UNION ALL SELECT 'I8', 'audit: hash chains intact and every booking audited', (SELECT count(*) FROM i8_chain) + (SELECT count(*) FROM i8_missing),
-            (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT vendor_id, seq, problem FROM i8_chain LIMIT 5) x)
+  UNION ALL SELECT 'I8', 'audit: hash chains intact, every booking''s insert and each of its updates audited', (SELECT count(*) FROM i8_chain) + (SELECT count(*) FROM i8_missing),
+            coalesce((SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT vendor_id, seq, problem FROM i8_chain LIMIT 5) x),
+                     (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM i8_missing LIMIT 5) x))
   UNION ALL SELECT 'I9', 'holds: each hold released at most once', (SELECT count(*) FROM i9), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM i9 LIMIT 5) x)
   UNION ALL SELECT 'I10', 'transitions: every move allowed, log agrees with state', (SELECT count(*) FROM i10), (SELECT jsonb_agg(to_jsonb(x)) FROM (SELECT * FROM i10 LIMIT 5) x);
 END $function$;

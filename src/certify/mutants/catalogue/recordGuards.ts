@@ -129,6 +129,33 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
     },
   },
   {
+    id: 'booking-updates-not-audited',
+    title: "the audit trigger on bookings' updates disabled (new bookings still audited)",
+    language: 'sql',
+    invariants: ['I8'],
+    phase: 1,
+    expectedCatcher: 'the invariant checks after each phase (I8: a booking at version v has v - 1 update rows)',
+    source: {
+      file: 'migrations/0067_bookings_audit_after_transition.sql',
+      original: 'CREATE TRIGGER bookings_audit AFTER UPDATE ON bookings',
+      replacement: 'ALTER TABLE bookings DISABLE TRIGGER bookings_audit',
+    },
+    apply: (pool) => alterGuard(pool, triggerExists('bookings', 'bookings_audit'), 'ALTER TABLE bookings DISABLE TRIGGER bookings_audit'),
+    async witness({ normal }) {
+      const v = await witnessVendor(normal, [{ startInMinutes: 120 }], 1);
+      const booking = await bookOne(normal, v);
+      await cancelBooking(normal, { booking, reason: 'witness' }, WITNESS_ACTOR);
+      const n = Number(
+        (
+          await one<{ n: number }>(normal, `SELECT count(*)::int AS n FROM audit_log WHERE entity = 'bookings' AND entity_id = $1 AND action = 'update'`, [
+            booking,
+          ])
+        ).n,
+      );
+      return { held: n === 1, observed: `audit rows for a booking's cancel: ${n} (the real engine: 1)` };
+    },
+  },
+  {
     id: 'audit-rows-editable',
     title: 'audit rows may be updated (the append-only trigger now refuses only deletes)',
     language: 'sql',
