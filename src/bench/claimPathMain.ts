@@ -36,7 +36,12 @@
 //    made equal) instead of both as jsonb, alone and with claim_slot's slot
 //    read, customer check and fast-fail probe as one statement, --cpu with
 //    6 rounds of 3,200 claims: 1.01-1.35 ms CPU per claim for every variant,
-//    each one's spread covering the others'; not shipped.
+//    each one's spread covering the others'; not shipped;
+//  - the INSERT's audit trigger firing before vs after the transition log
+//    (0067; the variants recreate the triggers), --busy in two runs: busy
+//    pair 0.83x -> 0.94x and 0.87x -> 0.97x, every round with it above every
+//    round without; the 8-client pair 0.52x -> 0.48x and 0.58x -> 0.56x,
+//    spreads overlapping.
 // --cpu also divides WAL bytes: a claim inserts 5.2-5.6x tpcb-like's. By
 // record type (pg_walinspect over 2,000 claims in one session): heap
 // inserts 1,171 B (the booking, its audit row carrying the booking as jsonb,
