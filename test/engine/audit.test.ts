@@ -130,50 +130,39 @@ describe('audit log (a slot-counter filter that trusts every counter change)', (
 });
 
 describe('I8 counts every booking update (0068)', () => {
-  /** Books a slot and cancels it (an insert and one update), then returns verify's I8 line. */
-  async function i8AfterBookAndCancel(db: TestDatabase): Promise<{ violations: number; sample: unknown[] | null; bookingId: string }> {
-    const vendor = await makeVendor(db.pool);
-    const customer = await makeCustomer(db.pool);
-    const slot = await makeSlot(db.pool, vendor);
-    const { booking } = await claimSlot(db.pool, { slot: slot.id, customer: customer.id }, TEST_ACTOR);
-    await cancelBooking(db.pool, { booking: booking.id, reason: 'changed plans' }, TEST_ACTOR);
-    const i8 = (await verifyInvariants(db.pool)).find((check) => check.checkId === 'I8')!;
-    return { violations: i8.violations, sample: i8.sample, bookingId: booking.id };
+  /** On a fresh database, broken first by `breakEngine` if given: books a slot and cancels it (an insert and one update), then returns verify's I8 line. */
+  async function i8AfterBookAndCancel(breakEngine?: string): Promise<{ violations: number; sample: unknown[] | null; bookingId: string }> {
+    const db = await createTestDatabase();
+    try {
+      if (breakEngine) await db.pool.query(breakEngine);
+      const vendor = await makeVendor(db.pool);
+      const customer = await makeCustomer(db.pool);
+      const slot = await makeSlot(db.pool, vendor);
+      const { booking } = await claimSlot(db.pool, { slot: slot.id, customer: customer.id }, TEST_ACTOR);
+      await cancelBooking(db.pool, { booking: booking.id, reason: 'changed plans' }, TEST_ACTOR);
+      const i8 = (await verifyInvariants(db.pool)).find((check) => check.checkId === 'I8')!;
+      return { violations: i8.violations, sample: i8.sample, bookingId: booking.id };
+    } finally {
+      await db.drop();
+    }
   }
 
   // Proves the shipped engine audits a booking's insert and its update, so I8 holds.
   it('holds on the shipped engine', async () => {
-    const db = await createTestDatabase();
-    try {
-      expect((await i8AfterBookAndCancel(db)).violations).toBe(0);
-    } finally {
-      await db.drop();
-    }
+    expect((await i8AfterBookAndCancel()).violations).toBe(0);
   });
 
   // Proves I8 fails on an engine whose booking updates go unaudited (a fixture: the UPDATE audit trigger switched off); the check before 0068 looked only for the insert row and passed it.
   it('fails on an engine that does not audit booking updates, naming the booking', async () => {
-    const db = await createTestDatabase();
-    try {
-      await db.pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_audit');
-      const { violations, sample, bookingId } = await i8AfterBookAndCancel(db);
-      expect(violations).toBe(1);
-      expect(sample).toEqual([{ id: bookingId, version: 2, inserts: 1, updates: 0 }]);
-    } finally {
-      await db.drop();
-    }
+    const { violations, sample, bookingId } = await i8AfterBookAndCancel('ALTER TABLE bookings DISABLE TRIGGER bookings_audit');
+    expect(violations).toBe(1);
+    expect(sample).toEqual([{ id: bookingId, version: 2, inserts: 1, updates: 0 }]);
   });
 
   // Proves I8 fails on an engine whose new bookings go unaudited (the INSERT audit trigger switched off).
   it('fails on an engine that does not audit new bookings', async () => {
-    const db = await createTestDatabase();
-    try {
-      await db.pool.query('ALTER TABLE bookings DISABLE TRIGGER bookings_zz_audit_insert');
-      const { violations, sample, bookingId } = await i8AfterBookAndCancel(db);
-      expect(violations).toBe(1);
-      expect(sample).toEqual([{ id: bookingId, version: 2, inserts: 0, updates: 1 }]);
-    } finally {
-      await db.drop();
-    }
+    const { violations, sample, bookingId } = await i8AfterBookAndCancel('ALTER TABLE bookings DISABLE TRIGGER bookings_zz_audit_insert');
+    expect(violations).toBe(1);
+    expect(sample).toEqual([{ id: bookingId, version: 2, inserts: 0, updates: 1 }]);
   });
 });
