@@ -59,3 +59,22 @@ export function outcomeCounts(result: LoadResult): Record<string, number> {
   for (const sample of result.samples) counts[sample.outcome] = (counts[sample.outcome] ?? 0) + 1;
   return counts;
 }
+
+/**
+ * Runs `engine` and `baseline` `repetitions` times each, alternating which
+ * goes first (the baseline on even repetitions), so a shared machine's drift
+ * falls on both sides of a pair.
+ */
+export async function alternating<T>(repetitions: number, engine: () => Promise<T>, baseline: () => Promise<T>): Promise<{ engine: T[]; baseline: T[] }> {
+  const runs = { engine: [] as T[], baseline: [] as T[] };
+  for (let repetition = 0; repetition < repetitions; repetition++) {
+    if (repetition % 2 === 0) {
+      runs.baseline.push(await baseline());
+      runs.engine.push(await engine());
+    } else {
+      runs.engine.push(await engine());
+      runs.baseline.push(await baseline());
+    }
+  }
+  return runs;
+}

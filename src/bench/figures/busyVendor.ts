@@ -4,7 +4,7 @@
 // commit, so this ratio is what that choice costs a busy vendor.
 
 import { claimSlot } from '../../engine/bookings.js';
-import { latenciesOf, runLoad } from '../load.js';
+import { alternating, latenciesOf, runLoad } from '../load.js';
 import { ratioCheck, type Check } from '../report.js';
 import { BENCH_ACTOR, seedCustomers, seedSlotGrid, seedVendors, warmPool, type SeededSlot } from '../seed.js';
 import { spreadOf } from '../stats.js';
@@ -43,17 +43,11 @@ export async function busyVendorPair(context: FigureContext): Promise<Check> {
   context.log(`figure 1 (busy vendor): ${CLIENTS} clients, one vendor vs ${SPREAD_VENDORS}`);
   await claimsPerS(busySlots); // warm-up of both layouts, not counted
   await claimsPerS(spreadSlots);
-  const one: number[] = [];
-  const many: number[] = [];
-  for (let repetition = 0; repetition < sizes.repetitions; repetition++) {
-    if (repetition % 2 === 0) {
-      many.push(await claimsPerS(spreadSlots));
-      one.push(await claimsPerS(busySlots));
-    } else {
-      one.push(await claimsPerS(busySlots));
-      many.push(await claimsPerS(spreadSlots));
-    }
-  }
+  const { engine: one, baseline: many } = await alternating(
+    sizes.repetitions,
+    () => claimsPerS(busySlots),
+    () => claimsPerS(spreadSlots),
+  );
   await pool.end();
   return ratioCheck({
     id: '1.busyVendor',

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findPgbench, initTpcb, runPgbench, seedScriptCustomers, seedScriptSlots, writeClaimScript, type PgbenchRun } from '../pgbench.js';
+import { alternating } from '../load.js';
 import { ratioCheck, type Check } from '../report.js';
 import { seedVendors } from '../seed.js';
 import { spreadOf } from '../stats.js';
@@ -104,17 +105,7 @@ export async function pgbenchPair(context: FigureContext): Promise<PgbenchPairRe
       context.log(`figure 1 (pgbench): ${clients} client(s), ${clients * perClient} transactions per run`);
       await claim(); // warm-up of both sides, not counted
       await tpcb();
-      const claims: PgbenchRun[] = [];
-      const baselines: PgbenchRun[] = [];
-      for (let repetition = 0; repetition < sizes.repetitions; repetition++) {
-        if (repetition % 2 === 0) {
-          baselines.push(await tpcb());
-          claims.push(await claim());
-        } else {
-          claims.push(await claim());
-          baselines.push(await tpcb());
-        }
-      }
+      const { engine: claims, baseline: baselines } = await alternating(sizes.repetitions, claim, tpcb);
       checks.push(...pairChecks(clients, claims, baselines));
       perClients[String(clients)] = { claims, tpcb: baselines, loadAverage: os.loadavg().map((value) => Math.round(value * 100) / 100) };
     }
@@ -156,17 +147,11 @@ async function busyPair(
   context.log(`figure 1 (pgbench): busy vendor, ${BUSY_CLIENTS} clients, ${BUSY_CLIENTS * run.perClient} claims per run`);
   await claims('busy'); // warm-up of both sides, not counted
   await claims('spread');
-  const busy: PgbenchRun[] = [];
-  const spread: PgbenchRun[] = [];
-  for (let repetition = 0; repetition < context.sizes.repetitions; repetition++) {
-    if (repetition % 2 === 0) {
-      spread.push(await claims('spread'));
-      busy.push(await claims('busy'));
-    } else {
-      busy.push(await claims('busy'));
-      spread.push(await claims('spread'));
-    }
-  }
+  const { engine: busy, baseline: spread } = await alternating(
+    context.sizes.repetitions,
+    () => claims('busy'),
+    () => claims('spread'),
+  );
   return ratioCheck({
     id: '1.pgbench.busyVendor',
     label: `pgbench: one vendor, ${BUSY_CLIENTS} clients on its distinct slots vs spread over ${BUSY_SPREAD_VENDORS} vendors`,
