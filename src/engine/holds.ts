@@ -60,16 +60,20 @@ export async function expireHolds(pool: Pool, options: { dryRun: boolean; batchM
 }
 
 /**
- * Which of `bookingIds` are still held past their TTL. A sweep skips a slot
- * another transaction holds locked (SKIP LOCKED), so a hold it listed may be
- * left for the next run rather than expired by someone else.
+ * The holds a sweep listed (a dry run just before it) but did not expire
+ * that are still held past their TTL. A sweep skips a slot another
+ * transaction holds locked (SKIP LOCKED), so a listed hold may be left for
+ * the next run rather than expired (or settled) by someone else.
+ * `holds expire` and reconcile report them.
  */
-export async function stillHeldPastTtl(pool: Pool, bookingIds: string[]): Promise<string[]> {
-  if (bookingIds.length === 0) return [];
+export async function leftHeldBySweep(pool: Pool, listed: ExpiredHold[], expired: ExpiredHold[]): Promise<string[]> {
+  const expiredIds = new Set(expired.map((hold) => hold.bookingId));
+  const notByUs = listed.map((hold) => hold.bookingId).filter((id) => !expiredIds.has(id));
+  if (notByUs.length === 0) return [];
   const result = await queryWithRetry(
     pool,
     `SELECT id FROM bookings WHERE id = ANY ($1::uuid[]) AND state = 'held' AND hold_expires_at <= bookiji_now() ORDER BY hold_expires_at, id`,
-    [bookingIds],
+    [notByUs],
   );
   return result.rows.map((row) => row.id as string);
 }

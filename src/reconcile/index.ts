@@ -4,7 +4,9 @@
 // another reconcile, the webhook and checkouts are running:
 //
 //   1. expired holds → expired (SQL expire_holds, SKIP LOCKED); a card hold's
-//      intent is then owed a cancel (trigger bookings_release_payment)
+//      intent is then owed a cancel (trigger bookings_release_payment); a
+//      hold whose slot a running request has locked is left, and reported
+//      in `stillHeld` for the next run
 //   2. lost webhooks: the provider's events since our newest stored one (minus
 //      a margin) that we never stored are stored and applied; stored events
 //      never applied (a crash, a 500) are applied
@@ -27,7 +29,7 @@
 import type Stripe from 'stripe';
 import { BookijiError } from '../errors.js';
 import { queryWithRetry, type Pool } from '../db/pool.js';
-import { expireHolds } from '../engine/holds.js';
+import { expireHolds, leftHeldBySweep } from '../engine/holds.js';
 import { settlePayment, syncPayment } from '../payments/actions.js';
 import { PAYMENT_EVENT_TYPES, processEvent, recordEvent } from '../payments/events.js';
 import { providerNotConfigured, type PaymentGateway } from '../payments/gateway.js';
@@ -47,6 +49,7 @@ function emptyReport(dryRun: boolean): ReconcileReport {
   return {
     dryRun,
     expiredHolds: [],
+    stillHeld: [],
     eventsRecovered: [],
     eventsReapplied: [],
     repairs: [],
@@ -67,7 +70,10 @@ export async function reconcile(pool: Pool, gateway: PaymentGateway | null, opti
   const batchMax = options.batchMax ?? BATCH_MAX_DEFAULT;
   const report = emptyReport(options.dryRun);
   // 1. Expired holds: no provider needed.
+  // Listed first, so a hold the sweep skipped (its slot locked, SKIP LOCKED) is reported as still held.
+  const listed = options.dryRun ? [] : await expireHolds(pool, { dryRun: true, actor: options.actor });
   report.expiredHolds = await expireHolds(pool, { dryRun: options.dryRun, actor: options.actor });
+  report.stillHeld = await leftHeldBySweep(pool, listed, report.expiredHolds);
   // 2. Lost events; the first provider call also tells whether it is reachable.
   let provider = gateway;
   if (gateway) {

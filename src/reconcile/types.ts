@@ -59,6 +59,8 @@ export interface SkippedStep {
 export interface ReconcileReport {
   dryRun: boolean;
   expiredHolds: ExpiredHold[];
+  /** Holds past their TTL this run listed but had to skip (a running request held their slot): the next run expires them. Empty on a dry run. */
+  stillHeld: string[];
   eventsRecovered: string[];
   eventsReapplied: string[];
   repairs: PaymentRepair[];

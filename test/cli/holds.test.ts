@@ -34,6 +34,19 @@ async function expiredKolkataHold(email = 'priya.raman@example.test') {
   return { vendor, customer, slot, booking };
 }
 
+/** Runs `use` while a second connection holds `slotId` locked, as a running request would. */
+async function whileSlotLocked(slotId: string, use: () => Promise<void>): Promise<void> {
+  const locker = await db.pool.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query('SELECT 1 FROM slots WHERE id = $1 FOR UPDATE', [slotId]);
+    await use();
+  } finally {
+    await locker.query('ROLLBACK');
+    locker.release();
+  }
+}
+
 function kolkataWallTime(instant: Date): string {
   const shifted = new Date(instant.getTime() + 330 * 60_000).toISOString();
   return `${shifted.slice(0, 10)} ${shifted.slice(11, 19)} GMT+5:30`;
@@ -90,10 +103,7 @@ describe('holds list and holds expire', () => {
   // Proves a hold the sweep had to skip (its slot locked by a running request) is reported as still held, not as expired by someone else, and the next run expires it.
   it('reports a hold whose slot was locked as still held, and expires it on the next run', async () => {
     const { slot, booking } = await expiredKolkataHold('priya.raman+locked@example.test');
-    const locker = await db.pool.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('SELECT 1 FROM slots WHERE id = $1 FOR UPDATE', [slot.id]);
+    await whileSlotLocked(slot.id, async () => {
       const json = await runCli(['holds', 'expire', '--yes', '--json'], env);
       expect(json.code, json.stderr).toBe(0);
       const report = json.json() as { expired: Array<{ bookingId: string }>; stillHeld: string[] };
@@ -105,13 +115,32 @@ describe('holds list and holds expire', () => {
       expect(text.stderr).toContain(
         `1 hold(s) past their TTL are still held: a running request had their slot locked; run again to expire them (${booking.id})`,
       );
-    } finally {
-      await locker.query('ROLLBACK');
-      locker.release();
-    }
+    });
     const again = await runCli(['holds', 'expire', '--yes', '--json'], env);
     const after = again.json() as { expired: Array<{ bookingId: string }>; stillHeld: string[] };
     expect(after.expired.map((h) => h.bookingId)).toEqual([booking.id]);
+    expect(after.stillHeld).toEqual([]);
+  });
+
+  // Proves reconcile's hold step reports what it had to skip the same way: still held, named, expired by the next run.
+  it('reconcile reports a hold whose slot was locked as still held', async () => {
+    const { slot, booking } = await expiredKolkataHold('priya.raman+reconcile@example.test');
+    await whileSlotLocked(slot.id, async () => {
+      const json = await runCli(['reconcile', '--yes', '--json'], env);
+      expect(json.code, json.stderr).toBe(0);
+      const report = json.json() as { expiredHolds: Array<{ bookingId: string }>; stillHeld: string[] };
+      expect(report.expiredHolds.map((h) => h.bookingId)).not.toContain(booking.id);
+      expect(report.stillHeld).toEqual([booking.id]);
+      const text = await runCli(['reconcile', '--yes'], env);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(/holds past TTL left held \(slot locked\)\s*│\s*1/);
+      expect(text.stderr).toContain(
+        `1 hold(s) past their TTL are still held: a running request had their slot locked; run again to expire them (${booking.id})`,
+      );
+    });
+    const again = await runCli(['reconcile', '--yes', '--json'], env);
+    const after = again.json() as { expiredHolds: Array<{ bookingId: string }>; stillHeld: string[] };
+    expect(after.expiredHolds.map((h) => h.bookingId)).toEqual([booking.id]);
     expect(after.stillHeld).toEqual([]);
   });
 

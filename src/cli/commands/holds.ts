@@ -50,7 +50,7 @@ function registerHoldsExpire(holds: Command): void {
     )
     .action(async (options: { dryRun?: boolean; yes?: boolean; json?: boolean }) => {
       const { withDatabase } = await import('../context.js');
-      const { expireHolds, stillHeldPastTtl } = await import('../../engine/holds.js');
+      const { expireHolds, leftHeldBySweep } = await import('../../engine/holds.js');
       const { withOpsFields, OPS_HOLD_HEAD, opsHoldRow } = await import('../holdsView.js');
       await withDatabase(async ({ pool }) => {
         const candidates = await withOpsFields(pool, await expireHolds(pool, { dryRun: true, actor: CLI_OPERATOR }), (h) => h.bookingId);
@@ -83,13 +83,13 @@ function registerHoldsExpire(holds: Command): void {
           }
         }
         const expired = await withOpsFields(pool, await expireHolds(pool, { dryRun: false, actor: CLI_OPERATOR }), (h) => h.bookingId);
-        const expiredIds = new Set(expired.map((h) => h.bookingId));
-        const notByUs = candidates.map((h) => h.bookingId).filter((id) => !expiredIds.has(id));
         // A listed hold we did not expire was either expired (or settled by a late payment) by someone else, or skipped because a running request held its slot.
-        const busy = await stillHeldPastTtl(pool, notByUs);
+        const busy = await leftHeldBySweep(pool, candidates, expired);
+        const expiredIds = new Set(expired.map((h) => h.bookingId));
+        const notByUs = candidates.filter((h) => !expiredIds.has(h.bookingId)).length;
         if (options.json) printJson({ dryRun: false, expired, stillHeld: busy });
         else {
-          const byOthers = notByUs.length - busy.length;
+          const byOthers = notByUs - busy.length;
           success(`expired ${expired.length} hold(s)${byOthers > 0 ? ` (${byOthers} were expired or settled by someone else meanwhile)` : ''}`);
           if (busy.length > 0) {
             note(

@@ -29,6 +29,8 @@ Modes:
   provider unreachable     the local parts run, the rest is reported DEPENDENCY_UNAVAILABLE; exit 1.
 Safe to run again, and while another reconcile runs. On a terminal it shows the plan and asks
 first; scripts pass --yes. Exit 1 if a payment could not be repaired or read, or the ledger drifts.
+A hold whose slot a running request has locked is skipped and reported as still held
+(stillHeld in --json); run again to expire it.
 
 Example:
   bookiji reconcile --dry-run
@@ -71,6 +73,11 @@ Example:
                   : 'payments and bookings agree with the provider',
             );
         }
+        if (!options.json && report.stillHeld.length > 0) {
+          note(
+            `${report.stillHeld.length} hold(s) past their TTL are still held: a running request had their slot locked; run again to expire them (${report.stillHeld.join(', ')})`,
+          );
+        }
         if (failed > 0) throw new ReportedFailure(1);
       });
     });
@@ -98,6 +105,7 @@ async function printSummary(pool: Pool, report: ReconcileReport): Promise<void> 
     ['part', 'count'],
     [
       [report.dryRun ? 'holds past TTL (would expire)' : 'holds expired', report.expiredHolds.length],
+      ...(report.stillHeld.length > 0 ? [['holds past TTL left held (slot locked)', report.stillHeld.length]] : []),
       ['events never delivered', report.eventsRecovered.length],
       ['events stored, not applied', report.eventsReapplied.length],
       ['payments owing a provider call or open', report.repairs.length],
