@@ -4,12 +4,13 @@
 // every variant is judged against tpcb-like runs made next to it.
 //
 //   node dist/bench/claimPathMain.js [--rounds N] [--per-client T] [--clients 8,32] \
-//        [--busy] [--profile | --cpu] [--variant name=file.sql ...]
+//        [--busy] [--profile | --cpu] [--variant name=file.sql ... | --decompose]
 //
 // A variant is a SQL file of CREATE OR REPLACE statements (and trigger
 // changes), installed before each of its runs; so each must define every
 // function any variant changes. Without --variant, the migrated database is
-// measured as it is ("shipped").
+// measured as it is ("shipped"). --decompose measures the shipped path
+// against the same path with parts taken away (src/bench/claimDecomposition.ts).
 //
 // Alternatives measured with it (issue 13; each variant file was the
 // previous definitions from `git show <rev>:schema/functions/<name>.sql`
@@ -42,6 +43,13 @@
 //    pair 0.83x -> 0.94x and 0.87x -> 0.97x, every round with it above every
 //    round without; the 8-client pair 0.52x -> 0.48x and 0.58x -> 0.56x,
 //    spreads overlapping.
+//  - --decompose (parts taken away, none shippable), 3 rounds at 8/32
+//    clients, load 3-16 from the 32-client runs: shipped 0.40/0.47x,
+//    without the chain 0.42/0.54x, without audit and transition rows
+//    0.59/0.73x, bare (no audit, transition, counter trigger or state
+//    machine) 0.61/0.69x (0.77/0.71x in an earlier run): the booking INSERT
+//    with its indexes, exclusion constraint, checks and keys, the counter
+//    UPDATE and claim_slot's reads alone stay below tpcb-like.
 // --cpu also divides WAL bytes: a claim inserts 5.2-5.6x tpcb-like's. By
 // record type (pg_walinspect over 2,000 claims in one session): heap
 // inserts 1,171 B (the booking, its audit row carrying the booking as jsonb,
@@ -55,6 +63,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { backendCostPerTransaction, tpcbLikeTransaction } from './backendCpu.js';
+import { decompositionVariants } from './claimDecomposition.js';
 import { claimStatement, findPgbench, initTpcb, runPgbench, seedScriptCustomers, seedScriptSlots, writeClaimScript, type PgbenchRun } from './pgbench.js';
 import type { Pool } from '../db/pool.js';
 import { seedVendors } from './seed.js';
@@ -71,10 +80,21 @@ interface Options {
   /** Judge variants by backend CPU and WAL bytes per claim ÷ per tpcb-like transaction, one session each, instead of pgbench. */
   cpu: boolean;
   variants: Array<{ name: string; sql: string }>;
+  /** Measure claimDecomposition's variants (parts taken away) instead of --variant files. */
+  decompose: boolean;
 }
 
 function parse(argv: string[]): Options {
-  const options: Options = { rounds: 3, perClient: 150, clients: [8], busy: false, profile: false, cpu: false, variants: [{ name: 'shipped', sql: '' }] };
+  const options: Options = {
+    rounds: 3,
+    perClient: 150,
+    clients: [8],
+    busy: false,
+    profile: false,
+    cpu: false,
+    decompose: false,
+    variants: [{ name: 'shipped', sql: '' }],
+  };
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i]!;
     if (argument === '--rounds') options.rounds = Number(argv[++i]);
@@ -83,6 +103,7 @@ function parse(argv: string[]): Options {
     else if (argument === '--busy') options.busy = true;
     else if (argument === '--profile') options.profile = true;
     else if (argument === '--cpu') options.cpu = true;
+    else if (argument === '--decompose') options.decompose = true;
     else if (argument === '--variant') {
       const [name, file] = argv[++i]!.split('=');
       options.variants.push({ name: name!, sql: readFileSync(file!, 'utf8') });
@@ -183,6 +204,10 @@ async function main(): Promise<void> {
   try {
     const database = await server.createDatabase('claimpath');
     const pool = database.openPool(2);
+    if (options.decompose) {
+      const shipped = await pool.query<{ definition: string }>(`SELECT pg_get_functiondef('audit_append'::regproc) AS definition`);
+      options.variants = decompositionVariants(shipped.rows[0]!.definition);
+    }
     await initTpcb(pgbench, database.connectionString, TPCB_SCALE);
     const vendors = await seedVendors(pool, SLOT_VENDORS, 'Pgbench vendor');
     const [busyVendor] = await seedVendors(pool, 1, 'Busy vendor');
