@@ -17,6 +17,10 @@ const BROKEN: Array<{ mutant: string; oracle: RegExp }> = [
   { mutant: 'audit-digest-skips-before-image', oracle: /audit-tamper-detected/ },
   { mutant: 'cancelled-booking-revivable', oracle: /transitions-guarded/ },
   { mutant: 'transition-log-deletable', oracle: /transitions-guarded/ },
+  { mutant: 'stale-version-accepted', oracle: /versions-honoured/ },
+  { mutant: 'reschedule-reprices-card-booking', oracle: /price-kept/ },
+  { mutant: 'reschedule-renews-hold', oracle: /hold-deadline-kept/ },
+  { mutant: 'request-hash-ignores-intent', oracle: /idempotency/ },
 ];
 
 let db: TestDatabase | undefined;
@@ -28,7 +32,7 @@ afterEach(async () => {
 
 describe('SimCity SC-10 guard probes', () => {
   it('passes on the real engine, with every invariant it names exercised', async () => {
-    // Proves: on the real engine every probe is refused or detected (no false alarm), and each of I2, I6, I7, I8, I10 is reached by some completed action.
+    // Proves: on the real engine every probe is refused or detected (no false alarm), and each of I2, I4, I6, I7, I8, I9, I10 is reached by some completed action.
     db = await createTestDatabase({ poolMax: 8 });
     const result = await runScenario({
       scenarioId: 'SC-10',
@@ -41,7 +45,7 @@ describe('SimCity SC-10 guard probes', () => {
     expect(result.violations, JSON.stringify(result.violations.slice(0, 3))).toEqual([]);
     expect(result.verdict).toBe('pass');
     const exercised = new Set(result.historyTail.flatMap((event) => guardProbes.exercised!(event, { slots: { S1: '', S2: '' } } as never)));
-    expect([...exercised].sort()).toEqual(['I10', 'I2', 'I6', 'I7', 'I8']);
+    expect([...exercised].sort()).toEqual(['I10', 'I2', 'I4', 'I6', 'I7', 'I8', 'I9']);
   }, 180_000);
 
   for (const { mutant, oracle } of BROKEN) {

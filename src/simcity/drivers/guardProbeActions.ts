@@ -27,7 +27,7 @@ export interface GuardProbeFixture extends Fixture {
   activeSlots: Set<string>;
 }
 
-const PROBE_ACTOR: Actor = { kind: 'simcity', id: 'SC-10', source: 'simcity' };
+export const PROBE_ACTOR: Actor = { kind: 'simcity', id: 'SC-10', source: 'simcity' };
 /** Requests per burst, released together behind one barrier. */
 export const BURST_SIZE = 4;
 /** Requests per idempotency-key burst: half the same request, half another slot. */
@@ -35,7 +35,7 @@ const KEY_BURST_SIZE = 6;
 /** Long enough to wait out the claims in flight (a TRUNCATE queues behind them), short enough never to hang. */
 const PROBE_LOCK_TIMEOUT = '10s';
 
-function codeOf(error: unknown): string {
+export function codeOf(error: unknown): string {
   if (error instanceof BookijiError) return error.code;
   const code = (error as { code?: string }).code;
   return code ? `SQLSTATE ${code}` : 'ERROR';
@@ -99,14 +99,20 @@ export async function retryKeyBurst(fixture: GuardProbeFixture, session: ClientS
   return { intent, key, requests };
 }
 
-async function probeSlot(pool: Pool, fixture: GuardProbeFixture, capacity: number): Promise<{ id: string; startsAt: Date; endsAt: Date }> {
+/** A fresh slot of the probe vendor at the next free hour (free unless `priceCents` is given). */
+export async function probeSlot(
+  pool: Pool,
+  fixture: GuardProbeFixture,
+  capacity: number,
+  priceCents = 0,
+): Promise<{ id: string; startsAt: Date; endsAt: Date }> {
   fixture.nextHour += 2;
   const result = await pool.query(
     `WITH who AS (SELECT set_actor('simcity', 'SC-10', 'simcity', 'SC-10 probe slot'))
-     INSERT INTO slots (vendor_id, starts_at, ends_at, capacity)
-     SELECT $1, date_trunc('hour', bookiji_now()) + make_interval(hours => $2), date_trunc('hour', bookiji_now()) + make_interval(hours => $2 + 1), $3 FROM who
+     INSERT INTO slots (vendor_id, starts_at, ends_at, capacity, price_cents)
+     SELECT $1, date_trunc('hour', bookiji_now()) + make_interval(hours => $2), date_trunc('hour', bookiji_now()) + make_interval(hours => $2 + 1), $3, $4 FROM who
      RETURNING id, starts_at, ends_at`,
-    [fixture.vendorId, fixture.nextHour, capacity],
+    [fixture.vendorId, fixture.nextHour, capacity, priceCents],
   );
   const row = result.rows[0] as { id: string; starts_at: Date; ends_at: Date };
   return { id: row.id, startsAt: row.starts_at, endsAt: row.ends_at };

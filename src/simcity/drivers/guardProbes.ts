@@ -5,7 +5,9 @@
 // once with the same and with another request (I6), schedule refreshes
 // dropping a booked slot or one a booking moved away from (I7), the audit
 // log edited, deleted, truncated, its head moved or its chain forged (I8),
-// forbidden transitions through the engine and by direct UPDATE (I10).
+// forbidden transitions through the engine and by direct UPDATE (I10), and
+// the change probes of guardProbeChanges.ts (versions, a card booking's
+// price, a hold's deadline, a key reused for another intent: I10, I4, I9, I6).
 // The oracles read the database's truth after every action.
 
 import type { Pool } from '../../db/pool.js';
@@ -13,6 +15,7 @@ import type { Random } from '../random.js';
 import { slotAndBookingChecks, readVendorTruth, type VendorTruth } from '../truth.js';
 import type { HistoryEvent, IterationPlan, PlannedAction } from '../types.js';
 import { insertCustomer, type Driver, type Finding, type TerminalVerdict } from './driver.js';
+import { CHANGE_PROBE_INVARIANT, CHANGE_PROBES, changeProbe, changeProbeFindings, type ChangeProbe } from './guardProbeChanges.js';
 import { claimOverlapBurst, forbiddenTransition, refreshDrop, retryKeyBurst, tamperAudit, type GuardProbeFixture } from './guardProbeActions.js';
 
 const TAMPER_KINDS = ['update', 'delete', 'truncate', 'head', 'forge'] as const;
@@ -118,6 +121,7 @@ function plannedAction(kind: string, random: Random): PlannedAction {
   if (kind === 'refresh_drop') return { kind, args: { variant: random.pick(['booked', 'moved'] as const) } };
   if (kind === 'tamper_audit') return { kind, args: { how: random.pick(TAMPER_KINDS) } };
   if (kind === 'forbidden_transition') return { kind, args: { how: random.pick(TRANSITION_KINDS) } };
+  if (kind === 'change_probe') return { kind, args: { how: random.pick(CHANGE_PROBES) } };
   return { kind, args: {} };
 }
 
@@ -129,6 +133,9 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     'audit-append-only',
     'audit-tamper-detected',
     'transitions-guarded',
+    'versions-honoured',
+    'price-kept',
+    'hold-deadline-kept',
     'capacity',
     'slot-coherence',
     'booking-coherence',
@@ -140,6 +147,9 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     'audit-append-only': ['I8'],
     'audit-tamper-detected': ['I8'],
     'transitions-guarded': ['I10'],
+    'versions-honoured': ['I10'],
+    'price-kept': ['I4'],
+    'hold-deadline-kept': ['I9'],
     capacity: ['I1'],
     'slot-coherence': ['I3'],
     'booking-coherence': ['I10'],
@@ -160,6 +170,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
       ...(['booked', 'moved'] as const).map((variant) => ({ kind: 'refresh_drop', args: { variant } })),
       ...TAMPER_KINDS.map((how) => ({ kind: 'tamper_audit', args: { how } })),
       ...TRANSITION_KINDS.map((how) => ({ kind: 'forbidden_transition', args: { how } })),
+      ...CHANGE_PROBES.map((how) => ({ kind: 'change_probe', args: { how } })),
     ]);
     const rest = Array.from({ length: parameters.actionsPerIteration }, () => plannedAction(random.weighted(parameters.actionMix), random));
     return { iteration, fixtures: parameters.fixtures, actions: [...opening, ...rest], settle: [] };
@@ -206,6 +217,8 @@ export const guardProbes: Driver<GuardProbeFixture> = {
         return tamperAudit(fixture, session, String(action.args.how));
       case 'forbidden_transition':
         return forbiddenTransition(fixture, session, String(action.args.how));
+      case 'change_probe':
+        return changeProbe(fixture, session, action.args.how as ChangeProbe);
       default:
         throw new Error(`SC-10 has no action ${action.kind}`);
     }
@@ -231,6 +244,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
       ...idempotencyFindings(probe, events),
       ...preservationFindings(probe, events),
       ...probeFindings(events, probe),
+      ...changeProbeFindings(events),
     ];
   },
 
@@ -262,6 +276,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     if (event.action === 'refresh_drop') return ['I7'];
     if (event.action === 'tamper_audit') return String(v.outcome).startsWith('not attempted') ? [] : ['I8'];
     if (event.action === 'forbidden_transition') return ['I10'];
+    if (event.action === 'change_probe') return [CHANGE_PROBE_INVARIANT[v.how as ChangeProbe]];
     return [];
   },
 };

@@ -19,6 +19,8 @@ const PAST_BEFORE_LOCK = 'IF v_slot.starts_at <= v_now THEN';
 const PAST_AFTER_LOCK = 'IF v_slot.starts_at <= bookiji_clock_now() THEN';
 const RESCHEDULE_PAST = 'IF v_new.starts_at <= bookiji_clock_now() THEN';
 const HASH_FIELDS = "'slot_id', p_slot_id, 'customer_id', p_customer_id";
+const HASH_INTENT = "'hold', p_hold, 'hold_ttl_seconds', p_hold_ttl_seconds,";
+const HASH_METHOD = "'payment_method', p_payment_method)";
 const FREE_EXPIRED_ON_SLOT = 'PERFORM expire_stale_holds_on_slot(v_slot.vendor_id, p_slot_id);';
 
 async function rewriteClaim(pool: Pool, edits: Array<[string, string]>): Promise<void> {
@@ -230,6 +232,29 @@ export const BOOKING_GUARD_MUTANTS: Mutant[] = [
         'IDEMPOTENCY_MISMATCH',
         await claim(normal, { slot: v.slots[1], customer: v.customers[0], idempotencyKey: key }),
         'the same key for another slot',
+      );
+    },
+  },
+  {
+    id: 'request-hash-ignores-intent',
+    title: 'the idempotency request hash keeps the slot and the customer but leaves out hold, TTL and payment method',
+    language: 'sql',
+    invariants: ['I6'],
+    phase: 1,
+    expectedCatcher: 'SimCity SC-10 change probes (one key, same slot and customer, a hold instead of a booking)',
+    source: { file: 'migrations/0055_claim_path_plpgsql.sql', original: HASH_INTENT, replacement: "'hold', NULL::boolean, 'hold_ttl_seconds', NULL::integer," },
+    apply: async (pool) => {
+      await rewriteFunction(pool, CLAIM_REQUEST_HASH, HASH_INTENT, "'hold', NULL::boolean, 'hold_ttl_seconds', NULL::integer,");
+      await rewriteFunction(pool, CLAIM_REQUEST_HASH, HASH_METHOD, "'payment_method', NULL::text)");
+    },
+    async witness({ normal }) {
+      const v = await witnessVendor(normal, [{ startInMinutes: 120, capacity: 2 }], 1);
+      const key = `witness-${v.vendorId}`;
+      await claim(normal, { slot: v.slots[0], customer: v.customers[0], idempotencyKey: key });
+      return expectOutcome(
+        'IDEMPOTENCY_MISMATCH',
+        await claim(normal, { slot: v.slots[0], customer: v.customers[0], idempotencyKey: key, hold: true }),
+        'the same key, slot and customer asking for a hold instead of a booking',
       );
     },
   },

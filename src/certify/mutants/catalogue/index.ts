@@ -3,6 +3,7 @@
 
 import type { Mutant } from '../types.js';
 import { BOOKING_GUARD_MUTANTS } from './bookingGuards.js';
+import { CHANGE_GUARD_MUTANTS } from './changeGuards.js';
 import { PAYMENT_GUARD_MUTANTS } from './paymentGuards.js';
 import { RECORD_GUARD_MUTANTS } from './recordGuards.js';
 import { RESERVATION_GUARD_MUTANTS } from './reservationGuards.js';
@@ -10,6 +11,7 @@ import { TYPESCRIPT_GUARD_MUTANTS } from './typescriptGuards.js';
 
 export const MUTANTS: readonly Mutant[] = [
   ...BOOKING_GUARD_MUTANTS,
+  ...CHANGE_GUARD_MUTANTS,
   ...RECORD_GUARD_MUTANTS,
   ...PAYMENT_GUARD_MUTANTS,
   ...RESERVATION_GUARD_MUTANTS,

@@ -1,0 +1,154 @@
+// SC-10's change probes: what a booking must keep when it is changed after
+// it exists, each probed on fresh slots of the probe vendor, one request
+// after another. The rest of certify changes bookings only along one
+// dimension (another customer, another slot, slots of one price, no
+// expected version), so an engine that got any of these wrong passed it:
+//  - stale_version: a cancel or reschedule sent with a version read before
+//    the booking moved (or one it never had) is VERSION_CONFLICT (I10);
+//  - card_reprice: a card hold cannot move to a slot of another price, since
+//    its payment is for the first price (I4);
+//  - hold_deadline: a moved hold keeps its deadline; a reschedule is not a
+//    way to renew a hold (I9);
+//  - key_intent: one key, same slot and customer, asking for a hold instead
+//    of a booking or another payment method is IDEMPOTENCY_MISMATCH, and the
+//    same request again is the first booking (I6).
+// Holds a probe places are cancelled before it returns, so repeated probes
+// never reach the customer's hold limit.
+
+import { randomBytes } from 'node:crypto';
+import { cancelBooking, claimSlot, getBooking, rescheduleBooking } from '../../engine/bookings.js';
+import type { HistoryEvent } from '../types.js';
+import type { ClientSession } from './channels.js';
+import type { Finding } from './driver.js';
+import { codeOf, PROBE_ACTOR, probeSlot, type GuardProbeFixture } from './guardProbeActions.js';
+
+export const CHANGE_PROBES = ['stale_version', 'card_reprice', 'hold_deadline', 'key_intent'] as const;
+export type ChangeProbe = (typeof CHANGE_PROBES)[number];
+
+/** The invariant each probe reaches once it ran to an answer. */
+export const CHANGE_PROBE_INVARIANT: Record<ChangeProbe, string> = {
+  stale_version: 'I10',
+  card_reprice: 'I4',
+  hold_deadline: 'I9',
+  key_intent: 'I6',
+};
+
+const CARD_PRICE = 3000;
+const DEARER_PRICE = 20000;
+const HOLD_TTL_SECONDS = 60;
+/** The customer the change probes act for (the others belong to other probes' races). */
+const CUSTOMER_INDEX = 3;
+
+const outcome = (work: Promise<unknown>): Promise<string> =>
+  work.then(
+    () => 'OK',
+    (error: unknown) => codeOf(error),
+  );
+
+export async function changeProbe(fixture: GuardProbeFixture, session: ClientSession, how: ChangeProbe): Promise<Record<string, unknown>> {
+  const pool = session.pool;
+  const customer = fixture.customers[CUSTOMER_INDEX]!;
+  if (how === 'stale_version') {
+    const [first, second, third] = [await probeSlot(pool, fixture, 1), await probeSlot(pool, fixture, 1), await probeSlot(pool, fixture, 1)];
+    const { booking } = await claimSlot(pool, { slot: first.id, customer }, PROBE_ACTOR);
+    const moved = await rescheduleBooking(pool, { booking: booking.id, slot: second.id }, PROBE_ACTOR);
+    const requests = {
+      cancelAhead: await outcome(cancelBooking(pool, { booking: booking.id, reason: 'SC-10 probe', expectedVersion: moved.version + 1 }, PROBE_ACTOR)),
+      rescheduleStale: await outcome(rescheduleBooking(pool, { booking: booking.id, slot: third.id, expectedVersion: booking.version }, PROBE_ACTOR)),
+      cancelStale: await outcome(cancelBooking(pool, { booking: booking.id, reason: 'SC-10 probe', expectedVersion: booking.version }, PROBE_ACTOR)),
+    };
+    const after = await getBooking(pool, booking.id);
+    return { how, booking: booking.id, requests, expected: { state: 'confirmed', slot: second.id }, after: { state: after.state, slot: after.slotId } };
+  }
+  if (how === 'card_reprice') {
+    const cheap = await probeSlot(pool, fixture, 1, CARD_PRICE);
+    const dear = await probeSlot(pool, fixture, 1, DEARER_PRICE);
+    const { booking } = await claimSlot(pool, { slot: cheap.id, customer, hold: true, paymentMethod: 'card' }, PROBE_ACTOR);
+    const reschedule = await outcome(rescheduleBooking(pool, { booking: booking.id, slot: dear.id }, PROBE_ACTOR));
+    const after = await getBooking(pool, booking.id);
+    await cancelBooking(pool, { booking: booking.id, reason: 'SC-10 probe done' }, PROBE_ACTOR);
+    return {
+      how,
+      booking: booking.id,
+      reschedule,
+      expected: { slot: cheap.id, amountCents: CARD_PRICE },
+      after: { slot: after.slotId, amountCents: after.amountCents },
+    };
+  }
+  if (how === 'hold_deadline') {
+    const [from, to] = [await probeSlot(pool, fixture, 1), await probeSlot(pool, fixture, 1)];
+    const { booking } = await claimSlot(pool, { slot: from.id, customer, hold: true, holdTtlSeconds: HOLD_TTL_SECONDS }, PROBE_ACTOR);
+    const moved = await rescheduleBooking(pool, { booking: booking.id, slot: to.id }, PROBE_ACTOR);
+    await cancelBooking(pool, { booking: booking.id, reason: 'SC-10 probe done' }, PROBE_ACTOR);
+    return {
+      how,
+      booking: booking.id,
+      deadlineBefore: booking.holdExpiresAt?.toISOString() ?? null,
+      deadlineAfter: moved.holdExpiresAt?.toISOString() ?? null,
+    };
+  }
+  const slot = await probeSlot(pool, fixture, 3);
+  const key = `sc10-intent-${randomBytes(6).toString('hex')}`;
+  const claimWith = (extra: { hold?: boolean; paymentMethod?: string }) =>
+    claimSlot(pool, { slot: slot.id, customer, idempotencyKey: key, ...extra }, PROBE_ACTOR);
+  const first = await claimWith({});
+  const requests = {
+    asHold: await outcome(claimWith({ hold: true })),
+    otherMethod: await outcome(claimWith({ paymentMethod: 'pay_on_arrival' })),
+  };
+  const again = await claimWith({});
+  return { how, key, booking: first.booking.id, requests, again: { booking: again.booking.id, replayed: again.replayed } };
+}
+
+type Value = Record<string, unknown>;
+
+/** Judges every change probe that ran to an answer, from what it saw. */
+export function changeProbeFindings(events: HistoryEvent[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const event of events.filter((e) => e.type === 'ok' && e.action === 'change_probe')) {
+    const v = event.value as Value;
+    if (v.how === 'stale_version') {
+      for (const [request, got] of Object.entries(v.requests as Record<string, string>)) {
+        if (got !== 'VERSION_CONFLICT')
+          findings.push({
+            oracle: 'versions-honoured',
+            message: `${request} on booking ${String(v.booking)} answered ${got}, not VERSION_CONFLICT`,
+            evidence: v,
+          });
+      }
+      const after = v.after as Value;
+      const expected = v.expected as Value;
+      if (after.state !== expected.state || after.slot !== expected.slot)
+        findings.push({ oracle: 'versions-honoured', message: `booking ${String(v.booking)} was changed by a request with a wrong version`, evidence: v });
+    } else if (v.how === 'card_reprice') {
+      const after = v.after as Value;
+      const expected = v.expected as Value;
+      if (v.reschedule !== 'VALIDATION_ERROR' || after.slot !== expected.slot || after.amountCents !== expected.amountCents)
+        findings.push({
+          oracle: 'price-kept',
+          message: `a card hold of ${CARD_PRICE} cents moved to a slot priced ${DEARER_PRICE}: ${String(v.reschedule)} (now ${String(after.amountCents)} cents)`,
+          evidence: v,
+        });
+    } else if (v.how === 'hold_deadline') {
+      if (v.deadlineAfter !== v.deadlineBefore)
+        findings.push({
+          oracle: 'hold-deadline-kept',
+          message: `a reschedule moved hold ${String(v.booking)}'s deadline from ${String(v.deadlineBefore)} to ${String(v.deadlineAfter)}`,
+          evidence: v,
+        });
+    } else if (v.how === 'key_intent') {
+      for (const [request, got] of Object.entries(v.requests as Record<string, string>)) {
+        if (got !== 'IDEMPOTENCY_MISMATCH')
+          findings.push({ oracle: 'idempotency', message: `key ${String(v.key)} reused ${request} answered ${got}, not IDEMPOTENCY_MISMATCH`, evidence: v });
+      }
+      const again = v.again as Value;
+      if (again.booking !== v.booking || again.replayed !== true)
+        findings.push({
+          oracle: 'idempotency',
+          message: `key ${String(v.key)} sent again with the first request did not return the first booking`,
+          evidence: v,
+        });
+    }
+  }
+  return findings;
+}
