@@ -2,6 +2,7 @@
 // (its four opening attacks reach issue 12's dangerous states every
 // iteration), and fails on each pre-fix engine.
 import { afterAll, describe, expect, it } from 'vitest';
+import { mutantNamed } from '../../src/certify/mutants/index.js';
 import type { Pool } from '../../src/db/pool.js';
 import { formatSnapshot, runScenario, type ScenarioResult } from '../../src/simcity/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -130,6 +131,13 @@ describe('SC-9 reservations under hostile providers', () => {
     const db = await simulationDatabase();
     await installRaceReplaysAnyRequest(db.pool);
     expectCaught(await run(db, 'sc9-broken-7', 1), ['replay-matches-request']);
+  });
+
+  it('twin: an engine that replays a reused key sent after the first request committed fails', async () => {
+    // Proves SC-9 catches mutant reservation-key-replays-other-request: the first key lookup answering without comparing the requests.
+    const db = await simulationDatabase();
+    await mutantNamed('reservation-key-replays-other-request')!.apply!(db.pool);
+    expectCaught(await run(db, 'sc9-broken-key-lookup', 1), ['replay-matches-request']);
   });
 
   it('twin: an engine that confirms the saved card on-session fails', async () => {

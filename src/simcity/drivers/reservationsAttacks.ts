@@ -19,7 +19,8 @@
 //   same_key_race            two requests with one key and different
 //                            metadata; the second waits on the first's slot
 //                            lock and meets it committed: it must be refused,
-//                            never "replayed" as the other request (I6)
+//                            never "replayed" as the other request, and so
+//                            must a third sent after the commit (I6)
 //   three_ds_off_session     the requester's saved card needs 3-D Secure and
 //                            nobody is there: the server's off-session confirm
 //                            must fail that side (and release the deposit),
@@ -352,25 +353,36 @@ async function sameKeyRace(fixture: ReservationFixture, pool: Pool, name: string
     ]);
     fixture.reservationIds[name] = String((created.rows[0] as { reservation: { id: string } }).reservation.id);
     const holderPid = Number((await first.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
-    const second = createReservation(
-      pool,
-      {
-        vendorId: fixture.vendorId,
-        slotStartTime: slot.starts_at,
-        slotEndTime: slot.ends_at,
-        requesterId: requester,
-        partnerId: PARTNER_ID,
-        idempotencyKey: key,
-        metadata: { name, request: 'second' },
-      },
-      partnerActor(name),
-    ).then(
-      (result) => ({ outcome: 'ok', replayedOtherRequest: result.reservation.metadata.request !== 'second' }),
-      (error: unknown) => ({ outcome: error instanceof BookijiError ? error.code : String(error), replayedOtherRequest: false }),
-    );
+    const reuseKey = (request: string) =>
+      createReservation(
+        pool,
+        {
+          vendorId: fixture.vendorId,
+          slotStartTime: slot.starts_at,
+          slotEndTime: slot.ends_at,
+          requesterId: requester,
+          partnerId: PARTNER_ID,
+          idempotencyKey: key,
+          metadata: { name, request },
+        },
+        partnerActor(name),
+      ).then(
+        (result) => ({ outcome: 'ok', replayedOtherRequest: result.reservation.metadata.request !== request }),
+        (error: unknown) => ({ outcome: error instanceof BookijiError ? error.code : String(error), replayedOtherRequest: false }),
+      );
+    const second = reuseKey('second');
     const raced = await waitUntilBlockedBy(first, holderPid);
     await first.query('COMMIT');
-    return { reservation: fixture.reservationIds[name], raced, ...(await second) };
+    const during = await second;
+    // The same key once the first has committed: the first key lookup's path, not the unique violation's.
+    const afterCommit = await reuseKey('third');
+    return {
+      reservation: fixture.reservationIds[name],
+      raced,
+      ...during,
+      afterCommit,
+      replayedOtherRequest: during.replayedOtherRequest || afterCommit.replayedOtherRequest,
+    };
   } catch (error) {
     await first.query('ROLLBACK').catch(() => undefined);
     throw error;

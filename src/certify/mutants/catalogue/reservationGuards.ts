@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Pool } from '../../../db/pool.js';
-import { one, witnessVendor } from '../fixtures.js';
+import { expectOutcome, one, outcomeOf, witnessVendor } from '../fixtures.js';
 import { rewriteFunction } from '../sqlEdit.js';
 import type { Mutant } from '../types.js';
 
@@ -17,6 +17,10 @@ const BOTH_CAPTURED = 'IF v_captured = 2 THEN';
 const RELEASE_SCOPE = 'WHERE p.vendor_id = p_vendor_id AND p.reservation_id = p_reservation_id';
 const FINISH_COMMIT = 'reservation_finish_commit(uuid, text, text, text)';
 const RELEASE_PAYMENTS = 'reservation_release_payments(uuid, uuid)';
+const CREATE_RESERVATION = 'create_reservation(uuid, timestamptz, timestamptz, uuid, text, jsonb, text, text, text, text)';
+/** The first key lookup's replay (the second, after a unique violation, is the same call further down). */
+const KEY_LOOKUP_REPLAY = 'IF FOUND THEN\n    RETURN QUERY SELECT reservation_replay(v_existing, v_hash), true;';
+const KEY_LOOKUP_UNCHECKED = 'IF FOUND THEN\n    RETURN QUERY SELECT to_jsonb(v_existing), true;';
 
 interface Reservation {
   vendorId: string;
@@ -126,6 +130,27 @@ export const RESERVATION_GUARD_MUTANTS: Mutant[] = [
       await normal.query(`SELECT cancel_reservation($1, 'witness', ${ACTOR})`, [r.id]);
       const owed = (await one<{ a: string }>(normal, 'SELECT pending_action AS a FROM payments WHERE id = $1', [r.payments.vendor_deposit])).a;
       return { held: owed === 'cancel', observed: `the authorized deposit of a cancelled reservation owes: ${owed} (the real engine: cancel)` };
+    },
+  },
+  {
+    id: 'reservation-key-replays-other-request',
+    title: 'create_reservation answers a reused key with the first reservation without comparing the requests (after the first one committed)',
+    language: 'sql',
+    invariants: ['I6'],
+    phase: 2,
+    expectedCatcher: 'SimCity SC-9 same_key_race (the same key with other metadata, sent after the first committed)',
+    source: { file: 'migrations/0034_reservation_idempotency_race.sql', original: KEY_LOOKUP_REPLAY, replacement: KEY_LOOKUP_UNCHECKED },
+    apply: (pool) => rewriteFunction(pool, CREATE_RESERVATION, KEY_LOOKUP_REPLAY, KEY_LOOKUP_UNCHECKED),
+    async witness({ normal }) {
+      const v = await witnessVendor(normal, [{ startInMinutes: 24 * 60, priceCents: PRICE_CENTS }], 1);
+      const create = (metadata: string) =>
+        normal.query(
+          `SELECT reservation AS r FROM create_reservation($1, (SELECT starts_at FROM slots WHERE id = $2), (SELECT ends_at FROM slots WHERE id = $2), $3, 'witness-partner', $4::jsonb, $5, ${ACTOR})`,
+          [v.vendorId, v.slots[0], v.customers[0], metadata, `witness-${v.vendorId}`],
+        );
+      await create('{"request": "first"}');
+      const got = await outcomeOf(() => create('{"request": "second"}'));
+      return expectOutcome('SQLSTATE BK010', got, 'the same reservation key with other metadata');
     },
   },
 ];
