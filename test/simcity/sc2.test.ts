@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { mutantNamed } from '../../src/certify/mutants/index.js';
 import { formatSnapshot, runScenario, type ScenarioResult } from '../../src/simcity/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { CLIENT_WORD_CONFIRM_SQL, installLateFailureCancels } from './unsafeEngine.js';
@@ -74,5 +75,15 @@ describe('SC-2 payment ↔ booking consistency', () => {
     // in flight at the first check and the second iteration's attack caught it,
     // so the bound is "within the first few iterations", each of which attacks.
     expect(result.violations[0]!.iteration).toBeLessThan(5);
+  });
+
+  it('fails against an engine that never records a partial refund made at the provider', async () => {
+    // Proves SC-2 catches mutant provider-refund-not-synced: the refund_at_provider attack opening every iteration leaves the ledger short of the provider's refunds.
+    const broken = await database({ simulation: true });
+    await mutantNamed('provider-refund-not-synced')!.apply!(broken.pool);
+    const result = await runScenario({ scenarioId: 'SC-2', seed: 'broken-3', iterations: 20, connectionString: broken.connectionString, commit: 'test' });
+    expectReadableFailure(result);
+    expect(result.violations.map((v) => v.oracle)).toContain('ledger-reconciles');
+    expect(result.violations[0]!.iteration).toBe(0);
   });
 });

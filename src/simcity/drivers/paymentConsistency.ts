@@ -14,11 +14,13 @@
 // money without a confirmed booking and no refund, or an authorization left
 // on a dead booking) and the ledger equals the provider's figures to the cent.
 //
-// Two attacks open every iteration, the same whatever the seed, so a run of
+// Three attacks open every iteration, the same whatever the seed, so a run of
 // any length exercises them (the random mix alone may never line them up):
-// a client who claims "I paid" and asks to be confirmed before paying, and a
+// a client who claims "I paid" and asks to be confirmed before paying, a
 // payment_failed event the provider delivers for the first time only after
-// its intent succeeded and the booking was confirmed. Each has its own slot
+// its intent succeeded and the booking was confirmed, and part of a paid
+// booking refunded at the provider (the vendor's dashboard), which the
+// engine hears of only from the provider. Each has its own slot
 // and customer, so the seeded mix that follows keeps its slots to itself.
 
 import http from 'node:http';
@@ -42,7 +44,9 @@ import { inSnapshot } from './timeTruth.js';
 
 const CUSTOMERS = ['C1', 'C2', 'C3'];
 /** The scripted attacks that open every iteration (scenarios/SC-2.json `openingAttacks`). */
-const OPENING_ATTACKS = ['confirm_on_clients_word', 'stale_failure_after_success'];
+const OPENING_ATTACKS = ['confirm_on_clients_word', 'stale_failure_after_success', 'refund_at_provider'];
+/** What the vendor gives back in the provider's dashboard in refund_at_provider: part of the price, so the payment stays captured. */
+const DASHBOARD_REFUND_CENTS = 1000;
 const API_KEY = 'sk_test_bookiji_simcity';
 const WEBHOOK_SECRET = 'whsec_bookiji_simcity';
 /** Past every hold's TTL: the fixtures' holds live 60 s. */
@@ -288,6 +292,26 @@ async function staleFailureAfterSuccess(fixture: PaymentFixture, pool: Pool, int
 }
 
 /**
+ * The vendor refunds part of a paid booking in the provider's dashboard, not
+ * through us: the payment stays captured, and the ledger must follow the
+ * provider to the cent (P4) from its charge.refunded event or reconcile. An
+ * engine that only records refunds it made itself keeps the ledger at 0,
+ * and a later cancel would ask the provider for money it no longer holds.
+ */
+async function refundAtProvider(fixture: PaymentFixture, pool: Pool, intent: string, customer: Actor): Promise<Record<string, string | number>> {
+  const services = fixture.services;
+  return withFaultsOff(services, async (sandbox) => {
+    const { booking, intentId } = await holdAndCheckout(fixture, pool, intent, customer);
+    await payAsCustomer(services.gateway, intentId, 'pm_card_visa');
+    await sandbox.flushWebhooks();
+    const verified = await verifyBookingPayment(pool, services.gateway, booking, customer);
+    const refund = await services.gateway.stripe.refunds.create({ payment_intent: intentId, amount: DASHBOARD_REFUND_CENTS });
+    await sandbox.flushWebhooks();
+    return { booking, intent: intentId, state: verified.booking.state, payment: verified.payment.status, refund: refund.id, refundedAtProvider: refund.amount };
+  });
+}
+
+/**
  * The payment races that reached a dangerous state: a confirm on the
  * client's word refused (a broken engine confirms without money: I4, P1),
  * a late failure after a success (a broken one moves the paid booking
@@ -304,6 +328,7 @@ function paymentExercised(event: HistoryEvent): readonly string[] {
   const captured = event.type === 'ok' && event.value?.payment === 'captured' ? ['P4'] : [];
   if (event.action === 'stale_failure_after_success' && event.type === 'ok' && event.value?.before === 'confirmed') return ['I4', 'I10', 'P2', ...captured];
   if (event.action === 'verify' && event.type === 'ok' && event.value?.state === 'confirmed') return ['I4', 'P1', ...captured];
+  if (event.action === 'refund_at_provider' && event.type === 'ok' && event.value?.state === 'confirmed') return captured;
   if (event.action === 'reconcile' && event.type === 'ok') {
     const released = Number(event.value?.expiredHolds ?? 0) > 0 ? ['I9', 'P3'] : [];
     const repaired = Number(event.value?.repairs ?? 0) > 0 ? ['I4', 'P2', 'P3'] : [];
@@ -529,6 +554,8 @@ export const paymentConsistency: Driver<PaymentFixture> = {
         return confirmOnClientsWord(fixture, pool, intent, customer);
       case 'stale_failure_after_success':
         return staleFailureAfterSuccess(fixture, pool, intent, customer);
+      case 'refund_at_provider':
+        return refundAtProvider(fixture, pool, intent, customer);
       case 'reconcile': {
         const report = await reconcile(pool, gateway, { dryRun: false, actor: RECONCILE_ACTOR });
         return { expiredHolds: report.expiredHolds.length, repairs: report.repairs.length, eventsRecovered: report.eventsRecovered.length };

@@ -15,6 +15,8 @@ const PRICE_CENTS = 5_000;
 const CONFIRM_PAYMENT_CHECK = "IF v_booking.payment_method = 'card' AND v_booking.payment_status NOT IN ('authorized', 'captured') THEN";
 const ORDERING_GUARD = 'IF v_new = v_payment.status OR NOT EXISTS (';
 const CAPTURE_LEDGER = "IF v_new IN ('captured', 'refunded') AND v_payment.status <> 'captured' THEN";
+const REFUND_SYNC_BOUND = 'AND p_amount_refunded <= v_payment.amount_captured_cents THEN';
+const PARTIAL_REFUND_CENTS = 1_000;
 const RESERVATION_MACHINE_CHECK = "AND NOT EXISTS (SELECT 1 FROM machine_transitions WHERE machine = 'reservation'";
 
 interface CardHold {
@@ -129,6 +131,36 @@ export const PAYMENT_GUARD_MUTANTS: Mutant[] = [
         (await one<{ n: number }>(normal, `SELECT count(*)::int AS n FROM ledger_entries WHERE payment_id = $1 AND kind = 'capture'`, [paid.paymentId])).n,
       );
       return { held: n === 1, observed: `capture rows in the ledger after a capture: ${n} (the real engine: 1)` };
+    },
+  },
+  {
+    id: 'provider-refund-not-synced',
+    title: 'apply_payment_state never records a partial refund made at the provider (the sync branch cannot run)',
+    language: 'sql',
+    invariants: ['P4'],
+    phase: 2,
+    expectedCatcher: "phase 2: SimCity SC-2's refund_at_provider attack (the ledger against the provider's refunds to the cent)",
+    source: {
+      file: 'migrations/0050_refund_sync.sql',
+      original: REFUND_SYNC_BOUND,
+      replacement: 'AND p_amount_refunded > v_payment.amount_captured_cents THEN',
+    },
+    apply: (pool) => rewriteFunction(pool, APPLY_PAYMENT_STATE, REFUND_SYNC_BOUND, 'AND p_amount_refunded > v_payment.amount_captured_cents THEN'),
+    async witness({ normal }) {
+      const paid = await authorizedCardBooking(normal);
+      await applyProviderState(normal, paid, 'succeeded', { capturable: 0, received: PRICE_CENTS });
+      await normal.query(`SELECT apply_payment_state($1, $2, 'succeeded', 0, $3, $4, NULL, NULL, $5, NULL, 'operator', 'witness', 'test')`, [
+        paid.vendorId,
+        paid.paymentId,
+        PRICE_CENTS,
+        PARTIAL_REFUND_CENTS,
+        paid.intentId,
+      ]);
+      const row = await one<{ n: number }>(normal, 'SELECT amount_refunded_cents AS n FROM payments WHERE id = $1', [paid.paymentId]);
+      return {
+        held: Number(row.n) === PARTIAL_REFUND_CENTS,
+        observed: `amount_refunded_cents after the provider reports ${PARTIAL_REFUND_CENTS} of ${PRICE_CENTS} refunded: ${row.n} (the real engine: ${PARTIAL_REFUND_CENTS})`,
+      };
     },
   },
   {
