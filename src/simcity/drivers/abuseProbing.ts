@@ -49,6 +49,8 @@ const FLOOD_EXTRA = 3;
 const RATE_LIMIT = 10;
 const RATE_BURST = 30;
 const PROBES_PER_ACTION = 6;
+/** foreign_ids' reservation: a reservation needs a priced slot (both parties authorize money). */
+const RESERVATION_PRICE_CENTS = 5000;
 const UUID_PATTERN = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const KNOWN_CODES = new Set<string>([
   'BOOKING_CONFLICT',
@@ -155,15 +157,16 @@ async function createBooking(fixture: AbuseFixture, slot: string, key: string, e
   return { ...answer, id };
 }
 
-/** A free slot of the vendor no other action uses, made before the attack's "before" digest. */
-async function freshSlot(pool: Pool, fixture: AbuseFixture): Promise<string> {
+/** A slot of the vendor no other action uses (free unless priced), made before the attack's "before" digest. */
+async function freshSlot(pool: Pool, fixture: AbuseFixture, priceCents = 0): Promise<{ id: string; startsAt: Date; endsAt: Date }> {
   fixture.freshSlots += 1;
   const result = await pool.query(
     `WITH who AS (SELECT set_actor('simcity', 'setup', 'simcity', 'SC-5 fixture'))
-     INSERT INTO slots (vendor_id, starts_at, ends_at) SELECT $1, date_trunc('hour', bookiji_now()) + make_interval(days => 20, hours => $2), date_trunc('hour', bookiji_now()) + make_interval(days => 20, hours => $2, mins => 30) FROM who RETURNING id`,
-    [fixture.vendorId, fixture.freshSlots],
+     INSERT INTO slots (vendor_id, starts_at, ends_at, price_cents) SELECT $1, date_trunc('hour', bookiji_now()) + make_interval(days => 20, hours => $2), date_trunc('hour', bookiji_now()) + make_interval(days => 20, hours => $2, mins => 30), $3 FROM who RETURNING id, starts_at, ends_at`,
+    [fixture.vendorId, fixture.freshSlots, priceCents],
   );
-  return result.rows[0].id as string;
+  const row = result.rows[0] as { id: string; starts_at: Date; ends_at: Date };
+  return { id: row.id, startsAt: row.starts_at, endsAt: row.ends_at };
 }
 
 async function rapidRepeat(fixture: AbuseFixture, iterationKey: string, slots: [string, string], customerId: string): Promise<Answer[]> {
@@ -256,17 +259,54 @@ async function feeBypass(fixture: AbuseFixture, pool: Pool): Promise<Answer[]> {
   return answers;
 }
 
-/** Another partner on our booking, and on an id nobody has: the two must be indistinguishable. */
-async function foreignIds(fixture: AbuseFixture): Promise<Answer[]> {
+const MISSING_ID = '00000000-0000-4000-8000-000000000000';
+/** In foreign_ids' answers: [our booking, 3 stranger attempts on it, 3 on a missing id, our reservation, 3 on it, 3 on a missing id, our cancel]. */
+const FOREIGN_ID_PAIRS = [
+  { mine: 1, absent: 4 },
+  { mine: 8, absent: 11 },
+] as const;
+
+/** Another partner on our booking and our reservation, and on ids nobody has: each pair must be indistinguishable. */
+async function foreignIds(fixture: AbuseFixture, pool: Pool): Promise<Answer[]> {
   const owned = await createBooking(fixture, 'OWNED', `${fixture.keyPrefix}owned`);
   if (!owned.id) return [{ ...owned, hostile: true }];
-  const missing = '00000000-0000-4000-8000-000000000000';
-  const attempts = (id: string, label: string): Array<Promise<Answer>> => [
-    send(fixture.url, get(`/v1/bookings/${id}`, fixture.strangerKey), `another partner reads ${label} ${id}`, true),
-    send(fixture.url, post(`/v1/bookings/${id}/confirm`, fixture.strangerKey, {}), `another partner confirms ${label} ${id}`, true),
-    send(fixture.url, post(`/v1/bookings/${id}/cancel`, fixture.strangerKey, { reason: 'not mine' }), `another partner cancels ${label} ${id}`, true),
+  const attempts = (kind: 'bookings' | 'reservations', id: string, label: string): Promise<Answer[]> =>
+    Promise.all([
+      send(fixture.url, get(`/v1/${kind}/${id}`, fixture.strangerKey), `another partner reads ${label} ${id}`, true),
+      send(fixture.url, post(`/v1/${kind}/${id}/confirm`, fixture.strangerKey, {}), `another partner confirms ${label} ${id}`, true),
+      send(fixture.url, post(`/v1/${kind}/${id}/cancel`, fixture.strangerKey, { reason: 'not mine' }), `another partner cancels ${label} ${id}`, true),
+    ]);
+  const bookingAnswers = [owned, ...(await attempts('bookings', owned.id, 'our booking')), ...(await attempts('bookings', MISSING_ID, 'a missing id'))];
+  // A reservation of ours on a priced slot of its own, for the requester no other action holds for (hold limit).
+  const slot = await freshSlot(pool, fixture, RESERVATION_PRICE_CENTS);
+  const reserved = await send(
+    fixture.url,
+    post('/v1/reservations', fixture.apiKey, {
+      vendorId: fixture.vendorId,
+      slotStartTime: slot.startsAt.toISOString(),
+      slotEndTime: slot.endsAt.toISOString(),
+      requesterId: fixture.customerIds.C3,
+      idempotencyKey: `${fixture.keyPrefix}reservation-${fixture.freshSlots}`,
+    }),
+    'reserve a priced slot',
+    false,
+  );
+  // A probe that cannot place its reservation must not pass as if the stranger had been refused.
+  if (reserved.status >= 300)
+    throw new BookijiError('INTERNAL_ERROR', `foreign_ids: our own reservation was refused: ${reserved.status} ${reserved.text.slice(0, 200)}`);
+  const reservationId = (JSON.parse(reserved.text) as { reservation: { id: string } }).reservation.id;
+  const reservationAnswers = [
+    reserved,
+    ...(await attempts('reservations', reservationId, 'our reservation')),
+    ...(await attempts('reservations', MISSING_ID, 'a missing id')),
   ];
-  return [owned, ...(await Promise.all(attempts(owned.id, 'our booking'))), ...(await Promise.all(attempts(missing, 'a missing id')))];
+  const ownCancel = await send(
+    fixture.url,
+    post(`/v1/reservations/${reservationId}/cancel`, fixture.apiKey, { reason: 'probe done' }),
+    'we cancel our reservation',
+    false,
+  );
+  return [...bookingAnswers, ...reservationAnswers, ownCancel];
 }
 
 async function idProbe(fixture: AbuseFixture, seed: number): Promise<Answer[]> {
@@ -383,16 +423,18 @@ function attackChecks(action: string, answers: Answer[], fixture: AbuseFixture):
       findings.push({ oracle: 'hold-limit', message: `one customer got ${held} holds in a race against holds_per_customer_max ${fixture.holdLimit}` });
   }
   if (action === 'foreign_ids') {
-    const mine = answers.slice(1, 4);
-    const absent = answers.slice(4, 7);
-    mine.forEach((answer, i) => {
-      if (answer.status !== absent[i]?.status || answer.code !== absent[i]?.code)
-        findings.push({
-          oracle: 'privacy',
-          message: `${answer.what} answered ${answer.status} ${answer.code}; a missing id answers ${absent[i]?.status} ${absent[i]?.code}: the two can be told apart`,
-          evidence: { answer, absent: absent[i] },
-        });
-    });
+    for (const pair of FOREIGN_ID_PAIRS) {
+      const mine = answers.slice(pair.mine, pair.mine + 3);
+      const absent = answers.slice(pair.absent, pair.absent + 3);
+      mine.forEach((answer, i) => {
+        if (answer.status !== absent[i]?.status || answer.code !== absent[i]?.code)
+          findings.push({
+            oracle: 'privacy',
+            message: `${answer.what} answered ${answer.status} ${answer.code}; a missing id answers ${absent[i]?.status} ${absent[i]?.code}: the two can be told apart`,
+            evidence: { answer, absent: absent[i] },
+          });
+      });
+    }
   }
   if (action === 'id_probe' || action === 'foreign_ids') {
     for (const answer of answers.filter((a) => a.hostile)) {
@@ -505,7 +547,7 @@ export const abuseProbing: Driver<AbuseFixture> = {
     }
     const customerIds: Record<string, string> = {};
     const secrets: string[] = [];
-    for (const name of ['C1', 'C2']) {
+    for (const name of ['C1', 'C2', 'C3']) {
       const email = `sc5-${name.toLowerCase()}-${runId}-${plan.iteration}-${randomBytes(3).toString('hex')}@simcity.test`;
       const fullName = `Private ${name} ${randomBytes(4).toString('hex')}`;
       customerIds[name] = (await db.query('INSERT INTO customers (name, email) VALUES ($1, $2) RETURNING id', [fullName, email])).rows[0].id as string;
@@ -535,7 +577,7 @@ export const abuseProbing: Driver<AbuseFixture> = {
     const seed = Number(action.args.seed ?? 0);
     switch (action.kind) {
       case 'rapid_repeat': {
-        const slots: [string, string] = [await freshSlot(pool, fixture), await freshSlot(pool, fixture)];
+        const slots: [string, string] = [(await freshSlot(pool, fixture)).id, (await freshSlot(pool, fixture)).id];
         // A customer of its own each time: the holds the attack leaves must not spend another attack's hold budget
         // (with C1, a seed that drew many repeats met HOLD_LIMIT_REACHED instead of the idempotency rules).
         const customer = await insertCustomer(pool, 'Repeat', fixture.keyPrefix);
@@ -548,7 +590,7 @@ export const abuseProbing: Driver<AbuseFixture> = {
       case 'fee_bypass':
         return bracketed(pool, fixture, () => feeBypass(fixture, pool));
       case 'foreign_ids':
-        return bracketed(pool, fixture, () => foreignIds(fixture));
+        return bracketed(pool, fixture, () => foreignIds(fixture, pool));
       case 'id_probe':
         return bracketed(pool, fixture, () => idProbe(fixture, seed));
       case 'rate_burst':

@@ -7,7 +7,9 @@
 // log edited, deleted, truncated, its head moved or its chain forged (I8),
 // forbidden transitions through the engine and by direct UPDATE (I10), and
 // the change probes of guardProbeChanges.ts (versions, a card booking's
-// price, a hold's deadline, a key reused for another intent: I10, I4, I9, I6).
+// price, a hold's deadline, a key reused for another intent: I10, I4, I9, I6),
+// and the listing probe of guardProbeListing.ts (availability offers no full
+// or removed slot: I1, I7).
 // The oracles read the database's truth after every action.
 
 import type { Pool } from '../../db/pool.js';
@@ -16,6 +18,7 @@ import { slotAndBookingChecks, readVendorTruth, type VendorTruth } from '../trut
 import type { HistoryEvent, IterationPlan, PlannedAction } from '../types.js';
 import { insertCustomer, type Driver, type Finding, type TerminalVerdict } from './driver.js';
 import { CHANGE_PROBE_INVARIANT, CHANGE_PROBES, changeProbe, changeProbeFindings, type ChangeProbe } from './guardProbeChanges.js';
+import { listingFindings, listingProbe } from './guardProbeListing.js';
 import { claimOverlapBurst, forbiddenTransition, refreshDrop, retryKeyBurst, tamperAudit, type GuardProbeFixture } from './guardProbeActions.js';
 
 const TAMPER_KINDS = ['update', 'delete', 'truncate', 'head', 'forge'] as const;
@@ -136,6 +139,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     'versions-honoured',
     'price-kept',
     'hold-deadline-kept',
+    'listing-truthful',
     'capacity',
     'slot-coherence',
     'booking-coherence',
@@ -150,6 +154,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     'versions-honoured': ['I10'],
     'price-kept': ['I4'],
     'hold-deadline-kept': ['I9'],
+    'listing-truthful': ['I1', 'I7'],
     capacity: ['I1'],
     'slot-coherence': ['I3'],
     'booking-coherence': ['I10'],
@@ -171,6 +176,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
       ...TAMPER_KINDS.map((how) => ({ kind: 'tamper_audit', args: { how } })),
       ...TRANSITION_KINDS.map((how) => ({ kind: 'forbidden_transition', args: { how } })),
       ...CHANGE_PROBES.map((how) => ({ kind: 'change_probe', args: { how } })),
+      { kind: 'listing_probe', args: {} },
     ]);
     const rest = Array.from({ length: parameters.actionsPerIteration }, () => plannedAction(random.weighted(parameters.actionMix), random));
     return { iteration, fixtures: parameters.fixtures, actions: [...opening, ...rest], settle: [] };
@@ -219,6 +225,8 @@ export const guardProbes: Driver<GuardProbeFixture> = {
         return forbiddenTransition(fixture, session, String(action.args.how));
       case 'change_probe':
         return changeProbe(fixture, session, action.args.how as ChangeProbe);
+      case 'listing_probe':
+        return listingProbe(fixture, session);
       default:
         throw new Error(`SC-10 has no action ${action.kind}`);
     }
@@ -245,6 +253,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
       ...preservationFindings(probe, events),
       ...probeFindings(events, probe),
       ...changeProbeFindings(events),
+      ...listingFindings(events),
     ];
   },
 
@@ -277,6 +286,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     if (event.action === 'tamper_audit') return String(v.outcome).startsWith('not attempted') ? [] : ['I8'];
     if (event.action === 'forbidden_transition') return ['I10'];
     if (event.action === 'change_probe') return [CHANGE_PROBE_INVARIANT[v.how as ChangeProbe]];
+    if (event.action === 'listing_probe') return ['I1', 'I7'];
     return [];
   },
 };

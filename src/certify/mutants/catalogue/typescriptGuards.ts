@@ -4,16 +4,24 @@
 
 import { randomBytes } from 'node:crypto';
 import { createApiKey, type AuthenticatedPartner } from '../../../api/apiKeys.js';
+import { queryAvailability } from '../../../api/availability.js';
 import { createPartnerBooking, getPartnerBooking } from '../../../api/partnerBookings.js';
+import { createPartnerReservation, getPartnerReservation } from '../../../api/partnerReservations.js';
+import { claimSlot } from '../../../engine/bookings.js';
+import { refreshVendorSlots } from '../../../engine/slots.js';
 import { postgresRateLimiter } from '../../../api/rateLimit.js';
 import { startOutboxDispatcher } from '../../../api/webhookOutbox.js';
 import { createPool } from '../../../db/pool.js';
 import { handleStripeWebhook } from '../../../api/stripeWebhook.js';
 import { signatureHeader } from '../../../stripeSandbox/signature.js';
 import { expectOutcome, one, outcomeOf, WITNESS_ACTOR, witnessVendor } from '../fixtures.js';
-import type { Mutant } from '../types.js';
+import type { Mutant, WitnessResult } from '../types.js';
+import type { Pool } from '../../../db/pool.js';
 
 const PARTNER_SCOPE = 'WHERE pb.booking_id = $1 AND pb.partner_id = $2';
+const RESERVATION_SCOPE = '($2::text IS NULL OR partner_id = $2)';
+const LISTING_LIVE_SLOTS = 'WHERE s.vendor_id = $1 AND NOT s.legacy AND s.starts_at >= $2';
+const LISTING_FREE_SEATS = 'WHERE c.capacity - c.confirmed - c.holds > 0';
 const LIMITER_REFUSAL =
   "throw new BookijiError('DEPENDENCY_UNAVAILABLE', \"the rate limiter's store is unreachable, so the request is refused\", { cause: error });";
 const LIMITER_OPEN = 'return { allowed: true, limit: settings.requestsPerWindowMax, remaining: settings.requestsPerWindowMax, retryAfterSeconds: 0 };';
@@ -24,6 +32,20 @@ const STALE_SIGNATURE_AGE_SECONDS = 3_600;
 async function partner(pool: Parameters<typeof createApiKey>[0], name: string, webhookUrl?: string): Promise<AuthenticatedPartner> {
   const key = await createApiKey(pool, { partner: `${name} ${randomBytes(3).toString('hex')}`, ...(webhookUrl ? { webhookUrl } : {}) });
   return { keyId: key.id, partnerId: key.partnerId, partnerName: key.partnerName };
+}
+
+/**
+ * A slot with one booking, either full (capacity 1) or with a seat left but
+ * removed by a schedule refresh: the real listing offers neither.
+ */
+async function bookedSlotListed(pool: Pool, kind: 'full' | 'removed'): Promise<WitnessResult> {
+  const v = await witnessVendor(pool, [{ startInMinutes: 600, capacity: kind === 'full' ? 1 : 2 }], 1);
+  await claimSlot(pool, { slot: v.slots[0], customer: v.customers[0] }, WITNESS_ACTOR);
+  const window = { from: new Date(Date.now()), to: new Date(Date.now() + 2 * 86_400_000) };
+  if (kind === 'removed') await refreshVendorSlots(pool, v.vendorId, window, [], WITNESS_ACTOR);
+  const listed = await queryAvailability(pool, { vendorId: v.vendorId, startTime: window.from.toISOString(), endTime: window.to.toISOString() });
+  const shown = listed.slots.some((s) => s.slotId === v.slots[0]);
+  return { held: !shown, observed: `a ${kind === 'full' ? 'full slot' : 'removed slot with a seat left'} is listed: ${shown} (the real engine: false)` };
 }
 
 export const TYPESCRIPT_GUARD_MUTANTS: Mutant[] = [
@@ -44,6 +66,58 @@ export const TYPESCRIPT_GUARD_MUTANTS: Mutant[] = [
       const got = await outcomeOf(() => getPartnerBooking(normal, stranger, made.booking.id));
       return expectOutcome('BOOKING_NOT_FOUND', got, 'another partner reading the booking');
     },
+  },
+  {
+    id: 'partner-sees-other-partners-reservations',
+    title: "the partner API looks reservations up by id without the partner (tenant) check: any key reads, confirms or cancels another partner's",
+    language: 'typescript',
+    invariants: ['R4'],
+    phase: 4,
+    expectedCatcher: 'phase 4: SimCity SC-5 foreign_ids (another partner on our reservation answers like a missing id)',
+    source: { file: 'src/reservations/index.ts', original: RESERVATION_SCOPE, replacement: '($2::text IS NULL OR partner_id IS NOT NULL)' },
+    patch: { file: 'reservations/index.js', from: RESERVATION_SCOPE, to: '($2::text IS NULL OR partner_id IS NOT NULL)' },
+    async witness({ normal }) {
+      const v = await witnessVendor(normal, [{ startInMinutes: 24 * 60, priceCents: 5_000 }], 1);
+      const slot = await one<{ starts_at: Date; ends_at: Date }>(normal, 'SELECT starts_at, ends_at FROM slots WHERE id = $1', [v.slots[0]]);
+      const owner = await partner(normal, 'witness owner');
+      const stranger = await partner(normal, 'witness stranger');
+      const made = await createPartnerReservation(
+        normal,
+        owner,
+        {
+          vendorId: v.vendorId,
+          slotStartTime: slot.starts_at.toISOString(),
+          slotEndTime: slot.ends_at.toISOString(),
+          requesterId: v.customers[0],
+          idempotencyKey: 'witness',
+        },
+        WITNESS_ACTOR,
+      );
+      const got = await outcomeOf(() => getPartnerReservation(normal, stranger, made.reservation.id));
+      return expectOutcome('RESERVATION_NOT_FOUND', got, 'another partner reading the reservation');
+    },
+  },
+  {
+    id: 'availability-lists-removed-slots',
+    title: 'availability lists slots a schedule refresh removed (legacy), which take no new bookings',
+    language: 'typescript',
+    invariants: ['I7'],
+    phase: 1,
+    expectedCatcher: 'phase 1: SimCity SC-10 listing probe (what availability lists, against the slots the probe made)',
+    source: { file: 'src/api/availability.ts', original: LISTING_LIVE_SLOTS, replacement: 'WHERE s.vendor_id = $1 AND s.starts_at >= $2' },
+    patch: { file: 'api/availability.js', from: LISTING_LIVE_SLOTS, to: 'WHERE s.vendor_id = $1 AND s.starts_at >= $2' },
+    witness: ({ normal }) => bookedSlotListed(normal, 'removed'),
+  },
+  {
+    id: 'availability-lists-full-slots',
+    title: 'availability lists slots with no seat left',
+    language: 'typescript',
+    invariants: ['I1'],
+    phase: 1,
+    expectedCatcher: 'phase 1: SimCity SC-10 listing probe (what availability lists, against the slots the probe made)',
+    source: { file: 'src/api/availability.ts', original: LISTING_FREE_SEATS, replacement: 'WHERE true' },
+    patch: { file: 'api/availability.js', from: LISTING_FREE_SEATS, to: 'WHERE true' },
+    witness: ({ normal }) => bookedSlotListed(normal, 'full'),
   },
   {
     id: 'rate-limiter-fails-open',
