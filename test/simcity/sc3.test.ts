@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { mutantNamed } from '../../src/certify/mutants/index.js';
 import { formatSnapshot, runScenario } from '../../src/simcity/index.js';
 import { SKEW_CLOCK_MODULE } from '../../src/simcity/servedProcess.js';
 import { expectShippedEnginePasses } from './exercised.js';
@@ -86,4 +87,18 @@ describe('SC-3 time hostility and clock skew', () => {
     expect(result.verdict).toBe('violation');
     expect(result.violations.map((v) => v.oracle)).toContain('expired-hold-never-blocks');
   });
+
+  for (const [mutant, oracle] of [
+    ['confirm-accepts-expired-hold', 'expired-hold-never-blocks'],
+    ['claim-after-expiry-attributed-to-system', 'attributed-to-caller'],
+  ] as const) {
+    it(`fails against mutant ${mutant}`, async () => {
+      // Proves SC-3's expired_hold_claim opening catches it: a confirm after the TTL goes through (and the next claim is refused), or the winning claim is recorded as the system's.
+      const db = await simulation();
+      await mutantNamed(mutant)!.apply!(db.pool);
+      const result = await runScenario({ scenarioId: 'SC-3', seed: 'broken-3', iterations: 1, connectionString: db.connectionString, commit: 'test' });
+      expect(result.verdict).toBe('violation');
+      expect(result.violations.map((v) => v.oracle)).toContain(oracle);
+    });
+  }
 });

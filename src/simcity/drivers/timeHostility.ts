@@ -4,7 +4,8 @@
 // claims, holds and a reschedule into a slot that started two hours ago; a
 // claim into slots starting exactly at the transaction's instant and one
 // microsecond after it; a race of claims across a slot's start; a claim on a
-// slot held only by an expired hold; clients whose clocks and session zones
+// slot held only by an expired hold (its holder's late confirm refused, the
+// winning claim attributed to its claimant); clients whose clocks and session zones
 // are hours off; DST weeks in three zones; and the application host's clock
 // minutes ahead of and behind the database's (skewedApp.ts). The seeded mix
 // that follows claims and holds near-future slots while the clock jumps
@@ -21,7 +22,7 @@
 
 import { withTransaction, type Pool } from '../../db/pool.js';
 import { actorArgs } from '../../engine/actor.js';
-import { claimSlot, rescheduleBooking } from '../../engine/bookings.js';
+import { claimSlot, confirmBooking, rescheduleBooking } from '../../engine/bookings.js';
 import { advanceClock } from '../../engine/clock.js';
 import { expireHolds } from '../../engine/holds.js';
 import { BookijiError } from '../../errors.js';
@@ -199,6 +200,12 @@ async function boundaryRace(fixture: TimeFixture, pool: Pool): Promise<Record<st
 }
 
 /** A 30 s hold on H, the clock moved past it, then another customer's claim on H: it must win. */
+/**
+ * A 30 s hold, the clock moved past it: its holder's confirm must be
+ * HOLD_EXPIRED, though no claim or sweep has expired it yet; another
+ * customer's claim frees it and wins, and that claim's transition and audit
+ * rows name the claimant, not the system that expired the hold inside it.
+ */
 async function expiredHoldClaim(fixture: TimeFixture, pool: Pool): Promise<Record<string, string>> {
   const hold = await claimSlot(
     pool,
@@ -206,8 +213,24 @@ async function expiredHoldClaim(fixture: TimeFixture, pool: Pool): Promise<Recor
     actorFor('C1', 'expiring-hold'),
   );
   await advanceClock(pool, 31_000);
-  const claim = await claimSlot(pool, { slot: fixture.slotIds.H, customer: fixture.customerIds.C2 }, actorFor('C2', 'after-expiry'));
-  return { hold: hold.booking.id, claim: claim.booking.id, state: claim.booking.state };
+  const lateConfirm = await codeOf(() => confirmBooking(pool, { booking: hold.booking.id }, actorFor('C1', 'late-confirm')));
+  const claimant = actorFor('C2', 'after-expiry');
+  const claim = await claimSlot(pool, { slot: fixture.slotIds.H, customer: fixture.customerIds.C2 }, claimant);
+  const recorded = await pool.query(
+    `SELECT (SELECT actor_kind || ':' || coalesce(actor_id, '') FROM booking_transitions WHERE vendor_id = $1 AND booking_id = $2 AND from_state IS NULL) AS transition,
+            (SELECT actor_kind || ':' || coalesce(actor_id, '') FROM audit_log WHERE vendor_id = $1 AND entity = 'bookings' AND entity_id = $2 AND action = 'insert') AS audit`,
+    [fixture.vendorId, claim.booking.id],
+  );
+  const row = recorded.rows[0] as { transition: string | null; audit: string | null };
+  return {
+    hold: hold.booking.id,
+    lateConfirm,
+    claim: claim.booking.id,
+    state: claim.booking.state,
+    claimant: `${claimant.kind}:${claimant.id}`,
+    transitionActor: row.transition ?? 'missing',
+    auditActor: row.audit ?? 'missing',
+  };
 }
 
 /** A client 3 h behind books a slot that started 2 h ago; one 3 h ahead books a slot it believes has passed. */
@@ -326,6 +349,26 @@ function pastRefusalChecks(truth: VendorTruth, fixture: TimeFixture, events: His
         evidence: event.value,
       });
     }
+    if (event.action === 'expired_hold_claim' && event.type === 'ok') {
+      const v = event.value as Record<string, string>;
+      if (v.lateConfirm !== 'HOLD_EXPIRED')
+        findings.push({
+          oracle: 'expired-hold-not-confirmable',
+          message: `hold ${v.hold} confirmed by its holder 1 s after its TTL answered ${v.lateConfirm}, not HOLD_EXPIRED`,
+          evidence: v,
+        });
+      for (const [row, actor] of [
+        ['transition', v.transitionActor],
+        ['audit', v.auditActor],
+      ] as const) {
+        if (actor !== v.claimant)
+          findings.push({
+            oracle: 'attributed-to-caller',
+            message: `booking ${v.claim}'s ${row} row names ${actor}, not its claimant ${v.claimant} (the claim freed an expired hold first)`,
+            evidence: v,
+          });
+      }
+    }
     if (event.action === 'expired_hold_claim' && event.type === 'fail')
       findings.push({
         oracle: 'expired-hold-never-blocks',
@@ -373,6 +416,8 @@ export const timeHostility: Driver<TimeFixture> = {
     'nothing-into-the-past',
     'past-slot-only-when-past',
     'expired-hold-never-blocks',
+    'expired-hold-not-confirmable',
+    'attributed-to-caller',
     'expired-only-after-ttl',
     'released-exactly-once',
     'reconcile-releases-expired',
@@ -388,6 +433,8 @@ export const timeHostility: Driver<TimeFixture> = {
     'nothing-into-the-past': ['I5'],
     'past-slot-only-when-past': ['I5'],
     'expired-hold-never-blocks': ['I9'],
+    'expired-hold-not-confirmable': ['I9'],
+    'attributed-to-caller': ['I8'],
     'expired-only-after-ttl': ['I9'],
     'released-exactly-once': ['I9'],
     'reconcile-releases-expired': ['I9'],
@@ -549,6 +596,7 @@ export const timeHostility: Driver<TimeFixture> = {
         reached.push('I9');
     }
     if (event.action === 'expired_hold_claim' || event.action === 'app_skew') reached.push('I9');
+    if (event.action === 'expired_hold_claim' && event.type === 'ok') reached.push('I8');
     return reached;
   },
 };

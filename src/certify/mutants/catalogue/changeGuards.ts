@@ -5,15 +5,18 @@
 // because every reschedule certify drove was between slots of one price,
 // on a confirmed booking, with no expected version.
 
-import { cancelBooking, claimSlot, rescheduleBooking } from '../../../engine/bookings.js';
-import { expectOutcome, outcomeOf, WITNESS_ACTOR, witnessVendor } from '../fixtures.js';
+import { advanceClock } from '../../../engine/clock.js';
+import { cancelBooking, claimSlot, confirmBooking, rescheduleBooking } from '../../../engine/bookings.js';
+import { expectOutcome, one, outcomeOf, WITNESS_ACTOR, witnessVendor } from '../fixtures.js';
 import { rewriteFunction } from '../sqlEdit.js';
 import type { Mutant } from '../types.js';
-import { LOCK_BOOKING_FOR_CHANGE, RESCHEDULE_BOOKING } from './signatures.js';
+import { CONFIRM_BOOKING, EXPIRE_ON_SLOT, LOCK_BOOKING_FOR_CHANGE, RESCHEDULE_BOOKING } from './signatures.js';
 
 const VERSION_CHECK = 'v_booking.version <> p_expected_version';
 const RESCHEDULE_PRICE = "v_new.price_cents <> v_booking.amount_cents AND v_booking.payment_method <> 'pay_on_arrival'";
 const RESCHEDULE_HOLD_DEADLINE = 'least(hold_expires_at, v_new.starts_at)';
+const CONFIRM_TTL_CHECK = 'IF v_booking.hold_expires_at <= bookiji_now() THEN';
+const ACTOR_RESTORED = 'IF v_saved_kind IS NOT NULL THEN';
 const RENEWED_DEADLINE = "least(bookiji_now() + make_interval(secs => engine_limit('hold_ttl_seconds_default')), v_new.starts_at)";
 
 export const CHANGE_GUARD_MUTANTS: Mutant[] = [
@@ -74,6 +77,52 @@ export const CHANGE_GUARD_MUTANTS: Mutant[] = [
       const before = booking.holdExpiresAt?.toISOString();
       const after = moved.holdExpiresAt?.toISOString();
       return { held: before === after, observed: `a 60 s hold's deadline ${before}, after a reschedule ${after} (the real engine keeps it)` };
+    },
+  },
+  {
+    id: 'confirm-accepts-expired-hold',
+    title: 'confirm_booking confirms a hold past its TTL that no claim or sweep has expired yet',
+    language: 'sql',
+    invariants: ['I9'],
+    phase: 3,
+    expectedCatcher: "phase 3: SimCity SC-3 expired_hold_claim (the holder's confirm 1 s after the TTL)",
+    source: { file: 'migrations/0006_engine_hardening.sql', original: CONFIRM_TTL_CHECK, replacement: 'IF false THEN' },
+    apply: (pool) => rewriteFunction(pool, CONFIRM_BOOKING, CONFIRM_TTL_CHECK, 'IF false THEN'),
+    async witness({ simulation }) {
+      const v = await witnessVendor(simulation, [{ startInMinutes: 600 }], 1);
+      const { booking } = await claimSlot(simulation, { slot: v.slots[0], customer: v.customers[0], hold: true, holdTtlSeconds: 30 }, WITNESS_ACTOR);
+      await advanceClock(simulation, 31_000);
+      return expectOutcome(
+        'HOLD_EXPIRED',
+        await outcomeOf(() => confirmBooking(simulation, { booking: booking.id }, WITNESS_ACTOR)),
+        'a confirm 1 s after the TTL',
+      );
+    },
+  },
+  {
+    id: 'claim-after-expiry-attributed-to-system',
+    title: "a claim that frees an expired hold first is recorded as the system's act (the caller's actor not restored)",
+    language: 'sql',
+    invariants: ['I8'],
+    phase: 3,
+    expectedCatcher: "phase 3: SimCity SC-3 expired_hold_claim (the winning claim's transition and audit rows name the claimant)",
+    source: { file: 'migrations/0043_claim_fewer_calls.sql', original: ACTOR_RESTORED, replacement: 'IF false THEN' },
+    apply: (pool) => rewriteFunction(pool, EXPIRE_ON_SLOT, ACTOR_RESTORED, 'IF false THEN'),
+    async witness({ simulation }) {
+      const v = await witnessVendor(simulation, [{ startInMinutes: 600 }], 2);
+      await claimSlot(simulation, { slot: v.slots[0], customer: v.customers[0], hold: true, holdTtlSeconds: 30 }, WITNESS_ACTOR);
+      await advanceClock(simulation, 31_000);
+      const claimant = { kind: 'customer' as const, id: 'witness-claimant', source: 'test' as const };
+      const { booking } = await claimSlot(simulation, { slot: v.slots[0], customer: v.customers[1] }, claimant);
+      const row = await one<{ actor: string }>(
+        simulation,
+        `SELECT actor_kind || ':' || coalesce(actor_id, '') AS actor FROM booking_transitions WHERE booking_id = $1 AND from_state IS NULL`,
+        [booking.id],
+      );
+      return {
+        held: row.actor === 'customer:witness-claimant',
+        observed: `the claim's transition names ${row.actor} (the real engine: customer:witness-claimant)`,
+      };
     },
   },
 ];
