@@ -21,6 +21,7 @@ const BROKEN: Array<{ mutant: string; oracle: RegExp }> = [
   { mutant: 'reschedule-reprices-card-booking', oracle: /price-kept/ },
   { mutant: 'reschedule-renews-hold', oracle: /hold-deadline-kept/ },
   { mutant: 'request-hash-ignores-intent', oracle: /idempotency/ },
+  { mutant: 'slots-not-audited', oracle: /slots-audited/ },
 ];
 
 let db: TestDatabase | undefined;

@@ -30,6 +30,8 @@ const PROBE_HOURS_FROM = 72;
 interface ProbeTruth extends VendorTruth {
   legacySlots: string[];
   auditProblems: number;
+  /** Slots of the vendor with no insert audit row, and removed (legacy) ones with no audit row of the flip. */
+  unauditedSlots: string[];
 }
 
 type Value = Record<string, unknown>;
@@ -106,6 +108,12 @@ function probeFindings(events: HistoryEvent[], truth: ProbeTruth): Finding[] {
     const { how, outcome } = event.value as { how: string; outcome: string };
     if (outcome === 'ACCEPTED') findings.push({ oracle: 'transitions-guarded', message: `forbidden move ${how}: ACCEPTED`, evidence: event.value });
   }
+  if (truth.unauditedSlots.length > 0)
+    findings.push({
+      oracle: 'slots-audited',
+      message: `${truth.unauditedSlots.length} slot(s) of the vendor were created or removed without an audit row`,
+      evidence: truth.unauditedSlots,
+    });
   if (truth.auditProblems > 0)
     findings.push({ oracle: 'audit-tamper-detected', message: `audit verify finds ${truth.auditProblems} problem(s) in the vendor's chain` });
   return findings;
@@ -140,6 +148,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     'price-kept',
     'hold-deadline-kept',
     'listing-truthful',
+    'slots-audited',
     'capacity',
     'slot-coherence',
     'booking-coherence',
@@ -155,6 +164,7 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     'price-kept': ['I4'],
     'hold-deadline-kept': ['I9'],
     'listing-truthful': ['I1', 'I7'],
+    'slots-audited': ['I8'],
     capacity: ['I1'],
     'slot-coherence': ['I3'],
     'booking-coherence': ['I10'],
@@ -236,11 +246,15 @@ export const guardProbes: Driver<GuardProbeFixture> = {
     const truth = await readVendorTruth(db, fixture.vendorId);
     const extra = await db.query(
       `SELECT (SELECT coalesce(array_agg(id), '{}') FROM slots WHERE vendor_id = $1 AND legacy) AS legacy,
-              (SELECT count(*)::int FROM audit_verify($1)) AS problems`,
+              (SELECT count(*)::int FROM audit_verify($1)) AS problems,
+              (SELECT coalesce(array_agg(s.id), '{}') FROM slots s WHERE s.vendor_id = $1
+                 AND (NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.vendor_id = $1 AND a.entity = 'slots' AND a.entity_id = s.id AND a.action = 'insert')
+                      OR (s.legacy AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.vendor_id = $1 AND a.entity = 'slots' AND a.entity_id = s.id
+                                                     AND a.action = 'update' AND (a.after->>'legacy')::boolean)))) AS unaudited`,
       [fixture.vendorId],
     );
-    const row = extra.rows[0] as { legacy: string[]; problems: number };
-    return { ...truth, legacySlots: row.legacy, auditProblems: row.problems };
+    const row = extra.rows[0] as { legacy: string[]; problems: number; unaudited: string[] };
+    return { ...truth, legacySlots: row.legacy, auditProblems: row.problems, unauditedSlots: row.unaudited };
   },
 
   observe(truth, fixture, events) {

@@ -129,6 +129,32 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
     },
   },
   {
+    id: 'slots-not-audited',
+    title: "the audit triggers on slots disabled (a slot's creation, removal and hand edits leave no audit row)",
+    language: 'sql',
+    invariants: ['I8'],
+    phase: 1,
+    expectedCatcher: 'SimCity SC-10 (every slot of the probe vendor has its insert audit row, every removed one its legacy flip)',
+    source: {
+      file: 'migrations/0053_slot_counter_audited_by_bookings.sql',
+      original: 'CREATE TRIGGER slots_audit AFTER INSERT OR DELETE ON slots',
+      replacement: 'ALTER TABLE slots DISABLE TRIGGER slots_audit (and slots_audit_update)',
+    },
+    apply: (pool) =>
+      alterGuard(
+        pool,
+        triggerExists('slots', 'slots_audit'),
+        'ALTER TABLE slots DISABLE TRIGGER slots_audit; ALTER TABLE slots DISABLE TRIGGER slots_audit_update',
+      ),
+    async witness({ normal }) {
+      const v = await witnessVendor(normal, [{ startInMinutes: 120 }], 0);
+      const n = Number(
+        (await one<{ n: number }>(normal, `SELECT count(*)::int AS n FROM audit_log WHERE entity = 'slots' AND entity_id = $1`, [v.slots[0]])).n,
+      );
+      return { held: n > 0, observed: `audit rows for a new slot: ${n} (the real engine: 1)` };
+    },
+  },
+  {
     id: 'booking-updates-not-audited',
     title: "the audit trigger on bookings' updates disabled (new bookings still audited)",
     language: 'sql',
