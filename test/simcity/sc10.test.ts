@@ -22,6 +22,7 @@ const BROKEN: Array<{ mutant: string; oracle: RegExp }> = [
   { mutant: 'reschedule-renews-hold', oracle: /hold-deadline-kept/ },
   { mutant: 'request-hash-ignores-intent', oracle: /idempotency/ },
   { mutant: 'slots-not-audited', oracle: /slots-audited/ },
+  { mutant: 'hold-outlives-slot-start', oracle: /hold-deadline-kept/ },
 ];
 
 let db: TestDatabase | undefined;

@@ -7,8 +7,9 @@
 //    the booking moved (or one it never had) is VERSION_CONFLICT (I10);
 //  - card_reprice: a card hold cannot move to a slot of another price, since
 //    its payment is for the first price (I4);
-//  - hold_deadline: a moved hold keeps its deadline; a reschedule is not a
-//    way to renew a hold (I9);
+//  - hold_deadline: a moved hold keeps its deadline (a reschedule is not a
+//    way to renew a hold), and a hold on a slot starting sooner than its TTL
+//    ends at the slot's start (I9);
 //  - key_intent: one key, same slot and customer, asking for a hold instead
 //    of a booking or another payment method is IDEMPOTENCY_MISMATCH, and the
 //    same request again is the first booking (I6).
@@ -20,6 +21,7 @@ import { cancelBooking, claimSlot, getBooking, rescheduleBooking } from '../../e
 import type { HistoryEvent } from '../types.js';
 import type { ClientSession } from './channels.js';
 import type { Finding } from './driver.js';
+import type { Pool } from '../../db/pool.js';
 import { codeOf, PROBE_ACTOR, probeSlot, type GuardProbeFixture } from './guardProbeActions.js';
 
 export const CHANGE_PROBES = ['stale_version', 'card_reprice', 'hold_deadline', 'key_intent'] as const;
@@ -36,8 +38,23 @@ export const CHANGE_PROBE_INVARIANT: Record<ChangeProbe, string> = {
 const CARD_PRICE = 3000;
 const DEARER_PRICE = 20000;
 const HOLD_TTL_SECONDS = 60;
+/** The longest hold a caller may ask for (engine_limits hold_ttl_seconds_max): longer than the wait for the soon slot's start. */
+const LONG_HOLD_TTL_SECONDS = 86_400;
 /** The customer the change probes act for (the others belong to other probes' races). */
 const CUSTOMER_INDEX = 3;
+
+/** A 5-minute slot starting 20 minutes to 20.3 hours from now (6 minutes apart by the probe slots made so far, so none overlap), for a hold longer than the wait. */
+async function soonSlot(pool: Pool, fixture: GuardProbeFixture): Promise<{ id: string; startsAt: Date }> {
+  const result = await pool.query(
+    `WITH who AS (SELECT set_actor('simcity', 'SC-10', 'simcity', 'SC-10 soon slot')),
+          t AS (SELECT date_trunc('minute', bookiji_now()) + make_interval(mins => 20 + 6 * ($2 % 200)) AS start FROM who)
+     INSERT INTO slots (vendor_id, starts_at, ends_at, capacity) SELECT $1, start, start + interval '5 minutes', 1 FROM t RETURNING id, starts_at`,
+    [fixture.vendorId, fixture.nextHour],
+  );
+  fixture.nextHour += 2;
+  const row = result.rows[0] as { id: string; starts_at: Date };
+  return { id: row.id, startsAt: row.starts_at };
+}
 
 const outcome = (work: Promise<unknown>): Promise<string> =>
   work.then(
@@ -80,11 +97,17 @@ export async function changeProbe(fixture: GuardProbeFixture, session: ClientSes
     const { booking } = await claimSlot(pool, { slot: from.id, customer, hold: true, holdTtlSeconds: HOLD_TTL_SECONDS }, PROBE_ACTOR);
     const moved = await rescheduleBooking(pool, { booking: booking.id, slot: to.id }, PROBE_ACTOR);
     await cancelBooking(pool, { booking: booking.id, reason: 'SC-10 probe done' }, PROBE_ACTOR);
+    const soon = await soonSlot(pool, fixture);
+    const long = await claimSlot(pool, { slot: soon.id, customer, hold: true, holdTtlSeconds: LONG_HOLD_TTL_SECONDS }, PROBE_ACTOR);
+    await cancelBooking(pool, { booking: long.booking.id, reason: 'SC-10 probe done' }, PROBE_ACTOR);
     return {
       how,
       booking: booking.id,
       deadlineBefore: booking.holdExpiresAt?.toISOString() ?? null,
       deadlineAfter: moved.holdExpiresAt?.toISOString() ?? null,
+      soonHold: long.booking.id,
+      soonSlotStart: soon.startsAt.toISOString(),
+      soonHoldDeadline: long.booking.holdExpiresAt?.toISOString() ?? null,
     };
   }
   const slot = await probeSlot(pool, fixture, 3);
@@ -134,6 +157,12 @@ export function changeProbeFindings(events: HistoryEvent[]): Finding[] {
         findings.push({
           oracle: 'hold-deadline-kept',
           message: `a reschedule moved hold ${String(v.booking)}'s deadline from ${String(v.deadlineBefore)} to ${String(v.deadlineAfter)}`,
+          evidence: v,
+        });
+      if (v.soonHoldDeadline === null || Date.parse(String(v.soonHoldDeadline)) > Date.parse(String(v.soonSlotStart)))
+        findings.push({
+          oracle: 'hold-deadline-kept',
+          message: `a ${LONG_HOLD_TTL_SECONDS} s hold on a slot starting at ${String(v.soonSlotStart)} lasts until ${String(v.soonHoldDeadline)}, past the start`,
           evidence: v,
         });
     } else if (v.how === 'key_intent') {

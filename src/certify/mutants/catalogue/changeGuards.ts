@@ -10,11 +10,12 @@ import { cancelBooking, claimSlot, confirmBooking, rescheduleBooking } from '../
 import { expectOutcome, one, outcomeOf, WITNESS_ACTOR, witnessVendor } from '../fixtures.js';
 import { rewriteFunction } from '../sqlEdit.js';
 import type { Mutant } from '../types.js';
-import { CONFIRM_BOOKING, EXPIRE_ON_SLOT, LOCK_BOOKING_FOR_CHANGE, RESCHEDULE_BOOKING } from './signatures.js';
+import { CLAIM_SLOT, CONFIRM_BOOKING, EXPIRE_ON_SLOT, LOCK_BOOKING_FOR_CHANGE, RESCHEDULE_BOOKING } from './signatures.js';
 
 const VERSION_CHECK = 'v_booking.version <> p_expected_version';
 const RESCHEDULE_PRICE = "v_new.price_cents <> v_booking.amount_cents AND v_booking.payment_method <> 'pay_on_arrival'";
 const RESCHEDULE_HOLD_DEADLINE = 'least(hold_expires_at, v_new.starts_at)';
+const HOLD_CAPPED_AT_START = 'least(v_now + make_interval(secs => v_ttl), v_slot.starts_at)';
 const CONFIRM_TTL_CHECK = 'IF v_booking.hold_expires_at <= bookiji_now() THEN';
 const ACTOR_RESTORED = 'IF v_saved_kind IS NOT NULL THEN';
 const RENEWED_DEADLINE = "least(bookiji_now() + make_interval(secs => engine_limit('hold_ttl_seconds_default')), v_new.starts_at)";
@@ -122,6 +123,26 @@ export const CHANGE_GUARD_MUTANTS: Mutant[] = [
       return {
         held: row.actor === 'customer:witness-claimant',
         observed: `the claim's transition names ${row.actor} (the real engine: customer:witness-claimant)`,
+      };
+    },
+  },
+  {
+    id: 'hold-outlives-slot-start',
+    title: "claim_slot no longer caps a hold's deadline at its slot's start",
+    language: 'sql',
+    invariants: ['I9'],
+    phase: 1,
+    expectedCatcher: 'SimCity SC-10 change probes (a 24 h hold on a slot starting sooner)',
+    source: { file: 'migrations/0052_claim_expiry_probe.sql', original: HOLD_CAPPED_AT_START, replacement: 'v_now + make_interval(secs => v_ttl)' },
+    apply: (pool) => rewriteFunction(pool, CLAIM_SLOT, HOLD_CAPPED_AT_START, 'v_now + make_interval(secs => v_ttl)'),
+    async witness({ normal }) {
+      const v = await witnessVendor(normal, [{ startInMinutes: 30 }], 1);
+      const { booking } = await claimSlot(normal, { slot: v.slots[0], customer: v.customers[0], hold: true, holdTtlSeconds: 3600 }, WITNESS_ACTOR);
+      const slot = await one<{ starts_at: Date }>(normal, 'SELECT starts_at FROM slots WHERE id = $1', [v.slots[0]]);
+      const deadline = booking.holdExpiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
+      return {
+        held: deadline <= slot.starts_at.getTime(),
+        observed: `a 1 h hold on a slot starting in 30 min ends ${booking.holdExpiresAt?.toISOString()}; the slot starts ${slot.starts_at.toISOString()}`,
       };
     },
   },
