@@ -23,6 +23,7 @@ const BROKEN: Array<{ mutant: string; oracle: RegExp }> = [
   { mutant: 'request-hash-ignores-intent', oracle: /idempotency/ },
   { mutant: 'slots-not-audited', oracle: /slots-audited/ },
   { mutant: 'hold-outlives-slot-start', oracle: /hold-deadline-kept/ },
+  { mutant: 'refresh-never-restores-removed-slot', oracle: /preservation/ },
 ];
 
 let db: TestDatabase | undefined;

@@ -10,6 +10,9 @@
 //  - hold_deadline: a moved hold keeps its deadline (a reschedule is not a
 //    way to renew a hold), and a hold on a slot starting sooner than its TTL
 //    ends at the slot's start (I9);
+//  - schedule_restore: a booked slot a refresh dropped (legacy), wanted again
+//    by the next refresh, is the same slot live again, its free seat
+//    bookable; never a second slot at the same time beside it (I7);
 //  - key_intent: one key, same slot and customer, asking for a hold instead
 //    of a booking or another payment method is IDEMPOTENCY_MISMATCH, and the
 //    same request again is the first booking (I6).
@@ -18,13 +21,14 @@
 
 import { randomBytes } from 'node:crypto';
 import { cancelBooking, claimSlot, getBooking, rescheduleBooking } from '../../engine/bookings.js';
+import { refreshVendorSlots } from '../../engine/slots.js';
 import type { HistoryEvent } from '../types.js';
 import type { ClientSession } from './channels.js';
 import type { Finding } from './driver.js';
 import type { Pool } from '../../db/pool.js';
 import { codeOf, PROBE_ACTOR, probeSlot, type GuardProbeFixture } from './guardProbeActions.js';
 
-export const CHANGE_PROBES = ['stale_version', 'card_reprice', 'hold_deadline', 'key_intent'] as const;
+export const CHANGE_PROBES = ['stale_version', 'card_reprice', 'hold_deadline', 'schedule_restore', 'key_intent'] as const;
 export type ChangeProbe = (typeof CHANGE_PROBES)[number];
 
 /** The invariant each probe reaches once it ran to an answer. */
@@ -32,6 +36,7 @@ export const CHANGE_PROBE_INVARIANT: Record<ChangeProbe, string> = {
   stale_version: 'I10',
   card_reprice: 'I4',
   hold_deadline: 'I9',
+  schedule_restore: 'I7',
   key_intent: 'I6',
 };
 
@@ -110,6 +115,21 @@ export async function changeProbe(fixture: GuardProbeFixture, session: ClientSes
       soonHoldDeadline: long.booking.holdExpiresAt?.toISOString() ?? null,
     };
   }
+  if (how === 'schedule_restore') {
+    const slot = await probeSlot(pool, fixture, 2);
+    const { booking } = await claimSlot(pool, { slot: slot.id, customer }, PROBE_ACTOR);
+    const window = { from: slot.startsAt, to: slot.endsAt };
+    await refreshVendorSlots(pool, fixture.vendorId, window, [], PROBE_ACTOR);
+    const wanted = [{ startsAt: slot.startsAt, endsAt: slot.endsAt, capacity: 2, priceCents: 0, currency: 'EUR' }];
+    const refreshed = await refreshVendorSlots(pool, fixture.vendorId, window, wanted, PROBE_ACTOR);
+    const live = await pool.query('SELECT id FROM slots WHERE vendor_id = $1 AND starts_at = $2 AND ends_at = $3 AND NOT legacy', [
+      fixture.vendorId,
+      slot.startsAt,
+      slot.endsAt,
+    ]);
+    const newcomer = await outcome(claimSlot(pool, { slot: slot.id, customer: fixture.customers[4]! }, PROBE_ACTOR));
+    return { how, slot: slot.id, booking: booking.id, refreshed, live: live.rows.map((r) => String(r.id)), newcomer };
+  }
   const slot = await probeSlot(pool, fixture, 3);
   const key = `sc10-intent-${randomBytes(6).toString('hex')}`;
   const claimWith = (extra: { hold?: boolean; paymentMethod?: string }) =>
@@ -163,6 +183,14 @@ export function changeProbeFindings(events: HistoryEvent[]): Finding[] {
         findings.push({
           oracle: 'hold-deadline-kept',
           message: `a ${LONG_HOLD_TTL_SECONDS} s hold on a slot starting at ${String(v.soonSlotStart)} lasts until ${String(v.soonHoldDeadline)}, past the start`,
+          evidence: v,
+        });
+    } else if (v.how === 'schedule_restore') {
+      const live = v.live as string[];
+      if (live.length !== 1 || live[0] !== v.slot || v.newcomer !== 'OK')
+        findings.push({
+          oracle: 'preservation',
+          message: `booked slot ${String(v.slot)}, dropped and then wanted again by a refresh: live slots at its time ${JSON.stringify(live)}, a claim on its free seat ${String(v.newcomer)} (expected the same slot live, OK)`,
           evidence: v,
         });
     } else if (v.how === 'key_intent') {

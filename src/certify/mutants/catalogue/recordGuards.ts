@@ -6,8 +6,10 @@ import type { Pool } from '../../../db/pool.js';
 import { expectOutcome, one, rawOutcome, refusedWrite, WITNESS_ACTOR, witnessVendor, type WitnessVendor } from '../fixtures.js';
 import { alterGuard, rewriteFunction, triggerExists } from '../sqlEdit.js';
 import type { Mutant, WitnessResult } from '../types.js';
+import { refreshVendorSlots } from '../../../engine/slots.js';
 import { AUDIT_DIGEST, BOOKING_STATE_MACHINE, REFRESH_SLOTS } from './signatures.js';
 
+const RESTORE_GUARD = 'SELECT 1 FROM slots o WHERE o.vendor_id = p_vendor_id AND NOT o.legacy';
 const MAKE_LEGACY = 'UPDATE slots SET legacy = true WHERE vendor_id = p_vendor_id AND id = v_slot.id;';
 const MOVED_AWAY_HISTORY =
   'OR EXISTS (SELECT 1 FROM booking_transitions t WHERE t.vendor_id = p_vendor_id AND (t.from_slot_id = v_slot.id OR t.to_slot_id = v_slot.id))';
@@ -126,6 +128,29 @@ export const RECORD_GUARD_MUTANTS: Mutant[] = [
         (await one<{ n: number }>(normal, `SELECT count(*)::int AS n FROM audit_log WHERE entity = 'bookings' AND entity_id = $1`, [booking])).n,
       );
       return { held: n > 0, observed: `audit rows for a new booking: ${n} (the real engine: at least 1)` };
+    },
+  },
+  {
+    id: 'refresh-never-restores-removed-slot',
+    title: 'a schedule refresh wanting a removed (legacy) slot again makes a second slot at its time instead of restoring it',
+    language: 'sql',
+    invariants: ['I7'],
+    phase: 1,
+    expectedCatcher: 'SimCity SC-10 change probes (schedule_restore: a dropped booked slot wanted again)',
+    source: { file: 'migrations/0006_engine_hardening.sql', original: RESTORE_GUARD, replacement: 'SELECT 1 FROM slots o WHERE o.vendor_id = p_vendor_id' },
+    apply: (pool) => rewriteFunction(pool, REFRESH_SLOTS, RESTORE_GUARD, 'SELECT 1 FROM slots o WHERE o.vendor_id = p_vendor_id'),
+    async witness({ normal }) {
+      const v = await witnessVendor(normal, [{ startInMinutes: 600, capacity: 2 }], 1);
+      await bookOne(normal, v);
+      const slot = await one<{ starts_at: Date; ends_at: Date }>(normal, 'SELECT starts_at, ends_at FROM slots WHERE id = $1', [v.slots[0]]);
+      const window = { from: slot.starts_at, to: slot.ends_at };
+      await refreshVendorSlots(normal, v.vendorId, window, [], WITNESS_ACTOR);
+      const wanted = [{ startsAt: slot.starts_at, endsAt: slot.ends_at, capacity: 2, priceCents: 0, currency: 'EUR' }];
+      const refreshed = await refreshVendorSlots(normal, v.vendorId, window, wanted, WITNESS_ACTOR);
+      return {
+        held: refreshed.restored === 1 && refreshed.created === 0,
+        observed: `the refresh restored ${refreshed.restored} and created ${refreshed.created} (the real engine: 1 and 0)`,
+      };
     },
   },
   {
