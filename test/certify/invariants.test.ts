@@ -15,7 +15,7 @@ let blind: CertificationReport;
 beforeAll(async () => {
   dbs = await createCertifyDatabases();
   honest = await certifyPhases(dbs, [1], 11);
-  blind = await withExercisedHooksStripped(['double-booking', 'reschedule-atomicity'], () => certifyPhases(dbs, [1], 11));
+  blind = await withExercisedHooksStripped(['double-booking', 'reschedule-atomicity', 'guard-probes'], () => certifyPhases(dbs, [1], 11));
 }, 600_000);
 
 afterAll(async () => {

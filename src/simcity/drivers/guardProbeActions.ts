@@ -161,6 +161,10 @@ export async function tamperAudit(fixture: GuardProbeFixture, session: ClientSes
     const sql = TAMPERING[how]!;
     return { how, outcome: await attemptRolledBack(session.pool, [{ sql, params: sql.includes('$1') ? [fixture.vendorId] : [] }]) };
   }
+  // A booking row of its own, cancelled, so an updated row to forge exists whatever ran before (the opening's order is seeded).
+  const slot = await probeSlot(session.pool, fixture, 1);
+  const { booking } = await claimSlot(session.pool, { slot: slot.id, customer: fixture.customers[4]! }, PROBE_ACTOR);
+  await cancelBooking(session.pool, { booking: booking.id, reason: 'SC-10 forge probe' }, PROBE_ACTOR);
   const client = await session.pool.connect();
   try {
     await client.query('BEGIN');
