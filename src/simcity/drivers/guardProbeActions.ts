@@ -41,6 +41,9 @@ export function codeOf(error: unknown): string {
   return code ? `SQLSTATE ${code}` : 'ERROR';
 }
 
+/** 'OK', or the code the request was refused with. */
+export const codeOrOk = (work: Promise<unknown>): Promise<string> => work.then(() => 'OK', codeOf);
+
 /**
  * Runs `n` requests released together behind one barrier, each on a
  * connection of its own opened beforehand: the client pool may be smaller
@@ -128,7 +131,7 @@ export async function refreshDrop(fixture: GuardProbeFixture, session: ClientSes
     await rescheduleBooking(pool, { booking: booking.id, slot: elsewhere.id }, PROBE_ACTOR);
   }
   await refreshVendorSlots(pool, fixture.vendorId, { from: dropped.startsAt, to: dropped.endsAt }, [], PROBE_ACTOR);
-  const newcomer = await claimSlot(pool, { slot: dropped.id, customer: fixture.customers[3]! }, PROBE_ACTOR).then(() => 'OK', codeOf);
+  const newcomer = await codeOrOk(claimSlot(pool, { slot: dropped.id, customer: fixture.customers[3]! }, PROBE_ACTOR));
   return { variant, slot: dropped.id, booking: booking.id, newcomer };
 }
 

@@ -26,7 +26,7 @@ import type { HistoryEvent } from '../types.js';
 import type { ClientSession } from './channels.js';
 import type { Finding } from './driver.js';
 import type { Pool } from '../../db/pool.js';
-import { codeOf, PROBE_ACTOR, probeSlot, type GuardProbeFixture } from './guardProbeActions.js';
+import { codeOrOk, PROBE_ACTOR, probeSlot, type GuardProbeFixture } from './guardProbeActions.js';
 
 export const CHANGE_PROBES = ['stale_version', 'card_reprice', 'hold_deadline', 'schedule_restore', 'key_intent'] as const;
 export type ChangeProbe = (typeof CHANGE_PROBES)[number];
@@ -61,12 +61,6 @@ async function soonSlot(pool: Pool, fixture: GuardProbeFixture): Promise<{ id: s
   return { id: row.id, startsAt: row.starts_at };
 }
 
-const outcome = (work: Promise<unknown>): Promise<string> =>
-  work.then(
-    () => 'OK',
-    (error: unknown) => codeOf(error),
-  );
-
 export async function changeProbe(fixture: GuardProbeFixture, session: ClientSession, how: ChangeProbe): Promise<Record<string, unknown>> {
   const pool = session.pool;
   const customer = fixture.customers[CUSTOMER_INDEX]!;
@@ -75,9 +69,9 @@ export async function changeProbe(fixture: GuardProbeFixture, session: ClientSes
     const { booking } = await claimSlot(pool, { slot: first.id, customer }, PROBE_ACTOR);
     const moved = await rescheduleBooking(pool, { booking: booking.id, slot: second.id }, PROBE_ACTOR);
     const requests = {
-      cancelAhead: await outcome(cancelBooking(pool, { booking: booking.id, reason: 'SC-10 probe', expectedVersion: moved.version + 1 }, PROBE_ACTOR)),
-      rescheduleStale: await outcome(rescheduleBooking(pool, { booking: booking.id, slot: third.id, expectedVersion: booking.version }, PROBE_ACTOR)),
-      cancelStale: await outcome(cancelBooking(pool, { booking: booking.id, reason: 'SC-10 probe', expectedVersion: booking.version }, PROBE_ACTOR)),
+      cancelAhead: await codeOrOk(cancelBooking(pool, { booking: booking.id, reason: 'SC-10 probe', expectedVersion: moved.version + 1 }, PROBE_ACTOR)),
+      rescheduleStale: await codeOrOk(rescheduleBooking(pool, { booking: booking.id, slot: third.id, expectedVersion: booking.version }, PROBE_ACTOR)),
+      cancelStale: await codeOrOk(cancelBooking(pool, { booking: booking.id, reason: 'SC-10 probe', expectedVersion: booking.version }, PROBE_ACTOR)),
     };
     const after = await getBooking(pool, booking.id);
     return { how, booking: booking.id, requests, expected: { state: 'confirmed', slot: second.id }, after: { state: after.state, slot: after.slotId } };
@@ -86,7 +80,7 @@ export async function changeProbe(fixture: GuardProbeFixture, session: ClientSes
     const cheap = await probeSlot(pool, fixture, 1, CARD_PRICE);
     const dear = await probeSlot(pool, fixture, 1, DEARER_PRICE);
     const { booking } = await claimSlot(pool, { slot: cheap.id, customer, hold: true, paymentMethod: 'card' }, PROBE_ACTOR);
-    const reschedule = await outcome(rescheduleBooking(pool, { booking: booking.id, slot: dear.id }, PROBE_ACTOR));
+    const reschedule = await codeOrOk(rescheduleBooking(pool, { booking: booking.id, slot: dear.id }, PROBE_ACTOR));
     const after = await getBooking(pool, booking.id);
     await cancelBooking(pool, { booking: booking.id, reason: 'SC-10 probe done' }, PROBE_ACTOR);
     return {
@@ -127,7 +121,7 @@ export async function changeProbe(fixture: GuardProbeFixture, session: ClientSes
       slot.startsAt,
       slot.endsAt,
     ]);
-    const newcomer = await outcome(claimSlot(pool, { slot: slot.id, customer: fixture.customers[4]! }, PROBE_ACTOR));
+    const newcomer = await codeOrOk(claimSlot(pool, { slot: slot.id, customer: fixture.customers[4]! }, PROBE_ACTOR));
     return { how, slot: slot.id, booking: booking.id, refreshed, live: live.rows.map((r) => String(r.id)), newcomer };
   }
   const slot = await probeSlot(pool, fixture, 3);
@@ -136,8 +130,8 @@ export async function changeProbe(fixture: GuardProbeFixture, session: ClientSes
     claimSlot(pool, { slot: slot.id, customer, idempotencyKey: key, ...extra }, PROBE_ACTOR);
   const first = await claimWith({});
   const requests = {
-    asHold: await outcome(claimWith({ hold: true })),
-    otherMethod: await outcome(claimWith({ paymentMethod: 'pay_on_arrival' })),
+    asHold: await codeOrOk(claimWith({ hold: true })),
+    otherMethod: await codeOrOk(claimWith({ paymentMethod: 'pay_on_arrival' })),
   };
   const again = await claimWith({});
   return { how, key, booking: first.booking.id, requests, again: { booking: again.booking.id, replayed: again.replayed } };
