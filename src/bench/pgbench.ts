@@ -101,8 +101,8 @@ export async function initTpcb(pgbench: string, connectionString: string, scale:
 
 // Deterministic ids, so the script can name the n-th slot and a customer
 // without a lookup: md5 of a label is a valid uuid.
-const SLOT_ID = (n: string): string => `md5('bench-slot:' || ${n})::uuid`;
-const CUSTOMER_ID = (n: string): string => `md5('bench-customer:' || ${n})::uuid`;
+export const SLOT_ID = (n: string): string => `md5('bench-slot:' || ${n})::uuid`;
+export const CUSTOMER_ID = (n: string): string => `md5('bench-customer:' || ${n})::uuid`;
 
 function inSeed(pool: Pool, work: (client: PoolClient) => Promise<void>): Promise<void> {
   return withTransaction(pool, async (client) => {
@@ -147,7 +147,12 @@ export function claimStatement(n: string, customers: number): string {
  * consecutive claims land on different vendors.
  */
 export function writeClaimScript(dir: string, customers: number): string {
-  const file = path.join(dir, 'claim.sql');
-  writeFileSync(file, ['\\set n :first + :i * :clients + :client_id', '\\set i :i + 1', `${claimStatement(':n', customers)};`, ''].join('\n'));
+  return writeSlotScript(dir, 'claim.sql', `${claimStatement(':n', customers)};`);
+}
+
+/** A pgbench script running `statement` once per transaction with :n the client's next slot number (first + i × clients + client_id). */
+export function writeSlotScript(dir: string, name: string, statement: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, ['\\set n :first + :i * :clients + :client_id', '\\set i :i + 1', statement, ''].join('\n'));
   return file;
 }
