@@ -4,7 +4,7 @@
 // every variant is judged against tpcb-like runs made next to it.
 //
 //   node dist/bench/claimPathMain.js [--rounds N] [--per-client T] [--clients 8,32] \
-//        [--busy] [--profile | --cpu] [--variant name=file.sql ... | --decompose]
+//        [--busy] [--prototype] [--profile | --cpu] [--variant name=file.sql ... | --decompose]
 //
 // A variant is a SQL file of CREATE OR REPLACE statements (and trigger
 // changes), installed before each of its runs; so each must define every
@@ -58,12 +58,17 @@
 // on either side. Throughput follows CPU more than WAL: both flush once per commit.
 // Figures and commands are in the commit messages and README, Performance. --busy adds the busy-vendor pair: 16
 // clients on distinct slots of one vendor vs the same spread over 100 vendors.
+// --prototype adds issue 13's prototype claim (src/bench/claimPrototype.ts)
+// to every round, on the same slot numbers in its own copy of the slots.
+// One run (--prototype --clients 8,32 --rounds 3, 2026-12-02): prototype ÷
+// tpcb-like 1.09x / 1.10x at 8 / 32 clients, shipped claim 0.28x / 0.33x.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { backendCostPerTransaction, tpcbLikeTransaction } from './backendCpu.js';
 import { decompositionVariants } from './claimDecomposition.js';
+import { PROTOTYPE_SQL, writePrototypeScript } from './claimPrototype.js';
 import { claimStatement, findPgbench, initTpcb, runPgbench, seedScriptCustomers, seedScriptSlots, writeClaimScript, type PgbenchRun } from './pgbench.js';
 import type { Pool } from '../db/pool.js';
 import { seedVendors } from './seed.js';
@@ -82,6 +87,8 @@ interface Options {
   variants: Array<{ name: string; sql: string }>;
   /** Measure claimDecomposition's variants (parts taken away) instead of --variant files. */
   decompose: boolean;
+  /** Also run issue 13's prototype claim in every round. */
+  prototype: boolean;
 }
 
 function parse(argv: string[]): Options {
@@ -93,6 +100,7 @@ function parse(argv: string[]): Options {
     profile: false,
     cpu: false,
     decompose: false,
+    prototype: false,
     variants: [{ name: 'shipped', sql: '' }],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -104,6 +112,7 @@ function parse(argv: string[]): Options {
     else if (argument === '--profile') options.profile = true;
     else if (argument === '--cpu') options.cpu = true;
     else if (argument === '--decompose') options.decompose = true;
+    else if (argument === '--prototype') options.prototype = true;
     else if (argument === '--variant') {
       const [name, file] = argv[++i]!.split('=');
       options.variants.push({ name: name!, sql: readFileSync(file!, 'utf8') });
@@ -122,7 +131,7 @@ const TPCB_SCALE = 32;
 const fmt = (run: PgbenchRun): string => `${run.transactionsPerS.toFixed(0)}/s p95 ${run.latency.p95.toFixed(2)}ms`;
 
 interface Runner {
-  claim(kind: 'claim' | 'busy' | 'spread', clients: number): Promise<PgbenchRun>;
+  claim(kind: 'claim' | 'busy' | 'spread' | 'prototype', clients: number): Promise<PgbenchRun>;
   tpcb(clients: number): Promise<PgbenchRun>;
 }
 
@@ -157,11 +166,17 @@ async function measureRounds(pool: Pool, options: Options, run: Runner): Promise
       for (const clients of options.clients) {
         const base = flip ? await run.tpcb(clients) : undefined;
         const mine = await run.claim('claim', clients);
+        const prototype = options.prototype ? await run.claim('prototype', clients) : undefined;
         const baseline = base ?? (await run.tpcb(clients));
-        process.stderr.write(`round ${round} ${variant.name} c${clients}: claim ${fmt(mine)} tpcb ${fmt(baseline)} load ${os.loadavg()[0]!.toFixed(1)}\n`);
+        const prototypeNote = prototype ? ` prototype ${fmt(prototype)}` : '';
+        process.stderr.write(
+          `round ${round} ${variant.name} c${clients}: claim ${fmt(mine)}${prototypeNote} tpcb ${fmt(baseline)} load ${os.loadavg()[0]!.toFixed(1)}\n`,
+        );
         if (round === 0) continue; // warm-up
         record(`${variant.name} c${clients} tps`, mine.transactionsPerS / baseline.transactionsPerS);
         record(`${variant.name} c${clients} p95`, mine.latency.p95 / baseline.latency.p95);
+        if (prototype) record(`prototype c${clients} tps`, prototype.transactionsPerS / baseline.transactionsPerS);
+        if (prototype) record(`prototype c${clients} p95`, prototype.latency.p95 / baseline.latency.p95);
       }
       if (options.busy) {
         const spread = flip ? await run.claim('spread', BUSY_CLIENTS) : undefined;
@@ -218,7 +233,7 @@ async function main(): Promise<void> {
     const claimSlots = perVariantRound * options.variants.length * (options.rounds + 1);
     const busyRuns = options.busy ? options.variants.length * (options.rounds + 1) : 0;
     let nextSlot = 0;
-    const ranges = { claim: 0, busy: 0, spread: 0 };
+    const ranges = { claim: 0, busy: 0, spread: 0, prototype: 0 };
     const seed = async (vendorIds: string[], count: number): Promise<number> => {
       const first = nextSlot;
       for (let at = 0; at < count; at += 4_000) await seedScriptSlots(pool, vendorIds, first + at, Math.min(4_000, count - at));
@@ -230,8 +245,12 @@ async function main(): Promise<void> {
       ranges.busy = await seed([busyVendor!], busyPerRun * busyRuns);
       ranges.spread = await seed(spreadVendors, busyPerRun * busyRuns);
     }
+    // The prototype claims the claim runs' slot numbers in its own copy of the slots.
+    ranges.prototype = ranges.claim;
+    if (options.prototype) await pool.query(PROTOTYPE_SQL);
     await pool.query('VACUUM ANALYZE');
     const script = writeClaimScript(scriptDir, CUSTOMERS);
+    const prototypeScript = writePrototypeScript(scriptDir, CUSTOMERS);
     const cursor = { ...ranges };
     const claim = (kind: keyof typeof ranges, clients: number): Promise<PgbenchRun> => {
       const first = cursor[kind];
@@ -241,7 +260,7 @@ async function main(): Promise<void> {
         connectionString: database.connectionString,
         clients,
         transactionsPerClient: options.perClient,
-        script: { file: script },
+        script: { file: kind === 'prototype' ? prototypeScript : script },
         defines: { first, i: 0, clients },
       });
     };
